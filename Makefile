@@ -1,0 +1,29 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_VIDEO ?= ../shared/data/videos/taiji.mp4
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+demo: install
+	$(VENV)/bin/vp3d-infer $(DEMO_VIDEO) --out out/demo.mp4 --json out/demo.json --npz out/demo.npz
+	@echo "Demo results: out/demo.mp4 (side-by-side video), out/demo.json and out/demo.npz (per-frame joints)"
+
+test: install
+	$(PY) -m pytest -q tests
+
+bench: install
+	$(PY) bench/bench_infer.py
+
+clean:
+	rm -rf out build *.egg-info
