@@ -1,0 +1,222 @@
+"""Readers of the reference release's Human3.6M files, on tiny synthetic files in the same formats."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vp3d.lifter.camera import image_coordinates, project_to_2d_linear
+from vp3d.lifter.evaluate import evaluate
+from vp3d.lifter.h36m import (KEPT_JOINTS_OF_32, TRUST_FLAG, UntrustedFileError, camera_to_world,
+                              h36m_sequences, load_custom_2d_npz, load_h36m_2d, load_h36m_3d,
+                              load_h36m_cameras, save_custom_2d_npz, world_to_camera)
+from vp3d.skeleton import COCO, H36M
+
+REAL_CAMERAS = Path("/work/shared/docs/h36m_cameras.json")
+
+RES_W, RES_H = 1000, 1002
+FOCAL = (1150.0, 1140.0)
+CENTER = (510.0, 505.0)
+CAM_POS_MM = (100.0, -200.0, -3000.0)  # camera 3 m behind the origin, looking along +z
+
+
+def write_cameras(path):
+    doc = {
+        "intrinsics": [{"id": "cam0", "center": list(CENTER), "focal_length": list(FOCAL),
+                        "radial_distortion": [0.1, 0.2, 0.3], "tangential_distortion": [0.4, 0.5],
+                        "res_w": RES_W, "res_h": RES_H, "azimuth": 0}],
+        "extrinsics": {"S9": [{"orientation": [1.0, 0.0, 0.0, 0.0], "translation": list(CAM_POS_MM)}],
+                       "S2": [{}]},
+    }
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def world_poses(T, seed):
+    """(T, 32, 3) world metres; joint j of frame t sits near (j, t) so the selection is visible."""
+    rng = np.random.default_rng(seed)
+    pos = rng.normal(scale=0.2, size=(T, 32, 3)).astype(np.float32)
+    pos[..., 0] = np.arange(32)[None, :] * 0.01
+    pos[..., 2] += 1.0
+    return pos
+
+
+@pytest.fixture
+def files(tmp_path):
+    data3d = {"S9": {"Walking 1": world_poses(5, 0), "Eating": world_poses(3, 1)}}
+    np.savez_compressed(tmp_path / "data_3d_h36m.npz", positions_3d=data3d)
+    cams = load_h36m_cameras(write_cameras(tmp_path / "cams.json"))
+    # 2D = exact pinhole projection of the camera-frame 3D, in pixels, with two extra trailing
+    # frames on "Walking 1" (the release's 2D is sometimes longer than the mocap) and a score channel.
+    cam = cams["S9"][0]
+    data2d = {"S9": {}}
+    for action, world in data3d["S9"].items():
+        kept = world[:, list(KEPT_JOINTS_OF_32)]
+        cam_xyz = kept - np.array(CAM_POS_MM, np.float32) / 1000
+        px = np.asarray(FOCAL) * cam_xyz[..., :2] / cam_xyz[..., 2:] + np.asarray(CENTER)
+        kp = np.concatenate([px, np.ones_like(px[..., :1])], axis=-1).astype(np.float32)
+        if action == "Walking 1":
+            kp = np.concatenate([kp, kp[-2:] + 50], axis=0)
+        data2d["S9"][action] = [kp]
+    metadata = {"num_joints": 17, "keypoints_symmetry": [list(H36M.left), list(H36M.right)],
+                "layout_name": "h36m"}
+    np.savez_compressed(tmp_path / "data_2d_h36m_gt.npz", positions_2d=data2d, metadata=metadata)
+    return tmp_path, data3d, data2d, cams
+
+
+def test_3d_loader_keeps_the_17_joints(files):
+    tmp, data3d, _, _ = files
+    loaded = load_h36m_3d(tmp / "data_3d_h36m.npz", trust=True)
+    assert list(loaded) == ["S9"] and list(loaded["S9"]) == ["Walking 1", "Eating"]
+    walk = loaded["S9"]["Walking 1"]
+    assert walk.shape == (5, 17, 3) and walk.dtype == np.float32
+    np.testing.assert_allclose(walk[0, :, 0] * 100, KEPT_JOINTS_OF_32, atol=1e-4)
+    np.testing.assert_array_equal(walk, data3d["S9"]["Walking 1"][:, list(KEPT_JOINTS_OF_32)])
+
+
+@pytest.mark.parametrize("name,loader", [("data_3d_h36m.npz", load_h36m_3d),
+                                         ("data_2d_h36m_gt.npz", load_h36m_2d)])
+def test_pickled_files_need_trust(files, name, loader):
+    tmp = files[0]
+    with pytest.raises(UntrustedFileError) as err:
+        loader(tmp / name)
+    msg = str(err.value)
+    assert name in msg and "trust=True" in msg and TRUST_FLAG in msg
+
+
+def test_missing_file_is_reported_before_trust(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_h36m_3d(tmp_path / "nope.npz")
+
+
+def test_2d_loader(files):
+    tmp = files[0]
+    d2 = load_h36m_2d(tmp / "data_2d_h36m_gt.npz", trust=True)
+    assert d2.num_joints == 17 and d2.layout_name == "h36m"
+    assert d2.keypoints_symmetry == (list(H36M.left), list(H36M.right))
+    assert d2.positions["S9"]["Walking 1"][0].shape == (7, 17, 3)
+
+
+def test_cameras_json(files):
+    cams = files[3]
+    assert list(cams) == ["S9"]  # S2 has empty extrinsics, as in the release
+    cam = cams["S9"][0]
+    np.testing.assert_allclose(cam.translation, np.array(CAM_POS_MM) / 1000)
+    fx, fy, cx, cy = cam.intrinsics_normalized()
+    assert fx == pytest.approx(FOCAL[0] / RES_W * 2) and fy == pytest.approx(FOCAL[1] / RES_W * 2)
+    assert cx == pytest.approx(CENTER[0] / RES_W * 2 - 1)
+    assert cy == pytest.approx(CENTER[1] / RES_W * 2 - RES_H / RES_W)
+    np.testing.assert_allclose(cam.intrinsics_full()[4:], [0.1, 0.2, 0.3, 0.4, 0.5], rtol=1e-6)
+
+
+def test_world_to_camera_identity_rotation_and_translation():
+    t = np.array(CAM_POS_MM) / 1000
+    X = np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]])
+    np.testing.assert_allclose(world_to_camera(X, [1, 0, 0, 0], t), X - [0.1, -0.2, -3.0])
+
+
+def test_world_to_camera_rotation_convention():
+    # Orientation is camera-to-world: +90 deg about z maps camera x onto world y, so a point one
+    # metre along world y from the camera is one metre along the camera's x.
+    q = [np.cos(np.pi / 4), 0, 0, np.sin(np.pi / 4)]
+    t = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(world_to_camera(t + [0, 1, 0], q, t), [1, 0, 0], atol=1e-12)
+    X = np.random.default_rng(0).normal(size=(4, 17, 3))
+    np.testing.assert_allclose(camera_to_world(world_to_camera(X, q, t), q, t), X, atol=1e-12)
+
+
+def test_sequences(files):
+    tmp, data3d, data2d, cams = files
+    d3 = load_h36m_3d(tmp / "data_3d_h36m.npz", trust=True)
+    d2 = load_h36m_2d(tmp / "data_2d_h36m_gt.npz", trust=True)
+    seqs = h36m_sequences(d3, d2, cams, ["S9"])
+    assert [(s.subject, s.action, s.camera_id) for s in seqs] == [("S9", "Walking 1", "cam0"),
+                                                                  ("S9", "Eating", "cam0")]
+    walk = seqs[0]
+    # 2D cut to the 3D length, score channel dropped, normalized with the camera's resolution.
+    assert walk.kp2d_norm.shape == (5, 17, 2)
+    assert walk.pose3d.shape == (5, 17, 3) and walk.traj.shape == (5, 3)
+    px = data2d["S9"]["Walking 1"][0][:5, :, :2]
+    np.testing.assert_allclose(walk.kp2d_norm, px / RES_W * 2 - [1, RES_H / RES_W], atol=1e-6)
+    # 3D: camera frame (identity rotation: minus the camera position), root-relative, root kept as traj.
+    cam_xyz = d3["S9"]["Walking 1"] - np.array(CAM_POS_MM, np.float32) / 1000
+    np.testing.assert_array_equal(walk.pose3d[:, 0], 0)
+    np.testing.assert_allclose(walk.traj, cam_xyz[:, 0], atol=1e-6)
+    np.testing.assert_allclose(walk.pose3d + walk.traj[:, None], cam_xyz, atol=1e-6)
+    # Normalized intrinsics reproduce the normalized 2D from the camera-frame 3D.
+    proj = project_to_2d_linear(walk.pose3d + walk.traj[:, None], walk.intrinsics)
+    np.testing.assert_allclose(proj, walk.kp2d_norm, atol=1e-5)
+    # Action filter is a prefix match, like the reference's --actions.
+    assert [s.action for s in h36m_sequences(d3, d2, cams, ["S9"], actions=["Eat"])] == ["Eating"]
+
+
+def test_sequences_reject_short_2d(files):
+    tmp, _, _, cams = files
+    d3 = load_h36m_3d(tmp / "data_3d_h36m.npz", trust=True)
+    d2 = load_h36m_2d(tmp / "data_2d_h36m_gt.npz", trust=True)
+    d2.positions["S9"]["Eating"] = [d2.positions["S9"]["Eating"][0][:2]]
+    with pytest.raises(ValueError, match="fewer"):
+        h36m_sequences(d3, d2, cams, ["S9"])
+    with pytest.raises(KeyError, match="S11"):
+        h36m_sequences(d3, d2, cams, ["S11"])
+
+
+def test_sequences_evaluate_end_to_end(files):
+    tmp, _, _, cams = files
+    d3 = load_h36m_3d(tmp / "data_3d_h36m.npz", trust=True)
+    d2 = load_h36m_2d(tmp / "data_2d_h36m_gt.npz", trust=True)
+    seqs = h36m_sequences(d3, d2, cams, ["S9"])
+    truth = {s.kp2d_norm.tobytes(): s.pose3d for s in seqs}
+    res = evaluate(lambda kp: truth[kp.tobytes()] + [0.0, 0.0, 0.02], seqs)
+    assert [g.name for g in res.groups] == ["Walking", "Eating"]
+    assert res.average.p1 == pytest.approx(20.0, abs=1e-3)
+    assert res.average.p2 == pytest.approx(0.0, abs=1e-3)
+    assert res.average.mpjve == pytest.approx(0.0, abs=1e-3)
+
+
+@pytest.mark.skipif(not REAL_CAMERAS.is_file(), reason="h36m_cameras.json not available")
+def test_real_cameras_look_at_the_stage():
+    """The quaternion convention is right if every camera sees the capture area in front of it, upright."""
+    cams = load_h36m_cameras(REAL_CAMERAS)
+    assert set(cams) == {"S1", "S5", "S6", "S7", "S8", "S9", "S11"}
+    for subject, cam_list in cams.items():
+        assert [c.id for c in cam_list] == ["54138969", "55011271", "58860488", "60457274"]
+        for cam in cam_list:
+            floor, head = world_to_camera(np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 1.7]]),
+                                          cam.orientation, cam.translation)
+            assert 3.0 < floor[2] < 7.0
+            uv = project_to_2d_linear(np.stack([floor, head])[None], cam.intrinsics_normalized())[0]
+            px = image_coordinates(uv, cam.res_w, cam.res_h)
+            assert np.all((px > 0) & (px < [cam.res_w, cam.res_h]))
+            assert px[1, 1] < px[0, 1]  # world up (z) is image up (smaller y)
+
+
+def test_custom_2d_round_trip(tmp_path):
+    xy = np.random.default_rng(0).uniform(0, 640, size=(8, 17, 3)).astype(np.float32)
+    path = save_custom_2d_npz(tmp_path / "data_2d_custom_myvideo", "myvideo.mp4", xy, 640, 480, "coco")
+    assert path.endswith(".npz") and Path(path).is_file()
+
+    # Exactly the reference layout.
+    with np.load(path, allow_pickle=True) as f:
+        pos = f["positions_2d"].item()
+        meta = f["metadata"].item()
+    assert list(pos) == ["myvideo.mp4"] and list(pos["myvideo.mp4"]) == ["custom"]
+    assert pos["myvideo.mp4"]["custom"][0].shape == (8, 17, 2)
+    assert pos["myvideo.mp4"]["custom"][0].dtype == np.float32
+    assert meta["layout_name"] == "coco" and meta["num_joints"] == 17
+    assert meta["keypoints_symmetry"] == [list(COCO.left), list(COCO.right)]
+    assert meta["video_metadata"] == {"myvideo.mp4": {"w": 640, "h": 480}}
+
+    with pytest.raises(UntrustedFileError):
+        load_custom_2d_npz(path)
+    videos = load_custom_2d_npz(path, trust=True)
+    v = videos["myvideo.mp4"]
+    np.testing.assert_array_equal(v.xy, xy[..., :2])
+    assert (v.width, v.height, v.layout_name) == (640, 480, "coco")
+    assert v.keypoints_symmetry == (list(COCO.left), list(COCO.right))
+
+
+def test_custom_2d_rejects_wrong_joint_count(tmp_path):
+    with pytest.raises(ValueError, match="joints"):
+        save_custom_2d_npz(tmp_path / "x.npz", "v", np.zeros((3, 12, 2)), 640, 480, H36M)

@@ -1,0 +1,175 @@
+"""The lifter: model shapes, padding, flip augmentation, causality, checkpoints, frame-rate handling."""
+
+import numpy as np
+import pytest
+import torch
+
+from vp3d.lifter.camera import image_coordinates, normalize_screen_coordinates
+from vp3d.lifter.checkpoint import CheckpointError, LifterMeta, load_checkpoint, save_checkpoint
+from vp3d.lifter.inference import Lifter, resample
+from vp3d.lifter.model import TemporalModel, TemporalModelStrided, count_parameters
+from vp3d.skeleton import COCO, H36M
+
+
+def small_model(causal=False, widths=(3, 3, 3, 3, 3), joints_in=17):
+    torch.manual_seed(0)
+    model = TemporalModel(joints_in, 2, 17, widths, causal=causal, channels=16)
+    # Non-trivial BatchNorm statistics, as a trained model has.
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    return model.eval()
+
+
+def write_official(path, model, with_random_state=False):
+    """A file laid out like the reference release's checkpoints."""
+    data = {"epoch": 80, "lr": 1e-5, "optimizer": None, "model_pos": model.state_dict(), "model_traj": None}
+    if with_random_state:  # training checkpoints pickle a numpy RandomState: not loadable weights-only
+        data["random_state"] = np.random.RandomState(0).get_state()
+    torch.save(data, path)
+    return path
+
+
+def walking_2d(T, joints=17, seed=0):
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(-0.3, 0.3, (1, joints, 2))
+    t = np.arange(T)[:, None, None] / 50
+    return (base + 0.05 * np.sin(2 * np.pi * t + rng.uniform(0, 6, (1, joints, 2)))).astype(np.float32)
+
+
+def test_normalization_round_trip_keeps_aspect_ratio():
+    px = np.array([[0, 0], [1280, 720], [640, 360]], np.float32)
+    norm = normalize_screen_coordinates(px, 1280, 720)
+    assert np.allclose(norm[0], [-1, -720 / 1280]) and np.allclose(norm[1], [1, 720 / 1280])
+    assert np.allclose(norm[2], [0, 0])
+    assert np.allclose(image_coordinates(norm, 1280, 720), px)
+
+
+def test_parameter_counts_match_the_paper():
+    assert count_parameters(TemporalModel()) == 16_952_371
+    assert count_parameters(TemporalModel(filter_widths=(3, 3, 3))) == 8_555_571
+    assert count_parameters(TemporalModel(num_joints_out=1)) == 16_903_171
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_strided_training_variant_equals_dilated_model(causal):
+    model = small_model(causal)
+    strided = TemporalModelStrided(17, 2, 17, (3, 3, 3, 3, 3), causal=causal, channels=16).eval()
+    strided.load_state_dict(model.state_dict())
+    x = torch.from_numpy(walking_2d(243 + 4))[None]
+    dilated = model(x)[0]
+    one_by_one = torch.stack([strided(x[:, i: i + 243])[0, 0] for i in range(5)])
+    assert torch.allclose(dilated, one_by_one, atol=1e-5)
+
+
+@pytest.mark.parametrize("frames", [1, 50, 243, 1000])
+@pytest.mark.parametrize("causal", [False, True])
+def test_every_input_frame_gets_a_pose(tmp_path, frames, causal):
+    lifter = Lifter.load(write_official(tmp_path / "pretrained_h36m_cpn.bin", small_model(causal)), causal=causal)
+    out = lifter.lift(walking_2d(frames))
+    assert out.poses.shape == (frames, 17, 3) and np.isfinite(out.poses).all()
+
+
+def test_edge_replication_padding_matches_a_hand_padded_forward_pass(tmp_path):
+    model = small_model()
+    lifter = Lifter.load(write_official(tmp_path / "pretrained_h36m_cpn.bin", model))
+    kp = walking_2d(30)
+    padded = np.concatenate([np.repeat(kp[:1], 121, 0), kp, np.repeat(kp[-1:], 121, 0)])
+    with torch.no_grad():
+        expected = model(torch.from_numpy(padded)[None])[0].numpy()
+    assert np.allclose(lifter.lift(kp, flip=False).poses, expected, atol=1e-5)
+
+
+def mirror(kp, perm):
+    out = kp[:, perm].copy()
+    out[..., 0] *= -1
+    return out
+
+
+def test_flip_augmentation_makes_the_lifter_mirror_equivariant(tmp_path):
+    lifter = Lifter.load(write_official(tmp_path / "pretrained_h36m_cpn.bin", small_model()))
+    kp = walking_2d(60)
+    pose = lifter.lift(kp).poses
+    pose_of_mirror = lifter.lift(mirror(kp, H36M.flip_permutation())).poses
+    assert np.allclose(pose_of_mirror, mirror(pose, H36M.flip_permutation()), atol=1e-5)
+    # Without augmentation a (random) model is not equivariant: the test above is not vacuous.
+    plain = lifter.lift(mirror(kp, H36M.flip_permutation()), flip=False).poses
+    assert not np.allclose(plain, mirror(lifter.lift(kp, flip=False).poses, H36M.flip_permutation()), atol=1e-3)
+
+
+def test_causal_outputs_do_not_depend_on_future_frames(tmp_path):
+    lifter = Lifter.load(write_official(tmp_path / "cpn-ft-243-dbb-causal.bin", small_model(causal=True)))
+    assert lifter.meta.causal
+    kp = walking_2d(300)
+    changed = kp.copy()
+    changed[200:] += 0.3
+    a, b = lifter.lift(kp).poses, lifter.lift(changed).poses
+    assert np.allclose(a[:200], b[:200], atol=1e-6)
+    assert not np.allclose(a[200:], b[200:], atol=1e-3)
+
+
+def test_official_checkpoint_architecture_and_layout_come_from_the_file(tmp_path):
+    model = small_model(widths=(3, 3, 3))
+    ckpt = load_checkpoint(write_official(tmp_path / "pretrained_h36m_detectron_coco.bin", model))
+    assert ckpt.meta.filter_widths == (3, 3, 3) and ckpt.meta.channels == 16
+    assert ckpt.meta.input_layout == "coco" and not ckpt.meta.causal and ckpt.meta.fps == 50
+    lifter = Lifter(ckpt)
+    kp = walking_2d(40)
+    # COCO input is flipped with COCO's own left/right pairs: equivariance holds in that layout.
+    assert np.allclose(lifter.lift(mirror(kp, COCO.flip_permutation())).poses,
+                       mirror(lifter.lift(kp).poses, H36M.flip_permutation()), atol=1e-5)
+
+
+def test_unknown_official_name_needs_a_layout(tmp_path):
+    path = write_official(tmp_path / "my_model.bin", small_model())
+    with pytest.raises(CheckpointError, match="--input-layout"):
+        load_checkpoint(path)
+    assert load_checkpoint(path, input_layout="coco").meta.input_layout == "coco"
+
+
+def test_checkpoints_that_need_unpickling_are_refused_unless_trusted(tmp_path):
+    path = write_official(tmp_path / "pretrained_h36m_cpn.bin", small_model(), with_random_state=True)
+    with pytest.raises(CheckpointError, match="trust"):
+        load_checkpoint(path)
+    assert load_checkpoint(path, trust=True).meta.channels == 16
+
+
+def test_missing_weights_say_how_to_get_them(tmp_path):
+    with pytest.raises(CheckpointError, match="dl.fbaipublicfiles.com"):
+        load_checkpoint(tmp_path / "nope.bin")
+
+
+def test_own_checkpoint_round_trip_keeps_metadata_and_float16_weights(tmp_path):
+    model = small_model()
+    meta = LifterMeta(filter_widths=(3, 3, 3, 3, 3), channels=16, causal=False, num_joints_in=17, in_features=2,
+                      num_joints_out=17, input_layout="h36m", fps=50.0, training={"data": "test", "seed": 1})
+    save_checkpoint(tmp_path / "own.bin", meta, model, half=True)
+    ckpt = load_checkpoint(tmp_path / "own.bin")
+    assert ckpt.meta.training == {"data": "test", "seed": 1} and ckpt.meta.input_layout == "h36m"
+    assert next(ckpt.model_pos.parameters()).dtype == torch.float32
+    kp = walking_2d(20)
+    assert np.allclose(Lifter(ckpt).lift(kp).poses, Lifter.load(write_official(tmp_path / "pretrained_h36m_cpn.bin", model)).lift(kp).poses, atol=2e-2)
+
+
+def test_resample_is_linear_and_keeps_endpoints():
+    seq = np.arange(5, dtype=np.float32)[:, None]  # 0..4 at 10 fps = 0.4 s
+    up = resample(seq, 10, 20)
+    assert np.allclose(up[:, 0], np.arange(9) / 2)
+    assert np.allclose(resample(up, 20, 10, num_out=5), seq)
+
+
+def test_same_motion_at_two_frame_rates_gives_the_same_poses(tmp_path):
+    lifter = Lifter.load(write_official(tmp_path / "pretrained_h36m_cpn.bin", small_model()))
+    t50 = np.arange(0, 4, 1 / 50)
+    t25 = np.arange(0, 4, 1 / 25)
+
+    def motion(t):
+        phase = np.sin(2 * np.pi * 0.5 * t)[:, None, None]
+        return (np.linspace(-0.3, 0.3, 34).reshape(1, 17, 2) * (1 + 0.3 * phase)).astype(np.float32)
+
+    at50 = lifter.lift(motion(t50), fps=50).poses
+    at25 = lifter.lift(motion(t25), fps=25).poses
+    assert at25.shape[0] == len(t25)
+    # Frames at the same instants agree (up to interpolation of a smooth motion), away from the edges.
+    assert np.abs(at50[::2][10:-10] - at25[10:-10]).max() < 2e-3

@@ -1,0 +1,261 @@
+"""Command line: `vp3d infer|train|evaluate` and the `vp3d-infer` shortcut.
+
+Errors a user can cause (bad video, no person, missing weights, unwritable output) end as one line
+on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+EXIT_ERROR = 1
+SHARED_MOCAP = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mocap"
+
+
+class UserError(Exception):
+    """An error explained in one line; no traceback."""
+
+
+def _user_errors():
+    from .detectors.keypoints import NoPersonError
+    from .lifter.checkpoint import CheckpointError
+    from .pipeline.video import VideoError
+    return (UserError, VideoError, NoPersonError, CheckpointError)
+
+
+def _ensure_writable(path: Path) -> None:
+    """Create the output's folder and prove it is writable before spending minutes on detection."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".vp3d-write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as e:
+        raise UserError(f"{path}: cannot write output here ({e.strerror or e})") from None
+
+
+class Progress:
+    """tqdm bar on stderr for frames (rate and ETA); silent when quiet."""
+
+    def __init__(self, quiet: bool, desc: str, total: int | None):
+        self.bar = None
+        if not quiet:
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, desc=desc, unit="frame", file=sys.stderr, dynamic_ncols=True)
+        self.done = 0
+
+    def __call__(self, frames_done: int) -> None:
+        if self.bar is not None:
+            self.bar.update(frames_done - self.done)
+        self.done = frames_done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            if self.bar.total is not None and self.done != self.bar.total:
+                self.bar.total = self.done
+                self.bar.refresh()
+            self.bar.close()
+
+
+# ------------------------------------------------------------------------------------------ infer
+
+def add_infer_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", type=Path, help="input video")
+    p.add_argument("--out", type=Path, help="side-by-side MP4 to write (H.264)")
+    p.add_argument("--json", nargs="?", const="-", metavar="PATH",
+                   help="write per-frame joints as JSON to PATH; with no PATH, print a machine-readable "
+                        "summary on stdout instead of progress")
+    p.add_argument("--npz", type=Path, metavar="PATH", help="write per-frame joints as NPZ")
+    p.add_argument("--npz-2d", type=Path, metavar="PATH",
+                   help="write the 2D detections in the reference release's custom dataset NPZ format")
+    p.add_argument("--no-render", action="store_true", help="skip the video; only export joints")
+    p.add_argument("--checkpoint", type=Path, help="lifter checkpoint (default: the shipped weights)")
+    p.add_argument("--input-layout", choices=["h36m", "coco"],
+                   help="2D layout of an official checkpoint whose file name does not tell")
+    p.add_argument("--causal", action="store_true", default=None,
+                   help="treat an official checkpoint as causal (names containing 'causal' are)")
+    p.add_argument("--trust-checkpoint", action="store_true",
+                   help="allow full unpickling of a checkpoint (runs code from the file: trusted files only)")
+    cam = p.add_mutually_exclusive_group()
+    cam.add_argument("--focal-length", type=float, metavar="PIXELS", help="camera focal length in pixels")
+    cam.add_argument("--fov", type=float, metavar="DEGREES", help="horizontal field of view in degrees")
+    p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _device(name: str | None) -> str:
+    if name:
+        return name
+    import torch
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def run_infer(args) -> int:
+    from .pipeline.infer import InferenceOptions, run_video
+    from .pipeline import export
+
+    summary_only = args.json == "-"
+    json_path = None if args.json in (None, "-") else Path(args.json)
+    quiet = args.quiet or summary_only
+    if not args.input.exists():
+        raise UserError(f"{args.input}: no such file")
+    if args.out is None and not args.no_render:
+        raise UserError("give --out OUT.mp4 for the rendered video, or --no-render with --json/--npz")
+    outputs = [p for p in (None if args.no_render else args.out, json_path, args.npz, args.npz_2d) if p]
+    if not outputs:
+        raise UserError("nothing to write: give --out, --json PATH, --npz or --npz-2d")
+    for p in outputs:
+        _ensure_writable(p)
+
+    from .pipeline.video import probe
+    info = probe(args.input)
+    options = InferenceOptions(checkpoint=args.checkpoint, input_layout=args.input_layout, causal=args.causal,
+                               trust_checkpoint=args.trust_checkpoint, focal_length=args.focal_length,
+                               fov=args.fov, flip=not args.no_flip, device=_device(args.device))
+    t0 = time.time()
+    bar = Progress(quiet, f"detect {args.input.name}", info.num_frames_hint)
+    try:
+        result = run_video(args.input, options, progress=bar)
+    finally:
+        bar.close()
+    written = {}
+    if json_path:
+        written["json"] = str(export.write_json(json_path, result))
+    if args.npz:
+        written["npz"] = str(export.write_npz(args.npz, result))
+    if args.npz_2d:
+        written["npz_2d"] = str(export.write_custom_2d_npz(args.npz_2d, result))
+    if not args.no_render:
+        from .pipeline.render import render_result
+        bar = Progress(quiet, f"render {args.out.name}", len(result.poses3d))
+        try:
+            written["video"] = str(render_result(result, args.out, progress=bar))
+        finally:
+            bar.close()
+    frames = len(result.poses3d)
+    elapsed = time.time() - t0
+    summary = {"input": str(args.input), "frames": frames, "frames_detected": int(result.keypoints.detected.sum()),
+               "fps_video": result.video.fps, "seconds": round(elapsed, 2),
+               "frames_per_second": round(frames / max(elapsed, 1e-9), 2), "outputs": written}
+    if summary_only:
+        print(json.dumps(summary))
+    elif not args.quiet:
+        print(f"{args.input}: {frames} frames ({summary['frames_detected']} with a person) in {elapsed:.1f} s "
+              f"({summary['frames_per_second']:.1f} frames/s)", file=sys.stderr)
+        for kind, path in written.items():
+            print(f"  {kind}: {path}", file=sys.stderr)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ train
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    from .lifter.train import TrainConfig
+    d = TrainConfig()
+    p.add_argument("--mocap", type=Path, default=SHARED_MOCAP,
+                   help="folder of CMU-style mocap (BVH / ASF+AMC), split by subject (default: ../shared/data/mocap)")
+    p.add_argument("--cache", type=Path, default=Path("runs/mocap_cache.npz"), help="cache of the parsed mocap")
+    p.add_argument("--arc", default=",".join(map(str, d.filter_widths)), help="filter widths, e.g. 3,3,3,3,3")
+    p.add_argument("--channels", type=int, default=d.channels)
+    p.add_argument("--causal", action="store_true")
+    p.add_argument("--dropout", type=float, default=d.dropout)
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="output frames per step")
+    p.add_argument("--chunk", type=int, default=d.chunk, help="output frames per window (chunked scheme)")
+    p.add_argument("--scheme", choices=["chunked", "strided"], default=d.scheme)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--lr-decay", type=float, default=d.lr_decay)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--epoch-frames", type=int, default=None, help="output frames per epoch (default: all)")
+    p.add_argument("--no-noise", action="store_true", help="train on clean projections (no detector noise)")
+    p.add_argument("--out", default=d.out, help="output folder for last.bin / best.bin")
+    p.add_argument("--resume", help="checkpoint (last.bin) to continue from")
+    p.add_argument("--device", default=None)
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    p.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
+
+
+def run_train(args) -> int:
+    import numpy as np
+    import torch
+    from .lifter.train import TrainConfig, train
+    from .mocap import load_collection, split
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if not args.mocap.exists():
+        raise UserError(f"{args.mocap}: mocap folder not found")
+    motions = load_collection(args.mocap, cache=args.cache)
+    train_m, val_m = split(motions)
+    if not train_m or not val_m:
+        raise UserError(f"{args.mocap}: need motions of both training and validation subjects")
+    config = TrainConfig(
+        filter_widths=tuple(int(x) for x in args.arc.split(",")), channels=args.channels, causal=args.causal,
+        dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size, chunk=args.chunk,
+        scheme=args.scheme, lr=args.lr, lr_decay=args.lr_decay, seed=args.seed, noise=not args.no_noise,
+        epoch_frames=args.epoch_frames, out=args.out, resume=args.resume,
+        data_description=(f"CMU mocap at {args.mocap}: {len(train_m)} training motions "
+                          f"({sum(len(m.positions) for m in train_m)} frames at 50 fps), validation subjects "
+                          f"{sorted({m.subject for m in val_m})} ({len(val_m)} motions)"),
+        command="vp3d train " + " ".join(sys.argv[2:]))
+
+    def log(msg):
+        if args.json:
+            return
+        print(msg, file=sys.stderr, flush=True)
+
+    result = train(config, [m.positions for m in train_m], [m.positions for m in val_m], log=log,
+                   device=_device(args.device))
+    if args.json:
+        print(json.dumps({"validation": result, "out": args.out}))
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ main
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vp3d", description="Video to 3D human joints (VideoPose3D-style).")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_infer_arguments(sub.add_parser("infer", help="video -> side-by-side 2D/3D video and joints"))
+    add_train_arguments(sub.add_parser("train", help="train the lifter on mocap"))
+    from .lifter.evaluate_cli import add_evaluate_arguments
+    add_evaluate_arguments(sub.add_parser("evaluate", help="P1/P2/P3/MPJVE of a checkpoint"))
+    return parser
+
+
+def _run(handler, args) -> int:
+    try:
+        return handler(args)
+    except _user_errors() as e:
+        print(f"vp3d: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("vp3d: interrupted", file=sys.stderr)
+        return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "infer":
+        return _run(run_infer, args)
+    if args.command == "train":
+        return _run(run_train, args)
+    from .lifter.evaluate_cli import run_evaluate
+    return _run(run_evaluate, args)
+
+
+def infer_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vp3d-infer", description="Video -> side-by-side 2D/3D video and joints.")
+    add_infer_arguments(parser)
+    return _run(run_infer, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Training input made the way the pipeline sees video: 3D motion seen by random virtual cameras,
+projected with their intrinsics, disturbed like a 2D detector, normalized like inference.
+
+World motion comes in as (T, 17, 3) metres, Y up, Human3.6M order (vp3d.mocap). Cameras use the
+OpenCV convention: x right, y down, z forward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..skeleton import H36M
+from .camera import normalize_screen_coordinates
+
+IMAGE_SIZES = ((1920, 1080), (1280, 720), (720, 1280), (1080, 1920), (1080, 1080), (640, 480), (1000, 1000))
+
+
+@dataclass
+class VirtualCamera:
+    R: np.ndarray  # (3, 3) world -> camera rotation (rows: right, down, forward)
+    position: np.ndarray  # (3,) camera centre in world metres
+    focal_px: float
+    center_px: np.ndarray  # (2,) principal point in pixels
+    width: int
+    height: int
+
+    def to_camera(self, X: np.ndarray) -> np.ndarray:
+        """World points (..., 3) -> camera frame (..., 3)."""
+        return (X - self.position) @ self.R.T
+
+    def project(self, X_cam: np.ndarray) -> np.ndarray:
+        """Camera-frame points (..., 3) -> pixels (..., 2)."""
+        z = np.clip(X_cam[..., 2:3], 0.1, None)
+        return X_cam[..., :2] / z * self.focal_px + self.center_px
+
+
+def look_at(position: np.ndarray, target: np.ndarray, roll: float = 0.0) -> np.ndarray:
+    forward = target - position
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, [0.0, 1.0, 0.0])
+    right /= np.linalg.norm(right)
+    down = np.cross(forward, right)
+    c, s = np.cos(roll), np.sin(roll)
+    right, down = c * right + s * down, -s * right + c * down
+    return np.stack([right, down, forward])
+
+
+def random_camera(rng: np.random.Generator, motion: np.ndarray) -> VirtualCamera:
+    """A camera that keeps the person of `motion` (T, 17, 3) in view, as a filming person would:
+    any azimuth, eye level to moderately above, a focal length for 40-75 degrees of horizontal
+    view, at a distance where the person fills 30-90% of the image height."""
+    w, h = IMAGE_SIZES[rng.integers(len(IMAGE_SIZES))]
+    fov = np.radians(rng.uniform(40, 75))
+    focal = 0.5 * w / np.tan(fov / 2)
+    root = motion[:, 0]
+    stature = max(1.0, float(np.percentile(motion[..., 1].max(1) - motion[..., 1].min(1), 90)))
+    extent = np.ptp(root[:, [0, 2]], axis=0).max() if len(root) > 1 else 0.0
+    fill = rng.uniform(0.3, 0.9)
+    distance = max(focal * stature / (fill * h), 1.5 + extent)
+    target = root.mean(0) + rng.normal(0, [0.3, 0.2, 0.3])
+    azimuth = rng.uniform(0, 2 * np.pi)
+    elevation = np.radians(rng.uniform(-5, 35))
+    offset = np.array([np.cos(elevation) * np.sin(azimuth), np.sin(elevation), np.cos(elevation) * np.cos(azimuth)])
+    position = target + distance * offset
+    R = look_at(position, target, roll=np.radians(rng.normal(0, 3)))
+    center = np.array([w / 2, h / 2]) * (1 + rng.normal(0, 0.02, 2))
+    return VirtualCamera(R, position, focal, center, w, h)
+
+
+@dataclass
+class NoiseModel:
+    """Detector-like 2D errors, in units of the person's height in the image."""
+    jitter: tuple[float, float] = (0.0, 0.012)  # per-frame Gaussian sigma, drawn per sequence
+    bias: float = 0.01  # per-sequence, per-joint constant offset sigma
+    outlier_rate: tuple[float, float] = (0.0, 0.004)  # probability per joint and frame
+    outlier_size: float = 0.08
+    gap_probability: float = 0.3  # chance that a sequence has missed detections
+    max_gap: int = 15  # frames
+
+    def apply(self, rng: np.random.Generator, xy: np.ndarray) -> np.ndarray:
+        """xy: (T, J, 2) pixels -> disturbed copy; missed frames are filled the way the pipeline
+        fills them (linear interpolation, edges held)."""
+        T, J, _ = xy.shape
+        size = float(np.median(np.ptp(xy[..., 1], axis=1))) + 1e-6
+        out = xy + rng.normal(0, self.bias * size, (1, J, 2))
+        out = out + rng.normal(0, rng.uniform(*self.jitter) * size, out.shape)
+        outliers = rng.random((T, J)) < rng.uniform(*self.outlier_rate)
+        out[outliers] += rng.normal(0, self.outlier_size * size, (int(outliers.sum()), 2))
+        if T > 2 and rng.random() < self.gap_probability:
+            missing = np.zeros(T, bool)
+            for _ in range(rng.integers(1, 4)):
+                start = rng.integers(T)
+                missing[start: start + rng.integers(1, self.max_gap + 1)] = True
+            if not missing.all():
+                out = fill_frames(out, ~missing)
+        return out.astype(np.float32)
+
+
+def fill_frames(xy: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Linear interpolation over frames where present is False; edges take the nearest present frame."""
+    t = np.arange(len(xy))
+    flat = xy.reshape(len(xy), -1)
+    filled = np.stack([np.interp(t, t[present], flat[present, k]) for k in range(flat.shape[1])], 1)
+    return filled.reshape(xy.shape)
+
+
+def scale_bones(rng: np.random.Generator, pose: np.ndarray, sigma: float = 0.05) -> np.ndarray:
+    """Vary body proportions: each bone (left and right alike) scaled by its own factor."""
+    factors = np.ones(H36M.num_joints)
+    flip = H36M.flip_permutation()
+    for j in range(1, H36M.num_joints):
+        if flip[j] >= j:  # draw once per left/right pair
+            factors[j] = factors[flip[j]] = np.exp(rng.normal(0, sigma))
+    out = pose.copy()
+    for j, parent in enumerate(H36M.parents):
+        if parent >= 0:
+            out[..., j, :] = out[..., parent, :] + factors[j] * (pose[..., j, :] - pose[..., parent, :])
+    return out
+
+
+def render_view(rng: np.random.Generator, motion: np.ndarray, noise: NoiseModel | None,
+                camera: VirtualCamera | None = None):
+    """One view of a world motion (T, 17, 3).
+
+    Returns (kp2d_norm (T, 17, 2) float32, pose3d (T, 17, 3) root-relative camera-frame metres,
+    trajectory (T, 3) root in camera frame, intrinsics_norm (4,) [fx, fy, cx, cy] normalized).
+    """
+    cam = camera or random_camera(rng, motion)
+    X = cam.to_camera(motion)
+    xy = cam.project(X)
+    if noise is not None:
+        xy = noise.apply(rng, xy)
+    kp = normalize_screen_coordinates(xy.astype(np.float32), cam.width, cam.height)
+    c = normalize_screen_coordinates(cam.center_px.astype(np.float32), cam.width, cam.height)
+    f = cam.focal_px / cam.width * 2
+    intr = np.array([f, f, c[0], c[1]], dtype=np.float32)
+    traj = X[:, 0].astype(np.float32)
+    pose = (X - X[:, :1]).astype(np.float32)
+    return kp, pose, traj, intr
+
+
+def time_warp(motion: np.ndarray, start: float, count: int, speed: float) -> np.ndarray:
+    """`count` frames read from `motion` at fractional positions start + k*speed, edges held."""
+    pos = np.clip(start + speed * np.arange(count), 0, len(motion) - 1)
+    i0 = np.floor(pos).astype(int)
+    i1 = np.minimum(i0 + 1, len(motion) - 1)
+    w = (pos - i0)[:, None, None]
+    return motion[i0] * (1 - w) + motion[i1] * w

@@ -1,0 +1,229 @@
+"""Supervised training of the temporal lifter on 3D motion seen through virtual cameras.
+
+Two schemes give the same model:
+- "chunked": the dilated model over windows of RF + L - 1 input frames -> L output frames (cheap per
+  output frame, but the L frames of a window are correlated);
+- "strided": the reference's single-frame variant, RF input frames -> 1 output frame (every frame
+  of a batch independent, more computation per frame).
+bench/bench_train.py measures both; chunked with short windows is the default here (see README).
+
+Runs unchanged under `torchrun` (DistributedDataParallel; gloo on CPU, NCCL on GPU): each rank
+draws its own batches, gradients are averaged, rank 0 validates and writes checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from ..skeleton import H36M
+from . import metrics
+from .checkpoint import LifterMeta, LoadedCheckpoint, save_checkpoint
+from .inference import Lifter
+from .model import TemporalModel, TemporalModelStrided
+from .synthetic import NoiseModel, random_camera, render_view, scale_bones, time_warp
+
+FLIP = H36M.flip_permutation()
+
+
+@dataclass
+class TrainConfig:
+    filter_widths: tuple[int, ...] = (3, 3, 3, 3, 3)
+    channels: int = 256
+    causal: bool = False
+    dropout: float = 0.25
+    epochs: int = 60
+    batch_size: int = 1024  # output frames per optimisation step (all ranks together)
+    chunk: int = 32  # output frames per window ("chunked" scheme)
+    scheme: str = "chunked"
+    lr: float = 1e-3
+    lr_decay: float = 0.95
+    seed: int = 1234
+    fps: float = 50.0
+    noise: bool = True
+    epoch_frames: int | None = None  # output frames per epoch; default: one pass over the training frames
+    val_views: int = 2  # virtual cameras per validation motion
+    out: str = "runs/lifter"
+    resume: str | None = None
+    data_description: str = ""
+    command: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class MotionSampler:
+    """Draws training windows from world motions with camera, body and speed augmentation."""
+
+    def __init__(self, motions: list[np.ndarray], receptive_field: int, causal: bool, noise: NoiseModel | None):
+        self.motions = [m for m in motions if len(m) > 1]
+        lengths = np.array([len(m) for m in self.motions], dtype=np.float64)
+        self.weights = lengths / lengths.sum()
+        self.total_frames = int(lengths.sum())
+        self.rf = receptive_field
+        self.pad = (receptive_field - 1) // 2
+        self.causal = causal
+        self.noise = noise
+
+    def window(self, rng: np.random.Generator, out_frames: int):
+        """One window: inputs (RF + L - 1, 17, 2) normalized 2D, targets (L, 17, 3) metres."""
+        motion = self.motions[rng.choice(len(self.motions), p=self.weights)]
+        speed = float(np.exp(rng.uniform(np.log(0.8), np.log(1.25))))
+        n_in = self.rf + out_frames - 1
+        left = 2 * self.pad if self.causal else self.pad
+        first_out = rng.uniform(0, len(motion) - 1)
+        seg = time_warp(motion, first_out - left * speed, n_in, speed)
+        seg = scale_bones(rng, seg) * np.exp(rng.normal(0, 0.06))
+        kp, pose, _, _ = render_view(rng, seg, self.noise)
+        return kp, pose[left: left + out_frames]
+
+    def batch(self, rng: np.random.Generator, windows: int, out_frames: int):
+        kps, poses = zip(*(self.window(rng, out_frames) for _ in range(windows)))
+        kp, pose = np.stack(kps), np.stack(poses)
+        flip = rng.random(windows) < 0.5  # the reference's flip augmentation, half of each batch
+        kp[flip] = kp[flip][:, :, FLIP] * np.array([-1, 1], np.float32)
+        pose[flip] = pose[flip][:, :, FLIP] * np.array([-1, 1, 1], np.float32)
+        return torch.from_numpy(kp), torch.from_numpy(pose)
+
+
+@dataclass
+class ValidationSet:
+    """Fixed views of the validation motions: the same cameras and noise every epoch."""
+    clean: list[np.ndarray]
+    noisy: list[np.ndarray]
+    targets: list[np.ndarray]
+
+    @classmethod
+    def build(cls, motions: list[np.ndarray], views: int, seed: int = 0) -> "ValidationSet":
+        rng = np.random.default_rng(seed)
+        clean, noisy, targets = [], [], []
+        for m in motions:
+            for _ in range(views):
+                cam = random_camera(rng, m)
+                kp_clean, pose, _, _ = render_view(rng, m, None, cam)
+                kp_noisy, _, _, _ = render_view(rng, m, NoiseModel(), cam)
+                clean.append(kp_clean), noisy.append(kp_noisy), targets.append(pose)
+        return cls(clean, noisy, targets)
+
+    def evaluate(self, lifter: Lifter) -> dict:
+        """P1, P2 and MPJVE in millimetres (MPJVE per frame at the training rate) on clean and
+        detector-like noisy 2D, pooled over all frames."""
+        out = {}
+        for name, inputs in (("clean", self.clean), ("noisy", self.noisy)):
+            preds = [lifter.lift(kp).poses for kp in inputs]
+            pred, target = np.concatenate(preds), np.concatenate(self.targets)
+            vel = np.concatenate([metrics.velocity_errors(p, t) for p, t in zip(preds, self.targets)], axis=0)
+            out[name] = {"p1": 1000 * metrics.mpjpe(pred, target), "p2": 1000 * metrics.p_mpjpe(pred, target),
+                         "mpjve": 1000 * float(vel.mean())}
+        return out
+
+
+def _distributed() -> tuple[int, int]:
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def bn_momentum(epoch: int, epochs: int, start: float = 0.1, end: float = 0.001) -> float:
+    """The reference's schedule: 0.1 decaying exponentially to 0.001 over the run."""
+    return start * math.exp(-epoch / epochs * math.log(start / end))
+
+
+def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: list[np.ndarray],
+          log=print, device: str = "cpu") -> dict:
+    """Train, validating after every epoch; returns the final validation metrics.
+
+    Writes <out>/last.bin every epoch and <out>/best.bin (lowest noisy-2D P1).
+    """
+    rank, world = _distributed()
+    device = torch.device(device if device != "cuda" or torch.cuda.is_available() else "cpu")
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", rank % torch.cuda.device_count())
+    torch.manual_seed(config.seed)  # identical initial weights on every rank
+    rng = np.random.default_rng([config.seed, rank])
+
+    meta = LifterMeta(filter_widths=tuple(config.filter_widths), channels=config.channels, causal=config.causal,
+                      num_joints_in=17, in_features=2, num_joints_out=17, input_layout="h36m", fps=config.fps,
+                      dropout=config.dropout, name=Path(config.out).name)
+    rf = meta.receptive_field
+    strided = config.scheme == "strided"
+    out_frames = 1 if strided else config.chunk
+    model_cls = TemporalModelStrided if strided else TemporalModel
+    model = model_cls(17, 2, 17, meta.filter_widths, meta.causal, meta.dropout, meta.channels).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, amsgrad=True)
+    lr, start_epoch, history, best = config.lr, 0, [], float("inf")
+
+    if config.resume:
+        ckpt = torch.load(config.resume, map_location="cpu", weights_only=True)
+        model.load_state_dict(ckpt["model_pos"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        lr, start_epoch = ckpt["lr"], ckpt["epoch"]
+        history = ckpt.get("vp3d_history", [])
+        best = min((h["val"]["noisy"]["p1"] for h in history), default=float("inf"))
+        if ckpt.get("vp3d_rng"):
+            rng.bit_generator.state = ckpt["vp3d_rng"][rank] if rank < len(ckpt["vp3d_rng"]) else rng.bit_generator.state
+        log(f"resumed from {config.resume} at epoch {start_epoch}")
+
+    ddp = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    sampler = MotionSampler(train_motions, rf, meta.causal, NoiseModel() if config.noise else None)
+    validation = ValidationSet.build(val_motions, config.val_views) if rank == 0 else None
+    epoch_frames = config.epoch_frames or sampler.total_frames
+    windows_per_step = max(1, config.batch_size // out_frames // world)
+    steps = max(1, epoch_frames // (windows_per_step * out_frames * world))
+    out_dir = Path(config.out)
+    if rank == 0:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        log(f"training {rf}-frame model, {config.channels} channels, scheme {config.scheme}, "
+            f"{sampler.total_frames} training frames, {steps} steps/epoch of "
+            f"{windows_per_step * out_frames * world} frames, {world} process(es)")
+
+    eval_model = TemporalModel(17, 2, 17, meta.filter_widths, meta.causal, meta.dropout, meta.channels)
+    for epoch in range(start_epoch, config.epochs):
+        t0 = time.time()
+        model.train()
+        model.set_bn_momentum(bn_momentum(epoch, config.epochs))
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        loss_sum = 0.0
+        for _ in range(steps):
+            kp, target = sampler.batch(rng, windows_per_step, out_frames)
+            pred = ddp(kp.to(device))
+            loss = metrics.mpjpe_loss(pred, target.to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.item()
+        lr *= config.lr_decay
+        train_time = time.time() - t0
+        if rank != 0:
+            continue
+        eval_model.load_state_dict(model.state_dict())
+        val = validation.evaluate(Lifter(LoadedCheckpoint(meta, eval_model.eval(), None, {}), device))
+        entry = {"epoch": epoch + 1, "loss_mm": 1000 * loss_sum / steps, "val": val,
+                 "train_frames_per_s": steps * windows_per_step * out_frames * world / train_time,
+                 "seconds": time.time() - t0}
+        history.append(entry)
+        log(f"epoch {epoch + 1:3d}/{config.epochs}  loss {entry['loss_mm']:6.1f} mm  "
+            f"val P1 {val['noisy']['p1']:6.1f}  P2 {val['noisy']['p2']:6.1f}  MPJVE {val['noisy']['mpjve']:5.2f} mm "
+            f"(noisy 2D) | clean P1 {val['clean']['p1']:6.1f}  lr {lr:.2e}  "
+            f"{entry['train_frames_per_s']:.0f} frames/s  {entry['seconds']:.0f}s")
+        meta.training = {"data": config.data_description, "command": config.command, "seed": config.seed,
+                         "epochs": epoch + 1, "scheme": config.scheme, "validation": val, **config.extra}
+        extra = {"vp3d_history": history, "vp3d_rng": [rng.bit_generator.state]}
+        save_checkpoint(out_dir / "last.bin", meta, eval_model, epoch=epoch + 1, lr=lr,
+                        optimizer=optimizer.state_dict(), extra=extra)
+        if val["noisy"]["p1"] < best:
+            best = val["noisy"]["p1"]
+            save_checkpoint(out_dir / "best.bin", meta, eval_model, epoch=epoch + 1, lr=lr, extra=extra)
+    if world > 1:
+        dist.barrier()
+    return history[-1]["val"] if history else {}

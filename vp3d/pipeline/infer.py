@@ -1,0 +1,109 @@
+"""One video end to end: decode -> detect 2D -> fill gaps -> normalize -> lift to 3D -> render/export.
+
+    result = run_video("clip.mp4", InferenceOptions())
+    result.poses3d      # (T, 17, 3) metres, camera frame, root-relative, Human3.6M order
+    result.keypoints    # Keypoints2D in the lifter's input layout, pixels, gaps filled and flagged
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..detectors.keypoints import Keypoints2D, fill_missing, to_layout
+from ..lifter.camera import DEFAULT_FOV_DEGREES, focal_from_fov, normalize_screen_coordinates
+from ..lifter.checkpoint import LifterMeta
+from ..lifter.inference import Lifter
+from .video import VideoInfo, probe
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
+DEFAULT_WEIGHTS = "vp3d_cmu_h36m17_243f.bin"
+
+
+def default_checkpoint() -> Path:
+    """The shipped default lifter: $VP3D_WEIGHTS, else weights/ of the source tree."""
+    return Path(os.environ.get("VP3D_WEIGHTS", WEIGHTS_DIR / DEFAULT_WEIGHTS))
+
+
+@dataclass
+class InferenceOptions:
+    checkpoint: str | os.PathLike | None = None  # None: the shipped default
+    input_layout: str | None = None  # official checkpoints whose name does not tell
+    causal: bool | None = None
+    trust_checkpoint: bool = False
+    focal_length: float | None = None  # pixels
+    fov: float | None = None  # horizontal field of view, degrees
+    flip: bool = True
+    device: str = "cpu"
+
+
+@dataclass
+class InferenceResult:
+    video: VideoInfo
+    keypoints: Keypoints2D  # lifter input layout, pixels; filled frames have detected=False
+    poses3d: np.ndarray  # (T, 17, 3) metres, camera frame, root-relative
+    trajectory: np.ndarray | None  # (T, 3) root position in the camera frame, metres
+    lifter: LifterMeta
+    checkpoint: Path
+    detector_name: str
+    focal_px: float
+    focal_source: str
+    flip: bool = True
+    extras: dict = field(default_factory=dict)
+
+
+def camera_focal(info: VideoInfo, focal_length: float | None, fov: float | None) -> tuple[float, str]:
+    if focal_length is not None:
+        return float(focal_length), "given focal length"
+    if fov is not None:
+        return focal_from_fov(fov, info.width), f"given horizontal field of view {fov:g} deg"
+    return focal_from_fov(DEFAULT_FOV_DEGREES, info.width), f"default horizontal field of view {DEFAULT_FOV_DEGREES:g} deg"
+
+
+def load_lifter(options: InferenceOptions) -> tuple[Lifter, Path]:
+    path = Path(options.checkpoint) if options.checkpoint else default_checkpoint()
+    lifter = Lifter.load(path, device=options.device, causal=options.causal,
+                         input_layout=options.input_layout, trust=options.trust_checkpoint)
+    return lifter, path
+
+
+def make_detector(name: str = "mediapipe"):
+    if name != "mediapipe":
+        raise ValueError(f"unknown detector {name!r}")
+    from ..detectors.mediapipe_pose import MediaPipePoseDetector
+    return MediaPipePoseDetector()
+
+
+def lift_keypoints(lifter: Lifter, kp: Keypoints2D, fps: float, flip: bool = True):
+    """Filled 2D keypoints (pixels, lifter layout) -> LiftResult at the video's frame rate."""
+    kp_norm = normalize_screen_coordinates(kp.xy.astype(np.float32), kp.width, kp.height)
+    return lifter.lift(kp_norm, fps=fps, flip=flip)
+
+
+def run_video(path: str | os.PathLike, options: InferenceOptions | None = None, *,
+              lifter: Lifter | None = None, checkpoint_path: Path | None = None, detector=None,
+              progress: Callable[[int], None] | None = None) -> InferenceResult:
+    """Detect and lift one video. Raises VideoError / NoPersonError / CheckpointError with one-line messages."""
+    from ..detectors.mediapipe_pose import detect_video
+
+    options = options or InferenceOptions()
+    info = probe(path)
+    if lifter is None:
+        lifter, checkpoint_path = load_lifter(options)
+    own_detector = detector is None
+    detector = detector or make_detector()
+    try:
+        raw = detect_video(path, detector, progress=progress)
+    finally:
+        if own_detector:
+            detector.close()
+    kp = to_layout(fill_missing(raw), lifter.meta.input_layout)
+    lifted = lift_keypoints(lifter, kp, info.fps, options.flip)
+    focal, source = camera_focal(info, options.focal_length, options.fov)
+    return InferenceResult(video=info, keypoints=kp, poses3d=lifted.poses, trajectory=lifted.trajectory,
+                           lifter=lifter.meta, checkpoint=Path(checkpoint_path or ""),
+                           detector_name=detector.name, focal_px=focal, focal_source=source, flip=options.flip)
