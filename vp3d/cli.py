@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 EXIT_ERROR = 1
-SHARED_MOCAP = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mocap"
+SHARED_MOCAP = Path(__file__).resolve().parents[2] / "shared" / "data" / "mocap"
 
 
 class UserError(Exception):
@@ -174,6 +174,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr-decay", type=float, default=d.lr_decay)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--epoch-frames", type=int, default=None, help="output frames per epoch (default: all)")
+    p.add_argument("--val-views", type=int, default=d.val_views, help="virtual cameras per validation motion")
     p.add_argument("--no-noise", action="store_true", help="train on clean projections (no detector noise)")
     p.add_argument("--out", default=d.out, help="output folder for last.bin / best.bin")
     p.add_argument("--resume", help="checkpoint (last.bin) to continue from")
@@ -200,7 +201,7 @@ def run_train(args) -> int:
         filter_widths=tuple(int(x) for x in args.arc.split(",")), channels=args.channels, causal=args.causal,
         dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size, chunk=args.chunk,
         scheme=args.scheme, lr=args.lr, lr_decay=args.lr_decay, seed=args.seed, noise=not args.no_noise,
-        epoch_frames=args.epoch_frames, out=args.out, resume=args.resume,
+        epoch_frames=args.epoch_frames, val_views=args.val_views, out=args.out, resume=args.resume,
         data_description=(f"CMU mocap at {args.mocap}: {len(train_m)} training motions "
                           f"({sum(len(m.positions) for m in train_m)} frames at 50 fps), validation subjects "
                           f"{sorted({m.subject for m in val_m})} ({len(val_m)} motions)"),

@@ -1,0 +1,174 @@
+"""2D pose detection with MediaPipe Pose (BlazePose, 33 landmarks), run frame by frame over a video.
+
+Uses the legacy `mp.solutions.pose.Pose` in tracking mode (static_image_mode=False): after the first
+detection the landmark model follows the person from the previous frame's region, which is both faster
+and steadier than detecting on every frame. One person only (MediaPipe Pose tracks one).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from contextlib import closing, contextmanager, nullcontext
+from pathlib import Path
+from typing import Callable, Iterator, Protocol
+
+import cv2
+import numpy as np
+
+from .keypoints import MEDIAPIPE33, Keypoints2D
+from ..pipeline.video import iter_frames, prefetch, probe
+
+_VARIANTS = {0: "lite", 1: "full", 2: "heavy"}
+
+
+def _import_mediapipe():
+    """Import MediaPipe with its C++ logging turned down.
+
+    The env vars must be set before the first import (glog/TFLite read them once); setdefault keeps any
+    value the user chose. Nothing else global is touched.
+    """
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import mediapipe as mp
+
+    return mp
+
+
+@contextmanager
+def _silenced_stderr() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for the duration of the block.
+
+    MediaPipe's TFLite/absl messages ("Created TensorFlow Lite XNNPACK delegate", "Feedback manager
+    requires ...") are printed by C++ threads while the graph starts, ignoring the env vars; they can only
+    be hidden at the fd level. Used only while the detector is being built (a fraction of a second), so
+    nothing else is muted for longer than that.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+class PoseDetector(Protocol):
+    """What detect_video needs from a detector."""
+
+    layout: str
+
+    def detect(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None: ...
+
+
+class MediaPipePoseDetector:
+    """MediaPipe BlazePose on video frames, in tracking mode.
+
+    model_complexity: 0 lite, 1 full, 2 heavy. Only the model files bundled in the mediapipe wheel work
+        offline (0.10.14 ships only "full"); asking for a missing one raises instead of letting MediaPipe
+        try to download it.
+    quiet: hide MediaPipe's C++ start-up messages (see _silenced_stderr).
+    Frames must be fed in order (tracking uses the previous frame); use one detector per video.
+    """
+
+    layout = MEDIAPIPE33
+
+    def __init__(self, model_complexity: int = 1, min_detection_confidence: float = 0.5,
+                 min_tracking_confidence: float = 0.5, smooth_landmarks: bool = True, quiet: bool = True):
+        if model_complexity not in _VARIANTS:
+            raise ValueError(f"model_complexity must be 0, 1 or 2, got {model_complexity!r}")
+        mp = _import_mediapipe()
+        variant = _VARIANTS[model_complexity]
+        model = Path(mp.__file__).parent / "modules" / "pose_landmark" / f"pose_landmark_{variant}.tflite"
+        if not model.is_file():
+            raise RuntimeError(f"MediaPipe pose model '{variant}' (model_complexity={model_complexity}) is not "
+                               f"installed ({model}); use model_complexity=1")
+        self.name = f"mediapipe-blazepose-{variant}-{mp.__version__}"
+        with _silenced_stderr() if quiet else nullcontext():
+            self._pose = mp.solutions.pose.Pose(
+                static_image_mode=False, model_complexity=model_complexity, smooth_landmarks=smooth_landmarks,
+                enable_segmentation=False, min_detection_confidence=min_detection_confidence,
+                min_tracking_confidence=min_tracking_confidence,
+            )
+            # The graph opens its TFLite models in background threads, which log as they do. One call on an
+            # empty frame waits for that to finish while stderr is muted; it finds nobody, so the tracking
+            # state stays empty and the first real frame runs the person detector as usual.
+            self._process(np.zeros((64, 64, 3), np.uint8))
+
+    def detect(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Landmarks of the person on this frame, or None when there is none.
+
+        Returns xy (33, 2) float32 pixels (may fall outside the frame for hidden joints) and
+        score (33,) float32 in [0, 1] (MediaPipe's landmark visibility).
+        """
+        if self._pose is None:
+            raise RuntimeError("detector is closed")
+        h, w = frame_bgr.shape[:2]
+        result = self._process(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB))
+        if result.pose_landmarks is None:
+            return None
+        arr = np.array([(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark], dtype=np.float32)
+        xy = arr[:, :2] * np.array([w, h], dtype=np.float32)  # normalized [0, 1] -> pixels
+        return xy, np.clip(arr[:, 2], 0.0, 1.0)
+
+    def _process(self, rgb: np.ndarray):
+        # protobuf warns on every call that MediaPipe uses a deprecated API; hide just that warning.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*SymbolDatabase.GetPrototype", category=UserWarning)
+            return self._pose.process(rgb)
+
+    def close(self) -> None:
+        if self._pose is not None:
+            self._pose.close()
+            self._pose = None
+
+    def __enter__(self) -> "MediaPipePoseDetector":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def detect_video(path: str | os.PathLike, detector: PoseDetector,
+                 progress: Callable[[int], None] | None = None) -> Keypoints2D:
+    """Run `detector` on every frame of the video (streamed, decoding in a background thread).
+
+    progress: optional callable(frames_done) called after each frame.
+    Returns Keypoints2D in the detector's layout with one entry per decoded frame; frames without a person
+    have detected=False, score 0 and NaN coordinates (use keypoints.fill_missing).
+    """
+    info = probe(path)
+    xys: list[np.ndarray] = []
+    scores: list[np.ndarray] = []
+    found: list[bool] = []
+    num_joints = None
+    with closing(prefetch(iter_frames(path))) as frames:  # on an error, stop the decode thread right away
+        for i, frame in enumerate(frames):
+            res = detector.detect(frame)
+            if res is None:
+                xys.append(None)
+                scores.append(None)
+                found.append(False)
+            else:
+                xy, score = res
+                num_joints = xy.shape[0]
+                xys.append(xy)
+                scores.append(score)
+                found.append(True)
+            if progress is not None:
+                progress(i + 1)
+    num_joints = num_joints or 33  # no detection anywhere: keep the shape of MediaPipe's output
+    empty_xy = np.full((num_joints, 2), np.nan, np.float32)
+    empty_s = np.zeros(num_joints, np.float32)
+    xy_all = np.stack([empty_xy if x is None else x for x in xys]) if xys else np.zeros((0, num_joints, 2), np.float32)
+    s_all = np.stack([empty_s if s is None else s for s in scores]) if scores else np.zeros((0, num_joints), np.float32)
+    return Keypoints2D(xy=xy_all, score=s_all, detected=np.array(found, dtype=bool), layout=detector.layout,
+                       width=info.width, height=info.height)
