@@ -1,0 +1,135 @@
+"""Joint-name mappings from a source rig to the Human3.6M-17 layout.
+
+A mapping is a small JSON object (the shipped ones sit next to this file as `<name>.json`):
+
+    {
+      "name": "cmu",                      # becomes Motion.rig
+      "scale": 0.056444,                  # source units -> metres (optional; ASF files carry their own units)
+      "points": {                         # optional extra points rigidly attached to a source joint:
+        "NeckBase": {"joint": "Spine1",   #   position = joint + joint_rotation @ offset, where offset is
+                     "offset": "Spine1"}  #   [x, y, z] in source units in the joint's rest frame, or the
+      },                                  #   name of a joint whose rest offset (from its parent) is reused
+      "joints": {                         # all 17 Human3.6M joints (vp3d.skeleton.H36M.joint_names):
+        "right_knee": "RightLeg",         #   one source joint (or point), or
+        "hip": {"LeftUpLeg": 0.5, "RightUpLeg": 0.5},   # an affine blend: weights summing to 1
+        ...
+      }
+    }
+
+Weights may be negative (extrapolation, e.g. a wrist beyond a joint), but must sum to 1 so that the result
+does not depend on where the world origin is. An `End Site` is the joint `<parent>End` (e.g. "HeadEnd").
+
+Shipped correspondence (R/L alike; "+T" adds the thorax bone T = NeckBase - Spine1 that the CMU BVH
+conversion drops, "+S" shifts the Daz arm to the fitted shoulder, "+K" the Daz shin to the fitted knee):
+
+    H36M       cmu (BVH, MotionBuilder names)     asf (Acclaim)       daz (offsets in cm, segment frame)
+    hip        mid(LeftUpLeg, RightUpLeg)         mid(lfemur,rfemur)  mid(lThigh, rThigh)
+    r_hip      RightUpLeg                         rfemur              rThigh
+    r_knee     RightLeg                           rtibia              rThigh + (-0.6, -39.5, -3.8)
+    r_foot     RightFoot (ankle)                  rfoot               rShin + (0.3, -41.5, -3.0) +K
+    spine      Spine                              upperback           abdomen + (0, 3.8, -5.3)
+    thorax     NeckBase = Spine1 + its rest offset lowerneck          chest + (0, 15.7, -5.7)
+    neck_nose  mid(Neck1, Head) +T                mid(upperneck,head) head + (0, 0.5, -6.5)
+    head       HeadEnd +T                         headEnd             head + (0, 14.1, -4.6)
+    l_shoulder LeftArm +T                         lhumerus            lCollar + (15.5, 2.7, -0.5)
+    l_elbow    LeftForeArm +T                     lradius             lForeArm +S
+    l_wrist    1.5 LeftHand - 0.5 LeftForeArm +T  lhand               lForeArm + (26.5, -6.2, -0.4) +S
+
+The cmu rig is the ASF skeleton minus two bones (thorax, lwrist = half the forearm): the blends put them back,
+so cmu_bvh/05 and the original cmu_amc/moderndance takes agree to 3 mm. The Daz figure has its own rest pose
+and proportions (forearm bent 17 deg forward, legs straight, shoulders 23 cm apart); its points were fitted by
+least squares to the cmu joints of the 36 takes both rigs have (subject 02, validation, held out).
+`cmu_acclaim_names` is the cmu rig with Acclaim names (cmu_daz_bvh/16: lfemur, thorax, lwrist, ...).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+
+from ..skeleton import H36M
+
+HERE = Path(__file__).resolve().parent
+BUILTIN_MAPPINGS = ("cmu", "cmu_acclaim_names", "daz", "asf")
+BVH_MAPPINGS = ("cmu", "cmu_acclaim_names", "daz")  # tried in this order when detecting a BVH's rig
+
+MappingLike = Union[str, Path, dict, "JointMapping"]
+
+
+@dataclass
+class JointMapping:
+    name: str
+    joints: dict[str, dict[str, float]]            # H36M joint -> {source name: weight}
+    scale: float | None = None
+    points: dict[str, tuple[str, object]] = field(default_factory=dict)  # name -> (joint, offset)
+
+    def sources(self) -> list[str]:
+        """Source names the blends use (joints and attached points), in first-use order."""
+        return list(dict.fromkeys(s for h in H36M.joint_names for s in self.joints[h]))
+
+    def required_joints(self) -> set[str]:
+        """Source-rig joints that must exist for this mapping to apply."""
+        return {s for s in self.sources() if s not in self.points} | \
+               {j for j, off in self.points.values()} | \
+               {off for _, off in self.points.values() if isinstance(off, str)}
+
+    def matrix(self) -> np.ndarray:
+        """(17, S) blend weights over `sources()`."""
+        src = {s: i for i, s in enumerate(self.sources())}
+        w = np.zeros((H36M.num_joints, len(src)))
+        for h, name in enumerate(H36M.joint_names):
+            for s, weight in self.joints[name].items():
+                w[h, src[s]] = weight
+        return w
+
+    def resolved_points(self, rest_offset) -> dict[str, tuple[str, np.ndarray]]:
+        """Points with joint-name offsets replaced by vectors, using the reader's `rest_offset(name)`."""
+        return {n: (j, rest_offset(off) if isinstance(off, str) else np.asarray(off, dtype=np.float64))
+                for n, (j, off) in self.points.items()}
+
+    def apply(self, source_positions: np.ndarray) -> np.ndarray:
+        """(T, S, 3) positions of `sources()` -> (T, 17, 3)."""
+        return np.einsum("hs,tsc->thc", self.matrix(), source_positions)
+
+
+def _from_dict(d: dict) -> JointMapping:
+    missing = set(H36M.joint_names) - set(d.get("joints", {}))
+    if missing:
+        raise ValueError(f"mapping {d.get('name', '?')!r} lacks H36M joints: {sorted(missing)}")
+    joints = {}
+    for h, spec in d["joints"].items():
+        if h not in H36M.joint_names:
+            raise ValueError(f"unknown H36M joint {h!r}; expected {H36M.joint_names}")
+        blend = {spec: 1.0} if isinstance(spec, str) else {str(k): float(v) for k, v in spec.items()}
+        if abs(sum(blend.values()) - 1.0) > 1e-6:
+            raise ValueError(f"weights for {h!r} sum to {sum(blend.values())}, not 1: {blend}")
+        joints[h] = blend
+    points = {n: (p["joint"], p["offset"]) for n, p in d.get("points", {}).items()}
+    scale = d.get("scale")
+    return JointMapping(str(d.get("name", "custom")), joints, None if scale is None else float(scale), points)
+
+
+def load_mapping(mapping: MappingLike) -> JointMapping:
+    """A JointMapping from a shipped name ("cmu", "daz", ...), a JSON file path, a dict, or a JointMapping."""
+    if isinstance(mapping, JointMapping):
+        return mapping
+    if isinstance(mapping, dict):
+        return _from_dict(mapping)
+    if isinstance(mapping, str) and mapping in BUILTIN_MAPPINGS:
+        mapping = HERE / f"{mapping}.json"
+    return _from_dict(json.loads(Path(mapping).read_text()))
+
+
+def detect_mapping(joint_names, candidates=BVH_MAPPINGS) -> JointMapping:
+    """The first shipped mapping whose source joints all exist among `joint_names`."""
+    names = set(joint_names)
+    for cand in candidates:
+        m = load_mapping(cand)
+        if m.required_joints() <= names:
+            return m
+    raise ValueError("unknown rig: no shipped joint mapping fits these joint names "
+                     f"({sorted(names)[:12]}...); pass mapping= (a JSON path or dict, see vp3d/mocap/README.md)")
