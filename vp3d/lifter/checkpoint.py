@@ -181,3 +181,11 @@ def save_checkpoint(path: str | os.PathLike, meta: LifterMeta, model_pos: torch.
     tmp = path.with_name(path.name + ".tmp")
     torch.save(data, tmp)
     os.replace(tmp, path)
+
+
+def export_for_inference(src: str | os.PathLike, dst: str | os.PathLike, training_update: dict | None = None) -> None:
+    """Ship a training checkpoint: float16 weights and metadata only (no optimizer state or history)."""
+    ckpt = load_checkpoint(src)
+    if training_update:
+        ckpt.meta.training.update(training_update)
+    save_checkpoint(dst, ckpt.meta, ckpt.model_pos, ckpt.model_traj, epoch=ckpt.raw.get("epoch", 0), half=True)

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..detectors.keypoints import Keypoints2D, fill_missing, to_layout
+from ..detectors.keypoints import Keypoints2D, NoPersonError, fill_missing, to_layout
 from ..lifter.camera import DEFAULT_FOV_DEGREES, focal_from_fov, normalize_screen_coordinates
 from ..lifter.checkpoint import LifterMeta
 from ..lifter.inference import Lifter
@@ -81,7 +81,10 @@ def make_detector(name: str = "mediapipe"):
 def lift_keypoints(lifter: Lifter, kp: Keypoints2D, fps: float, flip: bool = True):
     """Filled 2D keypoints (pixels, lifter layout) -> LiftResult at the video's frame rate."""
     kp_norm = normalize_screen_coordinates(kp.xy.astype(np.float32), kp.width, kp.height)
-    return lifter.lift(kp_norm, fps=fps, flip=flip)
+    lifted = lifter.lift(kp_norm, fps=fps, flip=flip)
+    # The model also predicts the root joint (near, not at, zero); exports promise it at the origin.
+    lifted.poses -= lifted.poses[:, :1]
+    return lifted
 
 
 def run_video(path: str | os.PathLike, options: InferenceOptions | None = None, *,
@@ -101,7 +104,11 @@ def run_video(path: str | os.PathLike, options: InferenceOptions | None = None, 
     finally:
         if own_detector:
             detector.close()
-    kp = to_layout(fill_missing(raw), lifter.meta.input_layout)
+    try:
+        filled = fill_missing(raw)
+    except NoPersonError as e:
+        raise NoPersonError(f"{path}: {e}") from None
+    kp = to_layout(filled, lifter.meta.input_layout)
     lifted = lift_keypoints(lifter, kp, info.fps, options.flip)
     focal, source = camera_focal(info, options.focal_length, options.fov)
     return InferenceResult(video=info, keypoints=kp, poses3d=lifted.poses, trajectory=lifted.trajectory,

@@ -1,0 +1,97 @@
+"""Whole-pipeline speed on the shared 720p videos (run by hand): python bench/bench_infer.py [--frames 300]
+
+Per video, frames/s of each stage measured in one run, and the ratio of the whole command to the floor:
+  mediapipe alone   the bare mp.solutions.pose loop over the same frames (decode + detect, no vp3d code)
+  decode            vp3d.pipeline.video.iter_frames
+  detect            vp3d's detect_video (decode thread + MediaPipe + layout)
+  lift              the shipped lifter over the clip's 2D (with flip augmentation)
+  render+encode     render_video (decode thread + drawing + H.264)
+  whole command     `vp3d-infer clip --out ... --json ... --quiet` as a user runs it (process start included)
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+
+from vp3d.detectors.keypoints import fill_missing, to_layout
+from vp3d.detectors.mediapipe_pose import MediaPipePoseDetector, detect_video
+from vp3d.pipeline.infer import default_checkpoint, lift_keypoints
+from vp3d.lifter.inference import Lifter
+from vp3d.pipeline.render import render_video
+from vp3d.pipeline.video import ffmpeg_exe, iter_frames, probe
+from vp3d.skeleton import get_layout
+
+SHARED_VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
+
+
+def clock(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def mediapipe_alone(path: Path) -> int:
+    import mediapipe as mp
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    with mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1) as pose:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                return n
+            pose.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+            n += 1
+
+
+def bench(video: Path, frames: int, tmp: Path) -> list[tuple[str, float]]:
+    clip = tmp / f"{video.stem}.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(video), "-frames:v", str(frames),
+                    "-c:v", "libx264", "-crf", "12", "-preset", "fast", str(clip)], check=True)
+    rows = []
+    sec, n = clock(lambda: mediapipe_alone(clip))
+    rows.append(("mediapipe alone (floor)", n / sec))
+    sec, n = clock(lambda: sum(1 for _ in iter_frames(clip)))
+    rows.append(("decode", n / sec))
+    with MediaPipePoseDetector() as det:
+        sec, raw = clock(lambda: detect_video(clip, det))
+    rows.append(("detect", n / sec))
+    lifter = Lifter.load(default_checkpoint())
+    kp = to_layout(fill_missing(raw), lifter.meta.input_layout)
+    info = probe(clip)
+    sec, lifted = clock(lambda: lift_keypoints(lifter, kp, info.fps))
+    rows.append(("lift (243 frames, flip)", n / sec))
+    sec, _ = clock(lambda: render_video(clip, tmp / "render.mp4", kp.xy, kp.score, kp.detected,
+                                        get_layout(kp.layout), lifted.poses))
+    rows.append(("render+encode", n / sec))
+    cmd = [str(Path(sys.executable).parent / "vp3d-infer"), str(clip), "--out", str(tmp / "whole.mp4"),
+           "--json", str(tmp / "whole.json"), "--quiet"]
+    sec, _ = clock(lambda: subprocess.run(cmd, check=True))
+    rows.append(("whole command", n / sec))
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--frames", type=int, default=300)
+    ap.add_argument("videos", nargs="*", type=Path,
+                    default=[SHARED_VIDEOS / "taiji.mp4", SHARED_VIDEOS / "figure_skating.mp4"])
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        for video in args.videos:
+            rows = bench(video, args.frames, Path(tmp))
+            floor = rows[0][1]
+            print(f"\n{video.name}, first {args.frames} frames, 720p, {cv2.getNumThreads()} OpenCV threads")
+            print(f"{'stage':28s} {'frames/s':>9s} {'x mediapipe alone':>18s}")
+            for name, fps in rows:
+                print(f"{name:28s} {fps:9.1f} {fps / floor:18.2f}")
+
+
+if __name__ == "__main__":
+    main()

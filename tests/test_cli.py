@@ -1,0 +1,140 @@
+"""End to end: `vp3d-infer` on real video with the real detector, the shipped weights and real ffmpeg."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import require_shared
+from vp3d.pipeline.infer import default_checkpoint
+from vp3d.pipeline.video import ffmpeg_exe, probe
+from vp3d.skeleton import H36M
+
+BIN = Path(sys.executable).parent
+
+
+def vp3d_infer(*args, cwd=None):
+    return subprocess.run([str(BIN / "vp3d-infer"), *map(str, args)], capture_output=True, text=True,
+                          timeout=600, cwd=cwd)
+
+
+def ffmpeg(*args):
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", *map(str, args)], check=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    """Three seconds of the tai chi video (72 frames at 23.976 fps), re-encoded."""
+    src = require_shared("videos", "taiji.mp4")
+    out = tmp_path_factory.mktemp("clip") / "taiji 3s é.mp4"  # spaces and non-ASCII on purpose
+    ffmpeg("-ss", 5, "-i", src, "-t", 3, "-c:v", "libx264", "-preset", "ultrafast", out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def run(clip, tmp_path_factory):
+    if not default_checkpoint().exists():
+        pytest.fail(f"shipped weights missing: {default_checkpoint()}")
+    out = tmp_path_factory.mktemp("out") / "new folder"
+    proc = vp3d_infer(clip, "--out", out / "r.mp4", "--json", out / "r.json", "--npz", out / "r.npz",
+                      "--npz-2d", out / "r2d.npz")
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+def decoded_frames(path):
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    return n
+
+
+def test_output_video_has_the_input_frame_count_and_rate(clip, run):
+    out, _ = run
+    src, dst = probe(clip), probe(out / "r.mp4")
+    assert decoded_frames(out / "r.mp4") == decoded_frames(clip) == 72
+    assert abs(dst.fps - src.fps) < 1e-3
+    assert dst.height == src.height and dst.width == src.width + src.height  # square 3D panel on the right
+
+
+def test_joint_files_have_one_entry_per_frame(run):
+    out, _ = run
+    doc = json.loads((out / "r.json").read_text())
+    assert doc["schema"] == "vp3d.joints/1" and doc["video"]["frame_count"] == 72
+    assert doc["joints3d"]["units"] == "metres" and doc["joints3d"]["joint_names"] == list(H36M.joint_names)
+    assert len(doc["frames"]) == 72 and len(doc["frames"][0]["joints3d"]) == 17
+    npz = np.load(out / "r.npz")
+    assert npz["joints3d"].shape == (72, 17, 3) and npz["keypoints2d"].shape == (72, 17, 2)
+    assert np.isfinite(npz["joints3d"]).all() and np.isfinite(npz["keypoints2d"]).all()
+    assert np.allclose(npz["joints3d"][:, 0], 0, atol=1e-3)  # root-relative
+    assert np.allclose(np.array(doc["frames"][10]["joints3d"]), npz["joints3d"][10], atol=1e-4)
+    custom = np.load(out / "r2d.npz", allow_pickle=True)  # our own file, written by this test
+    assert custom["positions_2d"].item()["taiji 3s é.mp4"]["custom"][0].shape == (72, 17, 2)
+
+
+def test_detected_keypoints_lie_on_the_person(run):
+    out, _ = run
+    npz = np.load(out / "r.npz")
+    xy, w, h = npz["keypoints2d"], int(npz["width"]), int(npz["height"])
+    assert npz["detected"].mean() > 0.9
+    assert (xy[..., 0] > 0).all() and (xy[..., 0] < w).all() and (xy[..., 1] > 0).all() and (xy[..., 1] < h).all()
+    # The tai chi man stands in the middle of the picture, upright, about 60-90% of its height.
+    height = np.median(xy[:, 3, 1] + xy[:, 6, 1]) / 2 - np.median(xy[:, 10, 1])
+    assert 0.5 * h < height < 0.95 * h
+    thigh = np.linalg.norm(xy[:, 2] - xy[:, 1], axis=-1)
+    shin = np.linalg.norm(xy[:, 3] - xy[:, 2], axis=-1)
+    assert 0.6 < np.median(thigh / shin) < 1.6
+
+
+def test_3d_poses_are_human(run):
+    out, _ = run
+    pose = np.load(out / "r.npz")["joints3d"]
+    bones = {name: np.linalg.norm(pose[:, j] - pose[:, p], axis=-1)
+             for name, (p, j) in {"thigh": (1, 2), "shin": (2, 3), "upper arm": (11, 12)}.items()}
+    for name, length in bones.items():
+        assert 0.15 < np.median(length) < 0.6, name
+        assert np.std(length) / np.mean(length) < 0.15, f"{name} length should be nearly rigid"
+    # Upright in the camera frame (y down): head above the hip, feet below it.
+    assert np.median(pose[:, 10, 1]) < -0.4 and np.median(pose[:, 3, 1]) > 0.5
+
+
+def test_progress_goes_to_stderr_and_quiet_silences_it(clip, tmp_path):
+    proc = vp3d_infer(clip, "--no-render", "--json", tmp_path / "a.json", "--quiet")
+    assert proc.returncode == 0 and proc.stderr == "" and proc.stdout == ""
+    summary = vp3d_infer(clip, "--no-render", "--npz", tmp_path / "a.npz", "--json")
+    assert summary.returncode == 0 and json.loads(summary.stdout)["frames"] == 72
+
+
+def assert_clean_failure(proc, name, out_dir):
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vp3d: error:") and name in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out_dir.exists() or list(out_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "text", "no_person"])
+def test_bad_inputs_fail_with_one_line_and_no_output(tmp_path, case):
+    src = tmp_path / f"{case}.mp4"
+    if case == "empty":
+        src.write_bytes(b"")
+    elif case == "text":
+        src.write_text("this is not a video\n")
+    elif case == "no_person":
+        ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=1", "-pix_fmt", "yuv420p", src)
+    out = tmp_path / "out"
+    proc = vp3d_infer(src, "--out", out / "r.mp4", "--json", out / "r.json", "--quiet")
+    assert_clean_failure(proc, src.name, out)
+
+
+def test_unwritable_output_is_reported_before_any_work(clip, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    proc = vp3d_infer(clip, "--out", blocker / "sub" / "r.mp4", "--quiet")
+    assert_clean_failure(proc, "r.mp4", tmp_path / "nothing")
