@@ -62,18 +62,26 @@ def fill_missing(kp: Keypoints2D) -> Keypoints2D:
     have = np.flatnonzero(kp.detected)
     if have.size == 0:
         raise NoPersonError(f"no person was detected in any of the {kp.num_frames} frames")
-    missing = np.flatnonzero(~kp.detected)
-    xy = kp.xy.copy()
+    xy = interpolate_frames(kp.xy, kp.detected)
     score = kp.score.copy()
+    score[~kp.detected] = 0.0
+    return replace(kp, xy=xy, score=score, detected=kp.detected.copy())
+
+
+def interpolate_frames(xy: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """(T, J, 2) with frames where `present` is False replaced: linear between the nearest present frames,
+    held at the ends. Also used to make training input the way the pipeline fills gaps."""
+    have = np.flatnonzero(present)
+    missing = np.flatnonzero(~present)
+    out = xy.copy()
     if missing.size:
-        flat = kp.xy.reshape(kp.num_frames, -1)
+        flat = xy.reshape(len(xy), -1)
         filled = np.empty((missing.size, flat.shape[1]), dtype=np.float64)
         # np.interp interpolates linearly inside and holds the end values outside: exactly the rule above.
         for c in range(flat.shape[1]):
             filled[:, c] = np.interp(missing, have, flat[have, c])
-        xy[missing] = filled.reshape(missing.size, kp.num_joints, 2)
-        score[missing] = 0.0
-    return replace(kp, xy=xy, score=score, detected=kp.detected.copy())
+        out[missing] = filled.reshape(missing.size, *xy.shape[1:])
+    return out
 
 
 # ------------------------------------------------------------------------------------ MediaPipe mapping

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..detectors.keypoints import interpolate_frames
 from ..skeleton import H36M
 from .camera import normalize_screen_coordinates
 
@@ -94,16 +95,8 @@ class NoiseModel:
                 start = rng.integers(T)
                 missing[start: start + rng.integers(1, self.max_gap + 1)] = True
             if not missing.all():
-                out = fill_frames(out, ~missing)
+                out = interpolate_frames(out, ~missing)
         return out.astype(np.float32)
-
-
-def fill_frames(xy: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """Linear interpolation over frames where present is False; edges take the nearest present frame."""
-    t = np.arange(len(xy))
-    flat = xy.reshape(len(xy), -1)
-    filled = np.stack([np.interp(t, t[present], flat[present, k]) for k in range(flat.shape[1])], 1)
-    return filled.reshape(xy.shape)
 
 
 def scale_bones(rng: np.random.Generator, pose: np.ndarray, sigma: float = 0.05) -> np.ndarray:
