@@ -195,6 +195,23 @@ def test_two_rigs_of_the_same_take_agree():
     assert err.mean() < 0.035, report
 
 
+def test_the_nose_sits_in_front_of_the_face_in_every_rig():
+    """Joint 9 is the nose tip, as the 2D detector sees it: about 9.5 cm in front of the head axis (facing
+    taken from the shoulders) and about 11 cm below the head top, for each of the three rigs."""
+    takes = [load_bvh(mocap("cmu_bvh", "02", "02_01.bvh")), load_bvh(mocap("cmu_daz_bvh", "02", "02_01.bvh")),
+             load_asf_amc(mocap("cmu_amc", "asf", "walk.asf"), mocap("cmu_amc", "amc", "walk", "walk_03.amc"))]
+    for m in takes:
+        p = m.positions.astype(np.float64)
+        up = p[:, J["head"]] - p[:, J["thorax"]]
+        up /= np.linalg.norm(up, axis=1, keepdims=True)
+        forward = np.cross(p[:, J["left_shoulder"]] - p[:, J["right_shoulder"]], up)
+        forward /= np.linalg.norm(forward, axis=1, keepdims=True)
+        nose = p[:, J["neck_nose"]] - p[:, J["head"]]
+        ahead = np.median(np.einsum("tc,tc->t", nose, forward))
+        below = -np.median(np.einsum("tc,tc->t", nose, up))
+        assert 0.06 < ahead < 0.13 and 0.07 < below < 0.15, (m.rig, ahead, below)
+
+
 # --- mappings -----------------------------------------------------------------------------------------------
 
 def test_user_mapping_dict_for_another_rig(tmp_path):

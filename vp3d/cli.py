@@ -24,20 +24,9 @@ class UserError(Exception):
 def _user_errors():
     from .detectors.keypoints import NoPersonError
     from .lifter.checkpoint import CheckpointError
+    from .pipeline.job import OutputError
     from .pipeline.video import VideoError
-    return (UserError, VideoError, NoPersonError, CheckpointError)
-
-
-def _ensure_writable(path: Path) -> None:
-    """Create the output's folder and prove it is writable before spending minutes on detection."""
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".vp3d-write-test-{os.getpid()}"
-        probe.touch()
-        probe.unlink()
-    except OSError as e:
-        raise UserError(f"{path}: cannot write output here ({e.strerror or e})") from None
+    return (UserError, VideoError, NoPersonError, CheckpointError, OutputError)
 
 
 class Progress:
@@ -61,6 +50,7 @@ class Progress:
                 self.bar.total = self.done
                 self.bar.refresh()
             self.bar.close()
+            self.bar = None
 
 
 # ------------------------------------------------------------------------------------------ infer
@@ -98,8 +88,8 @@ def _device(name: str | None) -> str:
 
 
 def run_infer(args) -> int:
-    from .pipeline.infer import InferenceOptions, run_video
-    from .pipeline import export
+    from .pipeline.infer import InferenceOptions
+    from .pipeline.job import Outputs, process_video
 
     summary_only = args.json == "-"
     json_path = None if args.json in (None, "-") else Path(args.json)
@@ -108,48 +98,39 @@ def run_infer(args) -> int:
         raise UserError(f"{args.input}: no such file")
     if args.out is None and not args.no_render:
         raise UserError("give --out OUT.mp4 for the rendered video, or --no-render with --json/--npz")
-    outputs = [p for p in (None if args.no_render else args.out, json_path, args.npz, args.npz_2d) if p]
-    if not outputs:
+    outputs = Outputs(video=None if args.no_render else args.out, json=json_path, npz=args.npz,
+                      npz_2d=args.npz_2d)
+    if not outputs.paths():
         raise UserError("nothing to write: give --out, --json PATH, --npz or --npz-2d")
-    for p in outputs:
-        _ensure_writable(p)
 
     from .pipeline.video import probe
     info = probe(args.input)
     options = InferenceOptions(checkpoint=args.checkpoint, input_layout=args.input_layout, causal=args.causal,
                                trust_checkpoint=args.trust_checkpoint, focal_length=args.focal_length,
                                fov=args.fov, flip=not args.no_flip, device=_device(args.device))
-    t0 = time.time()
-    bar = Progress(quiet, f"detect {args.input.name}", info.num_frames_hint)
+    detect_bar = Progress(quiet, f"detect {args.input.name}", info.num_frames_hint)
+    render_bar = None
+
+    def render_progress(done: int) -> None:
+        nonlocal render_bar
+        if render_bar is None:
+            detect_bar.close()
+            render_bar = Progress(quiet, f"render {args.out.name}", detect_bar.done or None)
+        render_bar(done)
+
     try:
-        result = run_video(args.input, options, progress=bar)
+        summary = process_video(args.input, outputs, options, detect_progress=detect_bar,
+                                render_progress=render_progress)
     finally:
-        bar.close()
-    written = {}
-    if json_path:
-        written["json"] = str(export.write_json(json_path, result))
-    if args.npz:
-        written["npz"] = str(export.write_npz(args.npz, result))
-    if args.npz_2d:
-        written["npz_2d"] = str(export.write_custom_2d_npz(args.npz_2d, result))
-    if not args.no_render:
-        from .pipeline.render import render_result
-        bar = Progress(quiet, f"render {args.out.name}", len(result.poses3d))
-        try:
-            written["video"] = str(render_result(result, args.out, progress=bar))
-        finally:
-            bar.close()
-    frames = len(result.poses3d)
-    elapsed = time.time() - t0
-    summary = {"input": str(args.input), "frames": frames, "frames_detected": int(result.keypoints.detected.sum()),
-               "fps_video": result.video.fps, "seconds": round(elapsed, 2),
-               "frames_per_second": round(frames / max(elapsed, 1e-9), 2), "outputs": written}
+        detect_bar.close()
+        if render_bar is not None:
+            render_bar.close()
     if summary_only:
         print(json.dumps(summary))
     elif not args.quiet:
-        print(f"{args.input}: {frames} frames ({summary['frames_detected']} with a person) in {elapsed:.1f} s "
-              f"({summary['frames_per_second']:.1f} frames/s)", file=sys.stderr)
-        for kind, path in written.items():
+        print(f"{args.input}: {summary['frames']} frames ({summary['frames_detected']} with a person) in "
+              f"{summary['seconds']:.1f} s ({summary['frames_per_second']:.1f} frames/s)", file=sys.stderr)
+        for kind, path in summary["outputs"].items():
             print(f"  {kind}: {path}", file=sys.stderr)
     return 0
 
@@ -174,6 +155,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr-decay", type=float, default=d.lr_decay)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--epoch-frames", type=int, default=None, help="output frames per epoch (default: all)")
+    p.add_argument("--bn-batches", type=int, default=d.bn_batches,
+                   help="batches of independent windows that re-estimate BatchNorm statistics each epoch")
     p.add_argument("--val-views", type=int, default=d.val_views, help="virtual cameras per validation motion")
     p.add_argument("--no-noise", action="store_true", help="train on clean projections (no detector noise)")
     p.add_argument("--out", default=d.out, help="output folder for last.bin / best.bin")
@@ -201,7 +184,7 @@ def run_train(args) -> int:
         filter_widths=tuple(int(x) for x in args.arc.split(",")), channels=args.channels, causal=args.causal,
         dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size, chunk=args.chunk,
         scheme=args.scheme, lr=args.lr, lr_decay=args.lr_decay, seed=args.seed, noise=not args.no_noise,
-        epoch_frames=args.epoch_frames, val_views=args.val_views, out=args.out, resume=args.resume,
+        epoch_frames=args.epoch_frames, val_views=args.val_views, bn_batches=args.bn_batches, out=args.out, resume=args.resume,
         data_description=(f"CMU mocap at {args.mocap}: {len(train_m)} training motions "
                           f"({sum(len(m.positions) for m in train_m)} frames at 50 fps), validation subjects "
                           f"{sorted({m.subject for m in val_m})} ({len(val_m)} motions)"),

@@ -43,7 +43,8 @@ class TrainConfig:
     dropout: float = 0.25
     epochs: int = 60
     batch_size: int = 1024  # output frames per optimisation step (all ranks together)
-    chunk: int = 32  # output frames per window ("chunked" scheme)
+    chunk: int = 16  # output frames per window ("chunked" scheme): 64 independent windows per 1024 frames
+    bn_batches: int = 8  # batches of independent windows that re-estimate BatchNorm statistics per epoch
     scheme: str = "chunked"
     lr: float = 1e-3
     lr_decay: float = 0.95
@@ -138,6 +139,30 @@ def bn_momentum(epoch: int, epochs: int, start: float = 0.1, end: float = 0.001)
     return start * math.exp(-epoch / epochs * math.log(start / end))
 
 
+def recalibrate_batchnorm(model: torch.nn.Module, sampler: MotionSampler, rng: np.random.Generator,
+                          batches: int, windows: int = 64, out_frames: int = 4, device="cpu") -> None:
+    """Re-estimate BatchNorm running statistics as plain averages over `batches` batches of independent
+    windows ("precise BN"). The running averages collected during chunked training lag behind the
+    weights and come from windows whose frames are correlated; validation and the exported model
+    need population statistics, or the output drifts from epoch to epoch."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms or batches <= 0:
+        return
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    was_training = model.training
+    model.train()
+    with torch.no_grad():
+        for _ in range(batches):
+            kp, _ = sampler.batch(rng, windows, out_frames)
+            model(kp.to(device))
+    for m, momentum in zip(norms, saved):
+        m.momentum = momentum
+    model.train(was_training)
+
+
 def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: list[np.ndarray],
           log=print, device: str = "cpu") -> dict:
     """Train, validating after every epoch; returns the final validation metrics.
@@ -207,6 +232,9 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
         if rank != 0:
             continue
         eval_model.load_state_dict(model.state_dict())
+        recalibrate_batchnorm(eval_model.to(device), sampler, np.random.default_rng([config.seed, 7, epoch]),
+                              config.bn_batches, device=device)
+        eval_model.cpu()
         val = validation.evaluate(Lifter(LoadedCheckpoint(meta, eval_model.eval(), None, {}), device))
         entry = {"epoch": epoch + 1, "loss_mm": 1000 * loss_sum / steps, "val": val,
                  "train_frames_per_s": steps * windows_per_step * out_frames * world / train_time,

@@ -29,12 +29,15 @@ conversion drops, "+S" shifts the Daz arm to the fitted shoulder, "+K" the Daz s
     r_foot     RightFoot (ankle)                  rfoot               rShin + (0.3, -41.5, -3.0) +K
     spine      Spine                              upperback           abdomen + (0, 3.8, -5.3)
     thorax     NeckBase = Spine1 + its rest offset lowerneck          chest + (0, 15.7, -5.7)
-    neck_nose  mid(Neck1, Head) +T                mid(upperneck,head) head + (0, 0.5, -6.5)
+    neck_nose  Nose = Head + (0, -0.08, 1.63) +T  head + (0,-.1, 1.57) head + (0, 4.1, 5.7)   (the nose tip)
     head       HeadEnd +T                         headEnd             head + (0, 14.1, -4.6)
     l_shoulder LeftArm +T                         lhumerus            lCollar + (15.5, 2.7, -0.5)
     l_elbow    LeftForeArm +T                     lradius             lForeArm +S
     l_wrist    1.5 LeftHand - 0.5 LeftForeArm +T  lhand               lForeArm + (26.5, -6.2, -0.4) +S
 
+The nose (joint 9) is a point fixed in the head's frame, 11 cm below the head top and 9.5 cm in front of the
+head axis (the offsets were fitted per rig over upright frames, facing from the shoulders): the 2D detector
+sees the nose tip, and its place in front of the face is the main cue for which way a person faces.
 The cmu rig is the ASF skeleton minus two bones (thorax, lwrist = half the forearm): the blends put them back,
 so cmu_bvh/05 and the original cmu_amc/moderndance takes agree to 3 mm. The Daz figure has its own rest pose
 and proportions (forearm bent 17 deg forward, legs straight, shoulders 23 cm apart); its points were fitted by

@@ -1,0 +1,98 @@
+"""One video in, every requested output file out: the unit of work of `vp3d-infer` and of batch mode.
+
+    outputs = Outputs(video=Path("r.mp4"), json=Path("r.json"))
+    summary = process_video(Path("in.mp4"), outputs, InferenceOptions())
+
+Each file is written under a temporary name and renamed, so an error or an interruption leaves no
+partial outputs; `summary` is a plain dict (frames, fps, written paths) for reports and --json.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Callable
+
+from .infer import InferenceOptions, InferenceResult, run_video
+
+
+class OutputError(Exception):
+    """An output path cannot be written (one-line message naming it)."""
+
+
+@dataclass
+class Outputs:
+    """Where to write each product of one video; None = not wanted."""
+    video: Path | None = None  # side-by-side H.264 MP4
+    json: Path | None = None  # vp3d.joints/1 JSON
+    npz: Path | None = None  # same content as NPZ
+    npz_2d: Path | None = None  # reference release's custom 2D dataset NPZ
+
+    def paths(self) -> list[Path]:
+        return [getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), Path)]
+
+    @classmethod
+    def named_after(cls, video: Path, out_dir: Path, kinds: list[str]) -> "Outputs":
+        """Outputs for `video` inside `out_dir`, named after it: clip.mp4 -> clip.json, clip.npz, ...
+        (the rendered video is clip.vp3d.mp4, so it never overwrites an input in the same folder)."""
+        suffix = {"video": ".vp3d.mp4", "json": ".json", "npz": ".npz", "npz_2d": ".2d.npz"}
+        unknown = set(kinds) - set(suffix)
+        if unknown:
+            raise ValueError(f"unknown output kinds {sorted(unknown)}")
+        return cls(**{k: out_dir / f"{video.stem}{suffix[k]}" for k in kinds})
+
+
+def ensure_writable(path: Path) -> None:
+    """Create the output's folder and prove it is writable before spending minutes on detection."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".vp3d-write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as e:
+        raise OutputError(f"{path}: cannot write output here ({e.strerror or e})") from None
+
+
+def write_outputs(result: InferenceResult, outputs: Outputs,
+                  render_progress: Callable[[int], None] | None = None) -> dict[str, str]:
+    """Write every requested file of one result; returns {kind: path}."""
+    from . import export
+    written = {}
+    if outputs.json:
+        written["json"] = str(export.write_json(outputs.json, result))
+    if outputs.npz:
+        written["npz"] = str(export.write_npz(outputs.npz, result))
+    if outputs.npz_2d:
+        written["npz_2d"] = str(export.write_custom_2d_npz(outputs.npz_2d, result))
+    if outputs.video:
+        from .render import render_result
+        written["video"] = str(render_result(result, outputs.video, progress=render_progress))
+    return written
+
+
+def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
+                  detect_progress: Callable[[int], None] | None = None,
+                  render_progress: Callable[[int], None] | None = None,
+                  lifter=None, checkpoint_path: Path | None = None, detector=None) -> dict:
+    """Detect, lift and write `outputs` for one video; returns a summary dict.
+
+    Raises the pipeline's one-line errors (VideoError, NoPersonError, CheckpointError, OutputError).
+    `lifter` (with its `checkpoint_path`) and `detector` let a caller that processes many videos load
+    its models once.
+    """
+    if not outputs.paths():
+        raise OutputError("nothing to write: ask for a video, JSON, NPZ or another export")
+    for p in outputs.paths():
+        ensure_writable(p)
+    t0 = time.time()
+    result = run_video(path, options, progress=detect_progress, lifter=lifter, checkpoint_path=checkpoint_path,
+                       detector=detector)
+    written = write_outputs(result, outputs, render_progress)
+    elapsed = time.time() - t0
+    frames = len(result.poses3d)
+    return {"input": str(path), "frames": frames, "frames_detected": int(result.keypoints.detected.sum()),
+            "fps_video": result.video.fps, "seconds": round(elapsed, 2),
+            "frames_per_second": round(frames / max(elapsed, 1e-9), 2), "outputs": written}
