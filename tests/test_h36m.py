@@ -220,3 +220,37 @@ def test_custom_2d_round_trip(tmp_path):
 def test_custom_2d_rejects_wrong_joint_count(tmp_path):
     with pytest.raises(ValueError, match="joints"):
         save_custom_2d_npz(tmp_path / "x.npz", "v", np.zeros((3, 12, 2)), 640, 480, H36M)
+
+
+def test_evaluate_command_on_reference_format_files(files, capsys):
+    """`vp3d evaluate --h36m-dir D -k gt --checkpoint pretrained_h36m_cpn.bin --trust-data` — the one-command
+    equivalent of the reference's `run.py -k ... --evaluate ...` — reports what the lifter itself gives."""
+    from test_lifter import small_model, write_official
+
+    from vp3d.cli import main
+    from vp3d.lifter import metrics
+    from vp3d.lifter.inference import Lifter
+
+    tmp, _, _, cams = files
+    ckpt = write_official(tmp / "pretrained_h36m_cpn.bin", small_model(widths=(3, 3)))
+    args = ["evaluate", "--h36m-dir", str(tmp), "-k", "gt", "--subjects", "S9", "--cameras", str(tmp / "cams.json"),
+            "--checkpoint", str(ckpt), "--by", "sequence"]
+    assert main(args) == 1  # the release's npz files hold pickles: refused without the trust flag
+    assert "--trust-data" in capsys.readouterr().err
+
+    assert main(args + ["--trust-data", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    seqs = h36m_sequences(load_h36m_3d(tmp / "data_3d_h36m.npz", trust=True),
+                          load_h36m_2d(tmp / "data_2d_h36m_gt.npz", trust=True), cams, ["S9"])
+    lifter = Lifter.load(ckpt)
+    preds = [lifter.lift(s.kp2d_norm).poses for s in seqs]
+    # like the reference: per-group means, then their unweighted average
+    p1 = np.mean([1000 * metrics.mpjpe(p, s.pose3d) for p, s in zip(preds, seqs)])
+    p2 = np.mean([1000 * metrics.p_mpjpe(p, s.pose3d) for p, s in zip(preds, seqs)])
+    assert report["average"]["p1"] == pytest.approx(p1, rel=1e-4)
+    assert report["average"]["p2"] == pytest.approx(p2, rel=1e-4)
+    assert len(report["groups"]) == len(seqs) == 2
+
+    assert main(args + ["--trust-data"]) == 0  # the table
+    table = capsys.readouterr().out
+    assert "P1" in table and "P2" in table and "P3" in table and "MPJVE" in table

@@ -196,7 +196,7 @@ def run_train(args) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     result = train(config, [m.positions for m in train_m], [m.positions for m in val_m], log=log,
-                   device=_device(args.device))
+                   device=_device(args.device)).final_validation
     if args.json:
         print(json.dumps({"validation": result, "out": args.out}))
     return 0

@@ -139,12 +139,23 @@ def bn_momentum(epoch: int, epochs: int, start: float = 0.1, end: float = 0.001)
     return start * math.exp(-epoch / epochs * math.log(start / end))
 
 
+@dataclass
+class TrainOutcome:
+    model: torch.nn.Module  # the trained model as this process holds it (every rank: the same weights)
+    history: list[dict]  # per epoch: loss_mm, val (rank 0 only), frames/s
+
+    @property
+    def final_validation(self) -> dict:
+        return self.history[-1]["val"] if self.history else {}
+
+
 def recalibrate_batchnorm(model: torch.nn.Module, sampler: MotionSampler, rng: np.random.Generator,
                           batches: int, windows: int = 64, out_frames: int = 4, device="cpu") -> None:
     """Re-estimate BatchNorm running statistics as plain averages over `batches` batches of independent
     windows ("precise BN"). The running averages collected during chunked training lag behind the
     weights and come from windows whose frames are correlated; validation and the exported model
-    need population statistics, or the output drifts from epoch to epoch."""
+    need population statistics, or the output drifts from epoch to epoch. Dropout is off while
+    collecting, so the statistics match what each layer sees at inference (no variance shift)."""
     norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     if not norms or batches <= 0:
         return
@@ -154,6 +165,9 @@ def recalibrate_batchnorm(model: torch.nn.Module, sampler: MotionSampler, rng: n
         m.momentum = None  # cumulative average
     was_training = model.training
     model.train()
+    for m in model.modules():
+        if isinstance(m, torch.nn.Dropout):
+            m.eval()
     with torch.no_grad():
         for _ in range(batches):
             kp, _ = sampler.batch(rng, windows, out_frames)
@@ -164,8 +178,8 @@ def recalibrate_batchnorm(model: torch.nn.Module, sampler: MotionSampler, rng: n
 
 
 def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: list[np.ndarray],
-          log=print, device: str = "cpu") -> dict:
-    """Train, validating after every epoch; returns the final validation metrics.
+          log=print, device: str = "cpu") -> TrainOutcome:
+    """Train, validating after every epoch.
 
     Writes <out>/last.bin every epoch and <out>/best.bin (lowest noisy-2D P1).
     """
@@ -186,6 +200,7 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
     model = model_cls(17, 2, 17, meta.filter_widths, meta.causal, meta.dropout, meta.channels).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, amsgrad=True)
     lr, start_epoch, history, best = config.lr, 0, [], float("inf")
+    torch_rng = None
 
     if config.resume:
         ckpt = torch.load(config.resume, map_location="cpu", weights_only=True)
@@ -193,6 +208,7 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
         optimizer.load_state_dict(ckpt["optimizer"])
         lr, start_epoch = ckpt["lr"], ckpt["epoch"]
         history = ckpt.get("vp3d_history", [])
+        torch_rng = ckpt.get("vp3d_torch_rng")
         best = min((h["val"]["noisy"]["p1"] for h in history), default=float("inf"))
         if ckpt.get("vp3d_rng"):
             rng.bit_generator.state = ckpt["vp3d_rng"][rank] if rank < len(ckpt["vp3d_rng"]) else rng.bit_generator.state
@@ -212,6 +228,8 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
             f"{windows_per_step * out_frames * world} frames, {world} process(es)")
 
     eval_model = TemporalModel(17, 2, 17, meta.filter_widths, meta.causal, meta.dropout, meta.channels)
+    if torch_rng is not None:  # restored last: everything above may draw from torch's generator
+        torch.set_rng_state(torch_rng)
     for epoch in range(start_epoch, config.epochs):
         t0 = time.time()
         model.train()
@@ -246,12 +264,17 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
             f"{entry['train_frames_per_s']:.0f} frames/s  {entry['seconds']:.0f}s")
         meta.training = {"data": config.data_description, "command": config.command, "seed": config.seed,
                          "epochs": epoch + 1, "scheme": config.scheme, "validation": val, **config.extra}
-        extra = {"vp3d_history": history, "vp3d_rng": [rng.bit_generator.state]}
+        extra = {"vp3d_history": history, "vp3d_rng": [rng.bit_generator.state],
+                 "vp3d_torch_rng": torch.get_rng_state()}  # dropout masks: a resumed run continues exactly
         save_checkpoint(out_dir / "last.bin", meta, eval_model, epoch=epoch + 1, lr=lr,
                         optimizer=optimizer.state_dict(), extra=extra)
         if val["noisy"]["p1"] < best:
             best = val["noisy"]["p1"]
             save_checkpoint(out_dir / "best.bin", meta, eval_model, epoch=epoch + 1, lr=lr, extra=extra)
     if world > 1:
+        # Parameters agree through averaged gradients; BatchNorm running statistics are each rank's own
+        # since the last forward pass: take rank 0's, so every rank ends with the same model.
+        for buffer in model.buffers():
+            dist.broadcast(buffer, 0)
         dist.barrier()
-    return history[-1]["val"] if history else {}
+    return TrainOutcome(model, history)

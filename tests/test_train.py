@@ -1,0 +1,149 @@
+"""Training the lifter (vp3d.lifter.train, vp3d.lifter.synthetic): training input made like inference,
+reproducibility, resume, checkpoints loadable by the inference path, BatchNorm recalibration, and
+DistributedDataParallel under torchrun.
+
+Tiny models and a few hundred frames: these check the machinery, not accuracy (the model card has that).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import require_shared
+
+from vp3d.lifter.camera import image_coordinates
+from vp3d.lifter.checkpoint import load_checkpoint
+from vp3d.lifter.inference import Lifter
+from vp3d.lifter.synthetic import NoiseModel, random_camera, render_view
+from vp3d.lifter.train import MotionSampler, TrainConfig, recalibrate_batchnorm, train
+from vp3d.mocap import load_bvh
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def motions():
+    """Two real CMU takes: one to train on, one to validate on."""
+    train_m = load_bvh(require_shared("mocap", "cmu_bvh", "01", "01_01.bvh")).positions
+    val_m = load_bvh(require_shared("mocap", "cmu_bvh", "02", "02_01.bvh")).positions
+    return train_m, val_m
+
+
+def tiny_config(tmp_path, **kw) -> TrainConfig:
+    base = dict(filter_widths=(3, 3), channels=16, epochs=2, batch_size=128, chunk=8, epoch_frames=512,
+                val_views=1, bn_batches=1, out=str(tmp_path / "run"), seed=3)
+    return TrainConfig(**{**base, **kw})
+
+
+def test_virtual_views_are_true_projections_normalized_like_inference(motions):
+    """Clean training 2D = pinhole projection of the camera-frame 3D with the view's intrinsics, in the
+    inference normalization; the person stays inside the image."""
+    motion = motions[0]
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        cam = random_camera(rng, motion)
+        kp, pose, traj, _ = render_view(rng, motion, None, cam)
+        cam_xyz = pose + traj[:, None]
+        px = cam_xyz[..., :2] / cam_xyz[..., 2:] * cam.focal_px + cam.center_px
+        assert np.allclose(image_coordinates(kp, cam.width, cam.height), px, atol=1e-2)
+        assert (cam_xyz[..., 2] > 0.5).all()
+        hip = px[:, 0]
+        inside = (hip >= 0).all(-1) & (hip[:, 0] < cam.width) & (hip[:, 1] < cam.height)
+        # a static camera: a person travelling far (this take crosses the room) may leave the picture for a while
+        assert inside.mean() > 0.8
+
+
+def test_detector_noise_disturbs_2d_but_keeps_the_3d_target(motions):
+    motion = motions[0][:300]
+    cam = random_camera(np.random.default_rng(1), motion)
+    clean, pose_a, _, _ = render_view(np.random.default_rng(2), motion, None, cam)
+    noisy, pose_b, _, _ = render_view(np.random.default_rng(2), motion, NoiseModel(jitter=(0.01, 0.01)), cam)
+    assert np.array_equal(pose_a, pose_b)
+    err = np.abs(noisy - clean).mean()
+    assert 1e-4 < err < 0.05  # normalized units: visibly disturbed, still the same person
+
+
+def test_flip_augmentation_mirrors_inputs_and_targets_together(motions):
+    sampler = MotionSampler([motions[0]], receptive_field=9, causal=False, noise=None)
+    kp, target = sampler.batch(np.random.default_rng(0), windows=64, out_frames=4)
+    assert kp.shape == (64, 9 + 4 - 1, 17, 2) and target.shape == (64, 4, 17, 3)
+    # in every window, mirrored or not, a left joint seen left of its right partner in 2D is also
+    # left of it in 3D (x of the camera frame is the image's x)
+    left, right = 11, 14  # shoulders
+    pad = 4
+    sign_2d = torch.sign(kp[:, pad:pad + 4, left, 0] - kp[:, pad:pad + 4, right, 0])
+    sign_3d = torch.sign(target[:, :, left, 0] - target[:, :, right, 0])
+    # perspective can disagree when the shoulders line up with the view ray, never in most frames
+    assert (sign_2d == sign_3d).float().mean() > 0.9
+
+
+def test_training_learns_writes_loadable_checkpoints_and_a_seed_reproduces_it(tmp_path, motions):
+    train_m, val_m = motions
+    a = train(tiny_config(tmp_path / "a", epochs=3), [train_m], [val_m[:300]], log=lambda m: None)
+    b = train(tiny_config(tmp_path / "b", epochs=3), [train_m], [val_m[:300]], log=lambda m: None)
+    losses = [h["loss_mm"] for h in a.history]
+    assert losses[-1] < losses[0]  # it learns
+    for (name, wa), wb in zip(a.model.state_dict().items(), b.model.state_dict().values()):
+        assert torch.equal(wa, wb), name  # same seed, same weights
+    ckpt = load_checkpoint(tmp_path / "a" / "run" / "last.bin")
+    assert ckpt.meta.filter_widths == (3, 3) and ckpt.meta.channels == 16
+    assert ckpt.meta.training["epochs"] == 3 and "validation" in ckpt.meta.training
+    poses = Lifter(ckpt).lift(np.zeros((20, 17, 2), np.float32)).poses
+    assert poses.shape == (20, 17, 3) and np.isfinite(poses).all()
+    assert (tmp_path / "a" / "run" / "best.bin").exists()
+
+
+def test_resume_continues_exactly_where_the_run_stopped(tmp_path, motions):
+    train_m, val_m = motions
+    straight = train(tiny_config(tmp_path / "s", epochs=2), [train_m], [val_m[:300]], log=lambda m: None)
+    train(tiny_config(tmp_path / "r", epochs=1), [train_m], [val_m[:300]], log=lambda m: None)
+    resumed = train(tiny_config(tmp_path / "r", epochs=2, resume=str(tmp_path / "r" / "run" / "last.bin")),
+                    [train_m], [val_m[:300]], log=lambda m: None)
+    # the learned weights continue exactly (BatchNorm statistics are re-estimated every epoch anyway)
+    for (name, wa), wb in zip(straight.model.named_parameters(), resumed.model.parameters()):
+        assert torch.allclose(wa, wb, atol=1e-6), name
+    assert [h["epoch"] for h in resumed.history] == [1, 2]
+
+
+def test_batchnorm_recalibration_gives_plain_averages_over_independent_windows(motions):
+    from vp3d.lifter.model import TemporalModel
+    model = TemporalModel(17, 2, 17, (3, 3), channels=8).eval()
+    sampler = MotionSampler([motions[0]], receptive_field=9, causal=False, noise=None)
+    recalibrate_batchnorm(model, sampler, np.random.default_rng(0), batches=3, windows=16, out_frames=2)
+    # the first BatchNorm normalizes the first convolution's output: recompute its mean by hand
+    rng = np.random.default_rng(0)
+    feats = []
+    with torch.no_grad():
+        for _ in range(3):
+            kp, _ = sampler.batch(rng, 16, 2)
+            x = kp.reshape(16, kp.shape[1], -1).permute(0, 2, 1)
+            feats.append(model.expand_conv(x).mean(dim=(0, 2)))
+    assert torch.allclose(model.expand_bn.running_mean, torch.stack(feats).mean(0), atol=1e-5)
+    assert not model.training  # left as it was found
+
+
+def test_two_ranks_under_torchrun_hold_identical_weights(tmp_path, motions):
+    """DistributedDataParallel with gloo: two CPU processes, each drawing its own batches, end a few
+    steps with the same weights (gradients averaged; BatchNorm buffers broadcast from rank 0)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           str(HERE / "ddp_train_worker.py"), str(tmp_path),
+           str(require_shared("mocap", "cmu_bvh", "01", "01_01.bvh")),
+           str(require_shared("mocap", "cmu_bvh", "02", "02_01.bvh"))]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    w0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    w1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    assert w0.keys() == w1.keys()
+    for name in w0:
+        assert torch.equal(w0[name], w1[name]), name
+    from vp3d.lifter.model import TemporalModel
+    torch.manual_seed(7)  # the worker's seed: the weights both ranks started from
+    init = TemporalModel(17, 2, 17, (3, 3), False, 0.25, 16).state_dict()
+    assert not torch.equal(init["shrink.weight"], w0["shrink.weight"])  # they did train
