@@ -159,11 +159,37 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="batches of independent windows that re-estimate BatchNorm statistics each epoch")
     p.add_argument("--val-views", type=int, default=d.val_views, help="virtual cameras per validation motion")
     p.add_argument("--no-noise", action="store_true", help="train on clean projections (no detector noise)")
+    p.add_argument("--trajectory", action="store_true", help="also train a trajectory model (root position)")
+    p.add_argument("--labeled-fraction", type=float, default=1.0,
+                   help="use only this fraction of the training frames as labeled 3D (whole takes, seeded)")
+    p.add_argument("--unlabeled", type=Path, nargs="+", metavar="NPZ",
+                   help="semi-supervised: 2D keypoint files from `vp3d-infer --npz` (or folders of them)")
+    p.add_argument("--warmup-epochs", type=int, default=d.warmup_epochs,
+                   help="semi-supervised: supervised epochs before the 2D reprojection loss starts")
+    p.add_argument("--no-bone-length-term", action="store_true", help="semi-supervised: drop the bone-length loss")
     p.add_argument("--out", default=d.out, help="output folder for last.bin / best.bin")
     p.add_argument("--resume", help="checkpoint (last.bin) to continue from")
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
+
+
+def _load_unlabeled(paths: list[Path]):
+    from .lifter.unlabeled import UnlabeledDataError, load_unlabeled
+    files = []
+    for p in paths:
+        if p.is_dir():
+            files += sorted(p.glob("*.npz"))
+        elif p.exists():
+            files.append(p)
+        else:
+            raise UserError(f"{p}: no such file or folder")
+    if not files:
+        raise UserError(f"{', '.join(map(str, paths))}: no .npz files of 2D keypoints found")
+    try:
+        return [load_unlabeled(f) for f in files]
+    except UnlabeledDataError as e:
+        raise UserError(str(e)) from None
 
 
 def run_train(args) -> int:
@@ -180,11 +206,17 @@ def run_train(args) -> int:
     train_m, val_m = split(motions)
     if not train_m or not val_m:
         raise UserError(f"{args.mocap}: need motions of both training and validation subjects")
+    if args.labeled_fraction < 1:
+        from .mocap import labeled_subset
+        train_m, _ = labeled_subset(train_m, args.labeled_fraction, args.seed)
+    unlabeled = _load_unlabeled(args.unlabeled) if args.unlabeled else None
     config = TrainConfig(
         filter_widths=tuple(int(x) for x in args.arc.split(",")), channels=args.channels, causal=args.causal,
         dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size, chunk=args.chunk,
         scheme=args.scheme, lr=args.lr, lr_decay=args.lr_decay, seed=args.seed, noise=not args.no_noise,
-        epoch_frames=args.epoch_frames, val_views=args.val_views, bn_batches=args.bn_batches, out=args.out, resume=args.resume,
+        epoch_frames=args.epoch_frames, val_views=args.val_views, bn_batches=args.bn_batches, out=args.out,
+        resume=args.resume, trajectory=args.trajectory, warmup_epochs=args.warmup_epochs,
+        bone_length_term=not args.no_bone_length_term,
         data_description=(f"CMU mocap at {args.mocap}: {len(train_m)} training motions "
                           f"({sum(len(m.positions) for m in train_m)} frames at 50 fps), validation subjects "
                           f"{sorted({m.subject for m in val_m})} ({len(val_m)} motions)"),
@@ -196,7 +228,7 @@ def run_train(args) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     result = train(config, [m.positions for m in train_m], [m.positions for m in val_m], log=log,
-                   device=_device(args.device)).final_validation
+                   device=_device(args.device), unlabeled=unlabeled).final_validation
     if args.json:
         print(json.dumps({"validation": result, "out": args.out}))
     return 0

@@ -30,7 +30,9 @@ from . import metrics
 from .checkpoint import LifterMeta, LoadedCheckpoint, save_checkpoint
 from .inference import Lifter
 from .model import TemporalModel, TemporalModelStrided
+from .camera import project_to_2d_linear
 from .synthetic import NoiseModel, random_camera, render_view, scale_bones, time_warp
+from .unlabeled import UnlabeledSampler, UnlabeledSequence
 
 FLIP = H36M.flip_permutation()
 
@@ -45,6 +47,9 @@ class TrainConfig:
     batch_size: int = 1024  # output frames per optimisation step (all ranks together)
     chunk: int = 16  # output frames per window ("chunked" scheme): 64 independent windows per 1024 frames
     bn_batches: int = 8  # batches of independent windows that re-estimate BatchNorm statistics per epoch
+    trajectory: bool = False  # also train a trajectory model (root position in the camera frame)
+    warmup_epochs: int = 1  # semi-supervised: epochs of supervised training before the 2D losses start
+    bone_length_term: bool = True  # semi-supervised: unlabeled mean bone lengths follow the labeled ones
     scheme: str = "chunked"
     lr: float = 1e-3
     lr_decay: float = 0.95
@@ -74,7 +79,8 @@ class MotionSampler:
         self.noise = noise
 
     def window(self, rng: np.random.Generator, out_frames: int):
-        """One window: inputs (RF + L - 1, 17, 2) normalized 2D, targets (L, 17, 3) metres."""
+        """One window: inputs (RF + L - 1, 17, 2) normalized 2D, targets (L, 17, 3) metres root-relative,
+        root trajectory (L, 3) metres in the camera frame, intrinsics (4,) normalized."""
         motion = self.motions[rng.choice(len(self.motions), p=self.weights)]
         speed = float(np.exp(rng.uniform(np.log(0.8), np.log(1.25))))
         n_in = self.rf + out_frames - 1
@@ -82,16 +88,24 @@ class MotionSampler:
         first_out = rng.uniform(0, len(motion) - 1)
         seg = time_warp(motion, first_out - left * speed, n_in, speed)
         seg = scale_bones(rng, seg) * np.exp(rng.normal(0, 0.06))
-        kp, pose, _, _ = render_view(rng, seg, self.noise)
-        return kp, pose[left: left + out_frames]
+        kp, pose, traj, intr = render_view(rng, seg, self.noise)
+        out = slice(left, left + out_frames)
+        return kp, pose[out], traj[out], intr
 
     def batch(self, rng: np.random.Generator, windows: int, out_frames: int):
-        kps, poses = zip(*(self.window(rng, out_frames) for _ in range(windows)))
-        kp, pose = np.stack(kps), np.stack(poses)
+        """-> inputs (W, RF + L - 1, 17, 2), targets (W, L, 17, 3): torch float32."""
+        kp, pose, _, _ = self.batch_with_camera(rng, windows, out_frames)
+        return kp, pose
+
+    def batch_with_camera(self, rng: np.random.Generator, windows: int, out_frames: int):
+        """As `batch`, plus root trajectories (W, L, 3) and intrinsics (W, 4)."""
+        kps, poses, trajs, intrs = map(np.stack, zip(*(self.window(rng, out_frames) for _ in range(windows))))
         flip = rng.random(windows) < 0.5  # the reference's flip augmentation, half of each batch
-        kp[flip] = kp[flip][:, :, FLIP] * np.array([-1, 1], np.float32)
-        pose[flip] = pose[flip][:, :, FLIP] * np.array([-1, 1, 1], np.float32)
-        return torch.from_numpy(kp), torch.from_numpy(pose)
+        kps[flip] = kps[flip][:, :, FLIP] * np.array([-1, 1], np.float32)
+        poses[flip] = poses[flip][:, :, FLIP] * np.array([-1, 1, 1], np.float32)
+        trajs[flip] = trajs[flip] * np.array([-1, 1, 1], np.float32)
+        intrs[flip] = intrs[flip] * np.array([1, 1, -1, 1], np.float32)
+        return tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in (kps, poses, trajs, intrs))
 
 
 @dataclass
@@ -149,6 +163,30 @@ class TrainOutcome:
         return self.history[-1]["val"] if self.history else {}
 
 
+def _trajectory_step(model, model_traj, sampler: MotionSampler, unlabeled: UnlabeledSampler | None,
+                     rng: np.random.Generator, windows: int, out_frames: int, with_2d_losses: bool,
+                     bone_length_term: bool, device) -> torch.Tensor:
+    """Loss of one step with a trajectory model: supervised pose + 1/z-weighted trajectory on labeled
+    windows; on unlabeled windows (same batch, so BatchNorm sees both) the 2D reprojection of
+    pose + trajectory, and the bone-length term."""
+    kp, target, traj, _ = sampler.batch_with_camera(rng, windows, out_frames)
+    n = len(kp)
+    if unlabeled is not None:
+        u_kp, u_target2d, u_intr = unlabeled.batch(rng, windows, out_frames)
+        kp = torch.cat([kp, u_kp])
+    kp = kp.to(device)
+    pose, root = model(kp), model_traj(kp)
+    traj = traj.to(device)[:, :, None]
+    loss = metrics.mpjpe_loss(pose[:n], target.to(device))
+    loss = loss + metrics.weighted_mpjpe_loss(root[:n], traj, metrics.inverse_depth_weight(traj))
+    if unlabeled is not None and with_2d_losses:
+        projected = project_to_2d_linear(pose[n:] + root[n:], u_intr.to(device)[:, None])
+        loss = loss + metrics.mpjpe_loss(projected, u_target2d.to(device))
+        if bone_length_term:
+            loss = loss + metrics.bone_length_loss(pose[:n], pose[n:], H36M.parents)
+    return loss
+
+
 def recalibrate_batchnorm(model: torch.nn.Module, sampler: MotionSampler, rng: np.random.Generator,
                           batches: int, windows: int = 64, out_frames: int = 4, device="cpu") -> None:
     """Re-estimate BatchNorm running statistics as plain averages over `batches` batches of independent
@@ -178,9 +216,12 @@ def recalibrate_batchnorm(model: torch.nn.Module, sampler: MotionSampler, rng: n
 
 
 def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: list[np.ndarray],
-          log=print, device: str = "cpu") -> TrainOutcome:
+          log=print, device: str = "cpu", unlabeled: list[UnlabeledSequence] | None = None) -> TrainOutcome:
     """Train, validating after every epoch.
 
+    With `unlabeled` 2D sequences this is the paper's semi-supervised scheme: every step also lifts a
+    batch of unlabeled windows, adds the predicted trajectory, projects with the sequence's intrinsics
+    and penalizes the distance to the input 2D (after `warmup_epochs`), plus the bone-length term.
     Writes <out>/last.bin every epoch and <out>/best.bin (lowest noisy-2D P1).
     """
     rank, world = _distributed()
@@ -198,13 +239,21 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
     out_frames = 1 if strided else config.chunk
     model_cls = TemporalModelStrided if strided else TemporalModel
     model = model_cls(17, 2, 17, meta.filter_widths, meta.causal, meta.dropout, meta.channels).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, amsgrad=True)
+    semi = bool(unlabeled)
+    model_traj = None
+    meta.has_trajectory = config.trajectory or semi
+    if meta.has_trajectory:
+        model_traj = model_cls(17, 2, 1, meta.filter_widths, meta.causal, meta.dropout, meta.channels).to(device)
+    params = list(model.parameters()) + (list(model_traj.parameters()) if model_traj is not None else [])
+    optimizer = torch.optim.Adam(params, lr=config.lr, amsgrad=True)
     lr, start_epoch, history, best = config.lr, 0, [], float("inf")
     torch_rng = None
 
     if config.resume:
         ckpt = torch.load(config.resume, map_location="cpu", weights_only=True)
         model.load_state_dict(ckpt["model_pos"])
+        if model_traj is not None:
+            model_traj.load_state_dict(ckpt["model_traj"])
         optimizer.load_state_dict(ckpt["optimizer"])
         lr, start_epoch = ckpt["lr"], ckpt["epoch"]
         history = ckpt.get("vp3d_history", [])
@@ -215,7 +264,11 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
         log(f"resumed from {config.resume} at epoch {start_epoch}")
 
     ddp = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    ddp_traj = model_traj
+    if model_traj is not None and world > 1:
+        ddp_traj = torch.nn.parallel.DistributedDataParallel(model_traj)
     sampler = MotionSampler(train_motions, rf, meta.causal, NoiseModel() if config.noise else None)
+    unlabeled_sampler = UnlabeledSampler(unlabeled, rf, meta.causal) if semi else None
     validation = ValidationSet.build(val_motions, config.val_views) if rank == 0 else None
     epoch_frames = config.epoch_frames or sampler.total_frames
     windows_per_step = max(1, config.batch_size // out_frames // world)
@@ -226,21 +279,34 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
         log(f"training {rf}-frame model, {config.channels} channels, scheme {config.scheme}, "
             f"{sampler.total_frames} training frames, {steps} steps/epoch of "
             f"{windows_per_step * out_frames * world} frames, {world} process(es)")
+        if semi:
+            log(f"semi-supervised: {unlabeled_sampler.total_frames} unlabeled frames in {len(unlabeled)} "
+                f"sequences, 2D losses after {config.warmup_epochs} warm-up epoch(s)")
 
     eval_model = TemporalModel(17, 2, 17, meta.filter_widths, meta.causal, meta.dropout, meta.channels)
+    eval_traj = None
+    if model_traj is not None:
+        eval_traj = TemporalModel(17, 2, 1, meta.filter_widths, meta.causal, meta.dropout, meta.channels)
     if torch_rng is not None:  # restored last: everything above may draw from torch's generator
         torch.set_rng_state(torch_rng)
     for epoch in range(start_epoch, config.epochs):
         t0 = time.time()
-        model.train()
-        model.set_bn_momentum(bn_momentum(epoch, config.epochs))
+        for m in (model, model_traj):
+            if m is not None:
+                m.train()
+                m.set_bn_momentum(bn_momentum(epoch, config.epochs))
         for group in optimizer.param_groups:
             group["lr"] = lr
         loss_sum = 0.0
+        with_2d_losses = semi and epoch >= config.warmup_epochs
         for _ in range(steps):
-            kp, target = sampler.batch(rng, windows_per_step, out_frames)
-            pred = ddp(kp.to(device))
-            loss = metrics.mpjpe_loss(pred, target.to(device))
+            if model_traj is None:
+                kp, target = sampler.batch(rng, windows_per_step, out_frames)
+                pred = ddp(kp.to(device))
+                loss = metrics.mpjpe_loss(pred, target.to(device))
+            else:
+                loss = _trajectory_step(ddp, ddp_traj, sampler, unlabeled_sampler, rng, windows_per_step,
+                                        out_frames, with_2d_losses, config.bone_length_term, device)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -253,6 +319,11 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
         recalibrate_batchnorm(eval_model.to(device), sampler, np.random.default_rng([config.seed, 7, epoch]),
                               config.bn_batches, device=device)
         eval_model.cpu()
+        if eval_traj is not None:
+            eval_traj.load_state_dict(model_traj.state_dict())
+            recalibrate_batchnorm(eval_traj.to(device), sampler, np.random.default_rng([config.seed, 7, epoch]),
+                                  config.bn_batches, device=device)
+            eval_traj.cpu()
         val = validation.evaluate(Lifter(LoadedCheckpoint(meta, eval_model.eval(), None, {}), device))
         entry = {"epoch": epoch + 1, "loss_mm": 1000 * loss_sum / steps, "val": val,
                  "train_frames_per_s": steps * windows_per_step * out_frames * world / train_time,
@@ -266,15 +337,16 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                          "epochs": epoch + 1, "scheme": config.scheme, "validation": val, **config.extra}
         extra = {"vp3d_history": history, "vp3d_rng": [rng.bit_generator.state],
                  "vp3d_torch_rng": torch.get_rng_state()}  # dropout masks: a resumed run continues exactly
-        save_checkpoint(out_dir / "last.bin", meta, eval_model, epoch=epoch + 1, lr=lr,
+        save_checkpoint(out_dir / "last.bin", meta, eval_model, eval_traj, epoch=epoch + 1, lr=lr,
                         optimizer=optimizer.state_dict(), extra=extra)
         if val["noisy"]["p1"] < best:
             best = val["noisy"]["p1"]
-            save_checkpoint(out_dir / "best.bin", meta, eval_model, epoch=epoch + 1, lr=lr, extra=extra)
+            save_checkpoint(out_dir / "best.bin", meta, eval_model, eval_traj, epoch=epoch + 1, lr=lr, extra=extra)
     if world > 1:
         # Parameters agree through averaged gradients; BatchNorm running statistics are each rank's own
         # since the last forward pass: take rank 0's, so every rank ends with the same model.
-        for buffer in model.buffers():
-            dist.broadcast(buffer, 0)
+        for m in (model, model_traj):
+            for buffer in (m.buffers() if m is not None else ()):
+                dist.broadcast(buffer, 0)
         dist.barrier()
     return TrainOutcome(model, history)

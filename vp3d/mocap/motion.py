@@ -71,3 +71,24 @@ def split(motions: list[Motion]) -> tuple[list[Motion], list[Motion]]:
     train = [m for m in motions if m.subject not in VALIDATION_SUBJECTS]
     val = [m for m in motions if m.subject in VALIDATION_SUBJECTS]
     return train, val
+
+
+def labeled_subset(motions: list[Motion], fraction: float, seed: int = 0) -> tuple[list[Motion], list[Motion]]:
+    """(labeled, rest) for semi-supervised experiments: whole takes drawn in a seeded order until
+    `fraction` of the frames are labeled. A take present in several rigs stays on one side, so the
+    rest never holds a second copy of a labeled motion."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"labeled fraction must be in (0, 1], got {fraction}")
+    takes: dict[str, list[Motion]] = {}
+    for m in motions:
+        takes.setdefault(m.name, []).append(m)
+    order = np.random.default_rng(seed).permutation(sorted(takes))
+    total = sum(m.num_frames for m in motions)
+    labeled, count = [], 0
+    for name in order:
+        if count >= fraction * total:
+            break
+        labeled += takes[name]
+        count += sum(m.num_frames for m in takes[name])
+    chosen = {id(m) for m in labeled}
+    return labeled, [m for m in motions if id(m) not in chosen]
