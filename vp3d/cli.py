@@ -64,6 +64,14 @@ def add_infer_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--npz", type=Path, metavar="PATH", help="write per-frame joints as NPZ")
     p.add_argument("--npz-2d", type=Path, metavar="PATH",
                    help="write the 2D detections in the reference release's custom dataset NPZ format")
+    p.add_argument("--csv", type=Path, metavar="PATH",
+                   help="write per-frame joints as CSV (3D metres and 2D pixels, one row per frame)")
+    p.add_argument("--bvh", type=Path, metavar="PATH",
+                   help="write a BVH animation (world frame, feet on the floor) for Blender and other tools")
+    p.add_argument("--world", action="store_true",
+                   help="JSON/NPZ/CSV joints in a gravity-aligned world frame with the floor at 0 (camera tilt "
+                        "estimated from the body) instead of the camera frame")
+    p.add_argument("--up", choices=["y", "z"], default="y", help="up axis of the world frame and BVH (default: y)")
     p.add_argument("--no-render", action="store_true", help="skip the video; only export joints")
     p.add_argument("--checkpoint", type=Path, help="lifter checkpoint (default: the shipped weights)")
     p.add_argument("--input-layout", choices=["h36m", "coco"],
@@ -97,11 +105,11 @@ def run_infer(args) -> int:
     if not args.input.exists():
         raise UserError(f"{args.input}: no such file")
     if args.out is None and not args.no_render:
-        raise UserError("give --out OUT.mp4 for the rendered video, or --no-render with --json/--npz")
+        raise UserError("give --out OUT.mp4 for the rendered video, or --no-render with --json/--npz/--csv/--bvh")
     outputs = Outputs(video=None if args.no_render else args.out, json=json_path, npz=args.npz,
-                      npz_2d=args.npz_2d)
+                      npz_2d=args.npz_2d, csv=args.csv, bvh=args.bvh, world=args.world, up=args.up)
     if not outputs.paths():
-        raise UserError("nothing to write: give --out, --json PATH, --npz or --npz-2d")
+        raise UserError("nothing to write: give --out, --json PATH, --npz, --npz-2d, --csv or --bvh")
 
     from .pipeline.video import probe
     info = probe(args.input)

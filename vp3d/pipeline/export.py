@@ -1,7 +1,9 @@
-"""Per-frame joints to JSON and NPZ (schema `vp3d.joints/1`, documented in README.md).
+"""Per-frame joints to JSON, NPZ and CSV (schema `vp3d.joints/1`, documented in README.md).
 
 3D joints are in metres, Human3.6M 17-joint order, in the camera frame (x right, y down, z forward)
-and root-relative (the hip joint is the origin). 2D keypoints are in pixels of the upright video.
+and root-relative (the hip joint is the origin) -- or, when a `WorldPoses` (vp3d.pipeline.world) is
+passed, in its gravity-aligned world frame with the floor at 0; `joints3d.frame` says which.
+2D keypoints are in pixels of the upright video.
 Files are written to a temporary name and renamed, so a failure leaves no partial file.
 """
 
@@ -33,8 +35,15 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
     return path
 
 
-def describe(result) -> dict:
-    """Everything but the per-frame arrays, as stored in both JSON and NPZ."""
+def joints3d_for_export(result, world=None) -> np.ndarray:
+    """(T, 17, 3) metres: the world-frame joints when `world` (WorldPoses) is given, else the camera frame."""
+    return result.poses3d if world is None else world.positions
+
+
+def describe(result, world=None) -> dict:
+    """Everything but the per-frame arrays, as stored in both JSON and NPZ.
+
+    `world`: the WorldPoses the 3D joints were exported in, or None for the camera frame."""
     video, kp, lift = result.video, result.keypoints, result.lifter
     layout2d = get_layout(kp.layout)
     return {
@@ -50,13 +59,16 @@ def describe(result) -> dict:
                    "causal": lift.causal, "channels": lift.channels, "trained_fps": lift.fps,
                    "input_layout": lift.input_layout, "flip_augmentation": result.flip},
         "joints3d": {"layout": H36M.name, "joint_names": list(H36M.joint_names), "parents": list(H36M.parents),
-                     "units": "metres", "coordinates": COORDINATES_3D,
-                     "root_trajectory": result.trajectory is not None},
+                     "units": "metres", "frame": "camera" if world is None else "world",
+                     "coordinates": COORDINATES_3D if world is None else world.coordinates(),
+                     "root_trajectory": result.trajectory is not None,
+                     **({} if world is None else {"world": world.describe()})},
     }
 
 
-def write_json(path: str | os.PathLike, result) -> Path:
+def write_json(path: str | os.PathLike, result, world=None) -> Path:
     kp = result.keypoints
+    joints3d = joints3d_for_export(result, world)
     fps = result.video.fps
     frames = []
     for i in range(len(kp.xy)):
@@ -65,10 +77,10 @@ def write_json(path: str | os.PathLike, result) -> Path:
             "time_s": round(i / fps, 6),
             "detected": bool(kp.detected[i]),
             "keypoints2d": np.round(np.concatenate([kp.xy[i], kp.score[i, :, None]], 1), 3).tolist(),
-            "joints3d": np.round(result.poses3d[i], 5).tolist(),
+            "joints3d": np.round(joints3d[i], 5).tolist(),
             "root_camera": None if result.trajectory is None else np.round(result.trajectory[i], 5).tolist(),
         })
-    doc = {**describe(result), "frames": frames}
+    doc = {**describe(result, world), "frames": frames}
 
     def write(tmp):
         with open(tmp, "w") as f:
@@ -76,26 +88,69 @@ def write_json(path: str | os.PathLike, result) -> Path:
     return atomic_write(path, write)
 
 
-def write_npz(path: str | os.PathLike, result) -> Path:
+def write_npz(path: str | os.PathLike, result, world=None) -> Path:
     kp = result.keypoints
     arrays = {
         "keypoints2d": kp.xy.astype(np.float32),  # (T, J, 2) pixels
         "scores2d": kp.score.astype(np.float32),  # (T, J)
         "detected": kp.detected.astype(bool),  # (T,)
-        "joints3d": result.poses3d.astype(np.float32),  # (T, 17, 3) metres, camera frame, root-relative
+        # (T, 17, 3) metres: camera frame, root-relative; or the world frame (metadata joints3d.frame)
+        "joints3d": joints3d_for_export(result, world).astype(np.float32),
         "fps": np.float64(result.video.fps),
         "width": np.int32(result.video.width),
         "height": np.int32(result.video.height),
         "joint_names": np.array(H36M.joint_names),
         "parents": np.array(H36M.parents, dtype=np.int32),
-        "metadata": np.array(json.dumps(describe(result))),
+        "metadata": np.array(json.dumps(describe(result, world))),
     }
     if result.trajectory is not None:
         arrays["root_camera"] = result.trajectory.astype(np.float32)  # (T, 3) metres
+    if world is not None:  # world = camera_to_world @ camera + world_translation[t]
+        arrays["camera_to_world"] = world.rotation.astype(np.float64)  # (3, 3)
+        arrays["world_translation"] = world.translation.astype(np.float32)  # (T, 3) metres
 
     def write(tmp):
         with open(tmp, "wb") as f:
             np.savez_compressed(f, **arrays)
+    return atomic_write(path, write)
+
+
+def csv_columns(result, world=None) -> list[str]:
+    """Column names of `write_csv`, in order."""
+    layout2d = get_layout(result.keypoints.layout)
+    cols = ["frame", "time_s", "detected"]
+    cols += [f"{name}_{axis}" for name in H36M.joint_names for axis in "xyz"]
+    if world is None and result.trajectory is not None:
+        cols += [f"root_camera_{axis}" for axis in "xyz"]
+    cols += [f"{name}_{part}" for name in layout2d.joint_names for part in ("x_px", "y_px", "score")]
+    return cols
+
+
+def write_csv(path: str | os.PathLike, result, world=None) -> Path:
+    """One row per frame: frame, time_s, detected (1/0), then <joint>_x/_y/_z in metres (Human3.6M order),
+    root_camera_x/_y/_z (trajectory models, camera frame only), then the 2D keypoints <joint>_x_px,
+    <joint>_y_px (pixels) and <joint>_score in the lifter's 2D layout. A first `#` line states the frame
+    and units (read with e.g. pandas.read_csv(path, comment="#"))."""
+    kp = result.keypoints
+    T = len(kp.xy)
+    frame_text = COORDINATES_3D if world is None else world.coordinates()
+    header = (f"# {SCHEMA} CSV; 3D joints <name>_x/_y/_z: {frame_text}; 2D keypoints <name>_x_px/_y_px: "
+              f"pixels of the upright video ({kp.layout} layout), <name>_score in [0, 1]; "
+              f"detected=0: no person found, keypoints interpolated; fps {result.video.fps:g}")
+    parts = [np.arange(T)[:, None], (np.arange(T) / result.video.fps)[:, None], kp.detected[:, None],
+             joints3d_for_export(result, world).reshape(T, -1)]
+    formats = ["%d", "%.6f", "%d"] + ["%.5f"] * (3 * H36M.num_joints)
+    if world is None and result.trajectory is not None:
+        parts.append(result.trajectory)
+        formats += ["%.5f"] * 3
+    parts.append(np.concatenate([kp.xy, kp.score[..., None]], axis=-1).reshape(T, -1))
+    formats += ["%.2f", "%.2f", "%.3f"] * kp.xy.shape[1]
+    table = np.concatenate([np.asarray(p, dtype=np.float64) for p in parts], axis=1)
+
+    def write(tmp):
+        with open(tmp, "w", newline="") as f:
+            f.write(header + "\n" + ",".join(csv_columns(result, world)) + "\n")
+            np.savetxt(f, table, fmt=formats, delimiter=",")
     return atomic_write(path, write)
 
 

@@ -29,19 +29,25 @@ class Outputs:
     json: Path | None = None  # vp3d.joints/1 JSON
     npz: Path | None = None  # same content as NPZ
     npz_2d: Path | None = None  # reference release's custom 2D dataset NPZ
+    csv: Path | None = None  # one row per frame: 3D joints (metres) and 2D keypoints (pixels)
+    bvh: Path | None = None  # BVH animation (always in the world frame: it needs an up axis and a floor)
+    world: bool = False  # JSON/NPZ/CSV joints in the gravity-aligned world frame (vp3d.pipeline.world)
+    up: str = "y"  # world up axis, "y" or "z" (BVH, and the other exports with world=True)
 
     def paths(self) -> list[Path]:
         return [getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), Path)]
 
     @classmethod
-    def named_after(cls, video: Path, out_dir: Path, kinds: list[str]) -> "Outputs":
+    def named_after(cls, video: Path, out_dir: Path, kinds: list[str], world: bool = False,
+                    up: str = "y") -> "Outputs":
         """Outputs for `video` inside `out_dir`, named after it: clip.mp4 -> clip.json, clip.npz, ...
         (the rendered video is clip.vp3d.mp4, so it never overwrites an input in the same folder)."""
-        suffix = {"video": ".vp3d.mp4", "json": ".json", "npz": ".npz", "npz_2d": ".2d.npz"}
+        suffix = {"video": ".vp3d.mp4", "json": ".json", "npz": ".npz", "npz_2d": ".2d.npz", "csv": ".csv",
+                  "bvh": ".bvh"}
         unknown = set(kinds) - set(suffix)
         if unknown:
             raise ValueError(f"unknown output kinds {sorted(unknown)}")
-        return cls(**{k: out_dir / f"{video.stem}{suffix[k]}" for k in kinds})
+        return cls(**{k: out_dir / f"{video.stem}{suffix[k]}" for k in kinds}, world=world, up=up)
 
 
 def ensure_writable(path: Path) -> None:
@@ -61,10 +67,20 @@ def write_outputs(result: InferenceResult, outputs: Outputs,
     """Write every requested file of one result; returns {kind: path}."""
     from . import export
     written = {}
+    world_poses = None
+    if outputs.world or outputs.bvh:
+        from .world import to_world
+        world_poses = to_world(result.poses3d, result.trajectory, outputs.up)
+    frame = world_poses if outputs.world else None  # None: the camera frame
     if outputs.json:
-        written["json"] = str(export.write_json(outputs.json, result))
+        written["json"] = str(export.write_json(outputs.json, result, frame))
     if outputs.npz:
-        written["npz"] = str(export.write_npz(outputs.npz, result))
+        written["npz"] = str(export.write_npz(outputs.npz, result, frame))
+    if outputs.csv:
+        written["csv"] = str(export.write_csv(outputs.csv, result, frame))
+    if outputs.bvh:
+        from .bvh_export import write_bvh
+        written["bvh"] = str(write_bvh(outputs.bvh, world_poses.positions, result.video.fps, outputs.up))
     if outputs.npz_2d:
         written["npz_2d"] = str(export.write_custom_2d_npz(outputs.npz_2d, result))
     if outputs.video:
