@@ -14,7 +14,6 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +79,7 @@ def main() -> None:
                                                       str(unlabeled_dir)]))]
     print(f"labeled {n_lab} frames ({len(labeled)} motions), unlabeled {n_unl} frames ({len(rest)} motions); "
           f"arc {args.arc}, {args.channels} ch, {args.epochs} x {args.epoch_frames} labeled frames, seed {args.seed}")
-    print(f"| training data | val P1 (mm) | P2 (mm) | MPJVE (mm/frame) |\n|---|---|---|---|")
+    print("| training data | val P1 (mm) | P2 (mm) | MPJVE (mm/frame) |\n|---|---|---|---|")
     for name, v in rows:
         print(f"| {name} | {v['p1']:.1f} | {v['p2']:.1f} | {v['mpjve']:.2f} |")
 

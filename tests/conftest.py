@@ -24,3 +24,14 @@ def require_shared(*parts: str) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def decoded_frames(path) -> int:
+    """Frames OpenCV actually decodes from a video file (container counts are often wrong)."""
+    import cv2
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    cap.release()
+    return n

@@ -17,4 +17,5 @@ config = TrainConfig(filter_widths=(3, 3), channels=16, epochs=2, batch_size=128
                      val_views=1, bn_batches=1, out=str(out / "run"), seed=7)
 model = train(config, [train_motion], [val_motion], log=lambda msg: None).model
 torch.save(model.state_dict(), out / f"rank{dist.get_rank()}.pt")
+dist.barrier()  # both ranks saved before either tears the group down
 dist.destroy_process_group()

@@ -1,16 +1,14 @@
 """End to end: `vp3d-infer` on real video with the real detector, the shipped weights and real ffmpeg."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
-from conftest import require_shared
+from conftest import decoded_frames, require_shared
 from vp3d.pipeline.infer import default_checkpoint
 from vp3d.pipeline.video import ffmpeg_exe, probe
 from vp3d.skeleton import H36M
@@ -46,13 +44,6 @@ def run(clip, tmp_path_factory):
     assert proc.returncode == 0, proc.stderr
     return out, proc
 
-
-def decoded_frames(path):
-    cap = cv2.VideoCapture(str(path))
-    n = 0
-    while cap.read()[0]:
-        n += 1
-    return n
 
 
 def test_output_video_has_the_input_frame_count_and_rate(clip, run):

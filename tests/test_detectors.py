@@ -131,8 +131,10 @@ def test_mappings_work_on_whole_sequences():
     kp = Keypoints2D(xy=seq_xy, score=seq_s, detected=np.ones(3, bool), layout="mediapipe33", width=200, height=300)
     coco = to_layout(kp, "coco")
     assert coco.layout == "coco" and coco.xy.shape == (3, 17, 2) and (coco.width, coco.height) == (200, 300)
-    with pytest.raises(ValueError):
-        to_layout(coco, "h36m")
+    h36m = to_layout(coco, "h36m")  # COCO -> H36M exists (tests/test_detector_backends.py checks it)
+    np.testing.assert_allclose(h36m.xy, to_layout(kp, "h36m").xy)
+    with pytest.raises(ValueError, match="cannot be converted"):
+        to_layout(h36m, "coco")  # Human3.6M has no eyes or ears
     with pytest.raises(ValueError):
         mediapipe_to_coco(np.zeros((17, 2)), np.zeros(17))
 

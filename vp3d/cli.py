@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import time
 from pathlib import Path
 
 EXIT_ERROR = 1
@@ -22,11 +20,12 @@ class UserError(Exception):
 
 
 def _user_errors():
-    from .detectors.keypoints import NoPersonError
+    from .detectors.keypoints import DetectorError, NoPersonError
     from .lifter.checkpoint import CheckpointError
+    from .pipeline.batch import BatchError
     from .pipeline.job import OutputError
     from .pipeline.video import VideoError
-    return (UserError, VideoError, NoPersonError, CheckpointError, OutputError)
+    return (UserError, VideoError, NoPersonError, CheckpointError, OutputError, DetectorError, BatchError)
 
 
 class Progress:
@@ -68,6 +67,24 @@ def add_infer_arguments(p: argparse.ArgumentParser) -> None:
                    help="write per-frame joints as CSV (3D metres and 2D pixels, one row per frame)")
     p.add_argument("--bvh", type=Path, metavar="PATH",
                    help="write a BVH animation (world frame, feet on the floor) for Blender and other tools")
+    p.add_argument("--people", type=_people, metavar="all|largest|N",
+                   help="track everyone (multi-person detectors and file: only) and keep all, the largest, or "
+                        "the N largest people; each is lifted on its own (default: the highest-scoring person "
+                        "of each frame, untracked)")
+    add_shared_arguments(p)
+
+
+def _people(text: str) -> str:
+    from .detectors.tracking import parse_people
+    try:
+        parse_people(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text.strip().lower()
+
+
+def add_shared_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of the inference itself, shared by `vp3d infer` (one video) and `vp3d batch` (a folder)."""
     p.add_argument("--world", action="store_true",
                    help="JSON/NPZ/CSV joints in a gravity-aligned world frame with the floor at 0 (camera tilt "
                         "estimated from the body) instead of the camera frame")
@@ -85,6 +102,15 @@ def add_infer_arguments(p: argparse.ArgumentParser) -> None:
     cam.add_argument("--fov", type=float, metavar="DEGREES", help="horizontal field of view in degrees")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    p.add_argument("--detector", default="mediapipe", metavar="NAME",
+                   help="2D keypoints from: mediapipe (default), keypoint-rcnn, detectron2, rtmpose, or "
+                        "file:PATH (precomputed: reference detections or custom 2D .npz, COCO results .json, "
+                        "OpenPose JSON folder)")
+    p.add_argument("--detector-weights", metavar="PATH",
+                   help="local model file of the detector (keypoint-rcnn: a state_dict .pth; detectron2: "
+                        "model_final_*.pkl; rtmpose: DET.onnx,POSE.onnx or a folder with both)")
+    p.add_argument("--detector-batch-size", type=int, default=8, metavar="N",
+                   help="frames per detector forward pass for keypoint-rcnn, detectron2, rtmpose (default: 8)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -95,8 +121,17 @@ def _device(name: str | None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def run_infer(args) -> int:
+def inference_options(args):
+    """InferenceOptions from the arguments of add_shared_arguments."""
     from .pipeline.infer import InferenceOptions
+    return InferenceOptions(checkpoint=args.checkpoint, input_layout=args.input_layout, causal=args.causal,
+                            trust_checkpoint=args.trust_checkpoint, focal_length=args.focal_length,
+                            fov=args.fov, flip=not args.no_flip, device=_device(args.device),
+                            detector=args.detector, detector_weights=args.detector_weights,
+                            detector_batch_size=args.detector_batch_size)
+
+
+def run_infer(args) -> int:
     from .pipeline.job import Outputs, process_video
 
     summary_only = args.json == "-"
@@ -113,9 +148,7 @@ def run_infer(args) -> int:
 
     from .pipeline.video import probe
     info = probe(args.input)
-    options = InferenceOptions(checkpoint=args.checkpoint, input_layout=args.input_layout, causal=args.causal,
-                               trust_checkpoint=args.trust_checkpoint, focal_length=args.focal_length,
-                               fov=args.fov, flip=not args.no_flip, device=_device(args.device))
+    options = inference_options(args)
     detect_bar = Progress(quiet, f"detect {args.input.name}", info.num_frames_hint)
     render_bar = None
 
@@ -127,8 +160,13 @@ def run_infer(args) -> int:
         render_bar(done)
 
     try:
-        summary = process_video(args.input, outputs, options, detect_progress=detect_bar,
-                                render_progress=render_progress)
+        if args.people is None:
+            summary = process_video(args.input, outputs, options, detect_progress=detect_bar,
+                                    render_progress=render_progress)
+        else:
+            from .pipeline.people_job import process_people
+            summary = process_people(args.input, outputs, options, args.people, detect_progress=detect_bar,
+                                     render_progress=render_progress)
     finally:
         detect_bar.close()
         if render_bar is not None:
@@ -138,9 +176,61 @@ def run_infer(args) -> int:
     elif not args.quiet:
         print(f"{args.input}: {summary['frames']} frames ({summary['frames_detected']} with a person) in "
               f"{summary['seconds']:.1f} s ({summary['frames_per_second']:.1f} frames/s)", file=sys.stderr)
+        for person in summary.get("people", ()):
+            print(f"  person #{person['track_id']}: frames {person['first_frame']}-{person['last_frame']} "
+                  f"({person['frames_detected']} detected)", file=sys.stderr)
         for kind, path in summary["outputs"].items():
             print(f"  {kind}: {path}", file=sys.stderr)
     return 0
+
+
+# ------------------------------------------------------------------------------------------ batch
+
+def _jobs(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+def add_batch_arguments(p: argparse.ArgumentParser) -> None:
+    from .pipeline.batch import DEFAULT_FORMATS, default_jobs, output_kinds
+    p.add_argument("input", type=Path, help="folder of videos")
+    p.add_argument("--out", type=Path, required=True, help="output folder (created; sub-folders mirror the input's)")
+    p.add_argument("-r", "--recursive", action="store_true", help="also the videos in sub-folders")
+    p.add_argument("-j", "--jobs", type=_jobs, default=default_jobs(),
+                   help="videos processed at once, one worker process each (default: half the cores, %(default)s)")
+    p.add_argument("--formats", default=",".join(DEFAULT_FORMATS), metavar="LIST",
+                   help=f"outputs per video, comma-separated, from {','.join(output_kinds())} (default: %(default)s)")
+    p.add_argument("--npz-2d", action="store_true", help="add npz_2d (2D detections, reference format) to --formats")
+    p.add_argument("--overwrite", action="store_true", help="redo videos finished by an earlier run")
+    p.add_argument("--json", action="store_true",
+                   help="print the summary (as OUT/summary.json) on stdout instead of progress")
+    add_shared_arguments(p)
+
+
+def run_batch(args) -> int:
+    from .pipeline import batch
+
+    kinds = batch.parse_formats(args.formats, no_render=args.no_render, npz_2d=args.npz_2d)
+    quiet = args.quiet or args.json
+    report = batch.run_batch(args.input, args.out, kinds, inference_options(args), jobs=args.jobs,
+                             recursive=args.recursive, overwrite=args.overwrite,
+                             output_options={"world": args.world, "up": args.up}, progress=not quiet)
+    summary = report.summary
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    if quiet:  # still one line per failed video: a failure is never silent
+        for row in summary["videos"]:
+            if row["status"] == "failed":
+                print(f"vp3d: error: {args.input / row['input']}: {row['reason']}", file=sys.stderr)
+    else:
+        from .pipeline.batch_display import format_table
+        print(format_table(summary), file=sys.stderr)
+        print(f"summary: {report.summary_path}", file=sys.stderr)
+    if report.exit_code == batch.EXIT_INTERRUPTED:
+        print("vp3d: interrupted; run the same command again to finish the rest", file=sys.stderr)
+    return report.exit_code
 
 
 # ------------------------------------------------------------------------------------------ train
@@ -201,7 +291,6 @@ def _load_unlabeled(paths: list[Path]):
 
 
 def run_train(args) -> int:
-    import numpy as np
     import torch
     from .lifter.train import TrainConfig, train
     from .mocap import load_collection, split
@@ -248,6 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vp3d", description="Video to 3D human joints (VideoPose3D-style).")
     sub = parser.add_subparsers(dest="command", required=True)
     add_infer_arguments(sub.add_parser("infer", help="video -> side-by-side 2D/3D video and joints"))
+    add_batch_arguments(sub.add_parser("batch", help="every video of a folder -> outputs named after each",
+                                       description=BATCH_DESCRIPTION, allow_abbrev=False))
     add_train_arguments(sub.add_parser("train", help="train the lifter on mocap"))
     from .lifter.evaluate_cli import add_evaluate_arguments
     add_evaluate_arguments(sub.add_parser("evaluate", help="P1/P2/P3/MPJVE of a checkpoint"))
@@ -266,19 +357,61 @@ def _run(handler, args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["infer"]:  # one video, or a folder (batch)
+        return infer_main(argv[1:], prog="vp3d infer")
     args = build_parser().parse_args(argv)
-    if args.command == "infer":
-        return _run(run_infer, args)
+    if args.command == "batch":
+        return _run(run_batch, args)
     if args.command == "train":
         return _run(run_train, args)
     from .lifter.evaluate_cli import run_evaluate
     return _run(run_evaluate, args)
 
 
-def infer_main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="vp3d-infer", description="Video -> side-by-side 2D/3D video and joints.")
+BATCH_DESCRIPTION = ("Every video of a folder -> outputs named after each (clip.mp4 -> clip.vp3d.mp4, clip.json, "
+                     "clip.npz, ...), in parallel worker processes. Videos finished by an earlier run are skipped; "
+                     "OUT/summary.json lists every video's outcome. Exit code 0 only if no video failed.")
+
+
+class _ParseFailed(Exception):
+    pass
+
+
+class _TrialParser(argparse.ArgumentParser):
+    """A parser that raises instead of printing usage and exiting: used to try an interpretation."""
+
+    def error(self, message):
+        raise _ParseFailed(message)
+
+
+def _batch_args(argv: list[str], prog: str):
+    """The batch arguments when argv names a folder and parses as a batch command line, else None."""
+    if "-h" in argv or "--help" in argv:
+        return None
+    trial = _TrialParser(prog=prog, add_help=False, allow_abbrev=False)  # --npz must not pass for --npz-2d
+    add_batch_arguments(trial)
+    try:
+        args = trial.parse_args(argv)
+    except _ParseFailed:
+        return None
+    return args if args.input.is_dir() else None
+
+
+def infer_main(argv: list[str] | None = None, prog: str = "vp3d-infer") -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    batch_args = _batch_args(argv, prog)
+    if batch_args is not None:  # `vp3d-infer FOLDER --out OUT_FOLDER ...` is `vp3d batch`
+        return _run(run_batch, batch_args)
+    parser = argparse.ArgumentParser(prog=prog, description="Video -> side-by-side 2D/3D video and joints. "
+                                     "INPUT may be a folder: then this is `vp3d batch` (see vp3d batch -h).")
     add_infer_arguments(parser)
-    return _run(run_infer, parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    if args.input.is_dir():  # a folder, with options batch mode does not take: show batch's own complaint
+        batch_parser = argparse.ArgumentParser(prog=prog, description=BATCH_DESCRIPTION, allow_abbrev=False)
+        add_batch_arguments(batch_parser)
+        batch_parser.parse_args(argv)  # exits with the usage error
+    return _run(run_infer, args)
 
 
 if __name__ == "__main__":

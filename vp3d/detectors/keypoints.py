@@ -1,4 +1,5 @@
-"""Per-frame 2D keypoints of one person, gap filling, and MediaPipe-33 -> COCO-17 / Human3.6M-17 mapping.
+"""Per-frame 2D keypoints of one person, gap filling, and the layout mappings MediaPipe-33 -> COCO-17,
+COCO-17 -> Human3.6M-17 (MediaPipe-33 -> Human3.6M-17 goes through COCO-17).
 
 Shapes: T frames, J joints. Coordinates are pixels of the (upright) video frame, x right, y down.
 """
@@ -14,6 +15,16 @@ MEDIAPIPE33 = "mediapipe33"
 
 class NoPersonError(RuntimeError):
     """No frame of the video has a detected person, so there is nothing to lift."""
+
+
+class DetectorError(RuntimeError):
+    """A detector cannot run or its input cannot be used (missing weights, missing package, a keypoint file
+    that does not fit the video). The message is one line that says what to do."""
+
+
+class LayoutError(DetectorError, ValueError):
+    """2D keypoints cannot be converted to the layout the lifter expects (e.g. Human3.6M-17 -> COCO-17:
+    Human3.6M has no eyes or ears)."""
 
 
 @dataclass
@@ -84,7 +95,7 @@ def interpolate_frames(xy: np.ndarray, present: np.ndarray) -> np.ndarray:
     return out
 
 
-# ------------------------------------------------------------------------------------ MediaPipe mapping
+# ------------------------------------------------------------------------------------ layout mappings
 # BlazePose landmark indices (MediaPipe Pose, 33 landmarks).
 _NOSE, _L_EYE, _R_EYE, _L_EAR, _R_EAR = 0, 2, 5, 7, 8
 _L_SHOULDER, _R_SHOULDER, _L_ELBOW, _R_ELBOW, _L_WRIST, _R_WRIST = 11, 12, 13, 14, 15, 16
@@ -118,37 +129,54 @@ def mediapipe_to_coco(xy33: np.ndarray, score33: np.ndarray) -> tuple[np.ndarray
 
 
 def mediapipe_to_h36m(xy33: np.ndarray, score33: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """BlazePose-33 -> Human3.6M-17 (vp3d.skeleton.H36M order): (..., 33, 2), (..., 33) -> (..., 17, 2), (..., 17).
+    """BlazePose-33 -> Human3.6M-17: (..., 33, 2), (..., 33) -> (..., 17, 2), (..., 17).
 
-    Joints (H36M index: how it is made):
-      0 hip = midpoint of the hips; 1/4 right/left hip = BlazePose hips, kept as they are (Human3.6M's hip
-        joints sit lower and wider than BlazePose's; a lifter trained on H36M-style hips sees a small bias);
+    The COCO-17 subset of the landmarks (`mediapipe_to_coco`), then `coco_to_h36m`: every joint it needs
+    (hips, knees, ankles, nose, ears, shoulders, elbows, wrists) is one of COCO's.
+    """
+    return coco_to_h36m(*mediapipe_to_coco(xy33, score33))
+
+
+# COCO-17 indices (vp3d.skeleton.COCO).
+_C_NOSE, _C_L_EAR, _C_R_EAR = 0, 3, 4
+_C_L_SHOULDER, _C_R_SHOULDER, _C_L_ELBOW, _C_R_ELBOW, _C_L_WRIST, _C_R_WRIST = 5, 6, 7, 8, 9, 10
+_C_L_HIP, _C_R_HIP, _C_L_KNEE, _C_R_KNEE, _C_L_ANKLE, _C_R_ANKLE = 11, 12, 13, 14, 15, 16
+
+
+def coco_to_h36m(xy: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """COCO-17 -> Human3.6M-17 (vp3d.skeleton.H36M order): (..., 17, 2), (..., 17) -> (..., 17, 2), (..., 17).
+
+    The usual conversion for feeding COCO detections to an H36M-input lifter. Joints (H36M index: how it is made):
+      0 hip = midpoint of the hips; 1/4 right/left hip = COCO hips, kept as they are (Human3.6M's hip
+        joints sit lower and wider than COCO's; a lifter trained on H36M-style hips sees a small bias);
       2/5 knees, 3/6 feet = ankles; 8 thorax = midpoint of the shoulders; 7 spine = midpoint of hip and thorax;
       9 neck/nose = the nose itself (simple, and what most COCO->H36M converters use);
       10 head = top of the head, ear midpoint + HEAD_TOP_FACTOR * (ear midpoint - thorax);
       11-16 shoulders, elbows, wrists.
-    Score of a joint made from several landmarks = the minimum of their scores (as weak as its weakest part).
+    Score of a joint made from several keypoints = the minimum of their scores (as weak as its weakest part).
     """
-    xy33, score33 = _check33(xy33, score33)
-    out_xy = np.empty(xy33.shape[:-2] + (17, 2), dtype=np.float32)
-    out_s = np.empty(score33.shape[:-1] + (17,), dtype=np.float32)
+    xy = np.asarray(xy, dtype=np.float32)
+    score = np.asarray(score, dtype=np.float32)
+    if xy.shape[-2:] != (17, 2) or score.shape != xy.shape[:-1]:
+        raise ValueError(f"expected COCO-17 xy (..., 17, 2) and score (..., 17), got {xy.shape} and {score.shape}")
+    out_xy = np.empty(xy.shape, dtype=np.float32)
+    out_s = np.empty(score.shape, dtype=np.float32)
 
     def take(dst: int, src: int) -> None:
-        out_xy[..., dst, :] = xy33[..., src, :]
-        out_s[..., dst] = score33[..., src]
+        out_xy[..., dst, :] = xy[..., src, :]
+        out_s[..., dst] = score[..., src]
 
-    for dst, src in ((1, _R_HIP), (2, _R_KNEE), (3, _R_ANKLE), (4, _L_HIP), (5, _L_KNEE), (6, _L_ANKLE),
-                     (9, _NOSE), (11, _L_SHOULDER), (12, _L_ELBOW), (13, _L_WRIST),
-                     (14, _R_SHOULDER), (15, _R_ELBOW), (16, _R_WRIST)):
+    for dst, src in ((1, _C_R_HIP), (2, _C_R_KNEE), (3, _C_R_ANKLE), (4, _C_L_HIP), (5, _C_L_KNEE),
+                     (6, _C_L_ANKLE), (9, _C_NOSE), (11, _C_L_SHOULDER), (12, _C_L_ELBOW), (13, _C_L_WRIST),
+                     (14, _C_R_SHOULDER), (15, _C_R_ELBOW), (16, _C_R_WRIST)):
         take(dst, src)
 
-    hip = 0.5 * (xy33[..., _L_HIP, :] + xy33[..., _R_HIP, :])
-    hip_s = np.minimum(score33[..., _L_HIP], score33[..., _R_HIP])
-    thorax = 0.5 * (xy33[..., _L_SHOULDER, :] + xy33[..., _R_SHOULDER, :])
-    thorax_s = np.minimum(score33[..., _L_SHOULDER], score33[..., _R_SHOULDER])
-    ears = 0.5 * (xy33[..., _L_EAR, :] + xy33[..., _R_EAR, :])
-    ears_s = np.minimum(score33[..., _L_EAR], score33[..., _R_EAR])
+    def mid(a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        return 0.5 * (xy[..., a, :] + xy[..., b, :]), np.minimum(score[..., a], score[..., b])
 
+    hip, hip_s = mid(_C_L_HIP, _C_R_HIP)
+    thorax, thorax_s = mid(_C_L_SHOULDER, _C_R_SHOULDER)
+    ears, ears_s = mid(_C_L_EAR, _C_R_EAR)
     out_xy[..., 0, :], out_s[..., 0] = hip, hip_s
     out_xy[..., 8, :], out_s[..., 8] = thorax, thorax_s
     out_xy[..., 7, :], out_s[..., 7] = 0.5 * (hip + thorax), np.minimum(hip_s, thorax_s)
@@ -157,14 +185,35 @@ def mediapipe_to_h36m(xy33: np.ndarray, score33: np.ndarray) -> tuple[np.ndarray
     return out_xy, out_s
 
 
-def to_layout(kp: Keypoints2D, layout: str) -> Keypoints2D:
-    """Convert MediaPipe-33 keypoints to "coco" or "h36m" (returns kp itself if already in `layout`)."""
-    if kp.layout == layout:
-        return kp
-    if kp.layout != MEDIAPIPE33:
-        raise ValueError(f"cannot convert keypoints from {kp.layout!r} to {layout!r}")
-    convert = {"coco": mediapipe_to_coco, "h36m": mediapipe_to_h36m}.get(layout)
+# (from layout, to layout) -> mapping. Every pair a detector and a lifter can meet; Human3.6M-17 -> COCO-17
+# is absent on purpose (Human3.6M has no eyes or ears to give).
+_CONVERSIONS = {
+    (MEDIAPIPE33, "coco"): mediapipe_to_coco,
+    (MEDIAPIPE33, "h36m"): mediapipe_to_h36m,
+    ("coco", "h36m"): coco_to_h36m,
+}
+
+
+def conversion(src: str, dst: str):
+    """The function mapping (xy, score) from layout `src` to `dst`, or None when they are the same.
+
+    Raises LayoutError (one line) for a pair that has no mapping, e.g. Human3.6M-17 keypoints (a custom 2D
+    file) for a COCO-input lifter. Callers check this before running a slow detector.
+    """
+    if src == dst:
+        return None
+    convert = _CONVERSIONS.get((src, dst))
     if convert is None:
-        raise ValueError(f"unknown keypoint layout {layout!r}; known: coco, h36m")
+        raise LayoutError(f"2D keypoints in layout {src!r} cannot be converted to {dst!r}, the layout the lifter "
+                          f"expects; known conversions: " + ", ".join(f"{a} -> {b}" for a, b in _CONVERSIONS))
+    return convert
+
+
+def to_layout(kp: Keypoints2D, layout: str) -> Keypoints2D:
+    """Convert keypoints to `layout` ("coco" or "h36m"); returns kp itself if already in it. LayoutError if
+    there is no mapping (see `conversion`)."""
+    convert = conversion(kp.layout, layout)
+    if convert is None:
+        return kp
     xy, score = convert(kp.xy, kp.score)
     return replace(kp, xy=xy, score=score, detected=kp.detected.copy(), layout=layout)

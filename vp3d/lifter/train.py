@@ -13,10 +13,8 @@ draws its own batches, gradients are averaged, rank 0 validates and writes check
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -66,21 +66,26 @@ def describe(result, world=None) -> dict:
     }
 
 
-def write_json(path: str | os.PathLike, result, world=None) -> Path:
+def frame_records(result, world=None, first_frame: int = 0) -> list[dict]:
+    """The per-frame JSON objects of `result`; its frame i is video frame first_frame + i (a track's span)."""
     kp = result.keypoints
     joints3d = joints3d_for_export(result, world)
     fps = result.video.fps
     frames = []
     for i in range(len(kp.xy)):
         frames.append({
-            "index": i,
-            "time_s": round(i / fps, 6),
+            "index": first_frame + i,
+            "time_s": round((first_frame + i) / fps, 6),
             "detected": bool(kp.detected[i]),
             "keypoints2d": np.round(np.concatenate([kp.xy[i], kp.score[i, :, None]], 1), 3).tolist(),
             "joints3d": np.round(joints3d[i], 5).tolist(),
             "root_camera": None if result.trajectory is None else np.round(result.trajectory[i], 5).tolist(),
         })
-    doc = {**describe(result, world), "frames": frames}
+    return frames
+
+
+def write_json(path: str | os.PathLike, result, world=None) -> Path:
+    doc = {**describe(result, world), "frames": frame_records(result, world)}
 
     def write(tmp):
         with open(tmp, "w") as f:

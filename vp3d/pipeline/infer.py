@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..detectors.keypoints import Keypoints2D, NoPersonError, fill_missing, to_layout
+from ..detectors.keypoints import Keypoints2D, NoPersonError, conversion, fill_missing, to_layout
 from ..lifter.camera import DEFAULT_FOV_DEGREES, focal_from_fov, normalize_screen_coordinates
 from ..lifter.checkpoint import LifterMeta
 from ..lifter.inference import Lifter
@@ -39,6 +39,9 @@ class InferenceOptions:
     fov: float | None = None  # horizontal field of view, degrees
     flip: bool = True
     device: str = "cpu"
+    detector: str = "mediapipe"  # a backend of vp3d.detectors.factory, or "file:PATH"
+    detector_weights: str | os.PathLike | None = None  # the backend's local model file(s)
+    detector_batch_size: int = 8  # frames per forward pass (batched backends)
 
 
 @dataclass
@@ -71,11 +74,11 @@ def load_lifter(options: InferenceOptions) -> tuple[Lifter, Path]:
     return lifter, path
 
 
-def make_detector(name: str = "mediapipe"):
-    if name != "mediapipe":
-        raise ValueError(f"unknown detector {name!r}")
-    from ..detectors.mediapipe_pose import MediaPipePoseDetector
-    return MediaPipePoseDetector()
+def make_detector(name: str = "mediapipe", weights: str | os.PathLike | None = None, batch_size: int = 8,
+                  device: str = "cpu"):
+    """A 2D detector by name (see vp3d.detectors.factory); DetectorError with one line when it cannot start."""
+    from ..detectors.factory import make_detector as build
+    return build(name, weights=weights, batch_size=batch_size, device=device)
 
 
 def lift_keypoints(lifter: Lifter, kp: Keypoints2D, fps: float, flip: bool = True):
@@ -90,17 +93,22 @@ def lift_keypoints(lifter: Lifter, kp: Keypoints2D, fps: float, flip: bool = Tru
 def run_video(path: str | os.PathLike, options: InferenceOptions | None = None, *,
               lifter: Lifter | None = None, checkpoint_path: Path | None = None, detector=None,
               progress: Callable[[int], None] | None = None) -> InferenceResult:
-    """Detect and lift one video. Raises VideoError / NoPersonError / CheckpointError with one-line messages."""
-    from ..detectors.mediapipe_pose import detect_video
+    """Detect and lift one video. Raises VideoError / NoPersonError / CheckpointError / DetectorError with
+    one-line messages. `detector` (from make_detector) is used as given and left open; otherwise the one
+    named by options.detector is built and closed here."""
+    from ..detectors.factory import detect_keypoints
 
     options = options or InferenceOptions()
     info = probe(path)
     if lifter is None:
         lifter, checkpoint_path = load_lifter(options)
     own_detector = detector is None
-    detector = detector or make_detector()
+    detector = detector or make_detector(options.detector, weights=options.detector_weights,
+                                         batch_size=options.detector_batch_size, device=options.device)
     try:
-        raw = detect_video(path, detector, progress=progress)
+        if not hasattr(detector, "read"):  # a file's layout is known once read; a model's before it runs
+            conversion(detector.layout, lifter.meta.input_layout)
+        raw = detect_keypoints(path, detector, progress=progress)
     finally:
         if own_detector:
             detector.close()

@@ -50,14 +50,18 @@ class Outputs:
         return cls(**{k: out_dir / f"{video.stem}{suffix[k]}" for k in kinds}, world=world, up=up)
 
 
+def prove_writable(folder: Path) -> None:
+    """Create `folder` and write/remove a probe file in it; raises OSError if that fails."""
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / f".vp3d-write-test-{os.getpid()}"
+    probe.touch()
+    probe.unlink()
+
+
 def ensure_writable(path: Path) -> None:
     """Create the output's folder and prove it is writable before spending minutes on detection."""
-    folder = path.parent if str(path.parent) else Path(".")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".vp3d-write-test-{os.getpid()}"
-        probe.touch()
-        probe.unlink()
+        prove_writable(path.parent if str(path.parent) else Path("."))
     except OSError as e:
         raise OutputError(f"{path}: cannot write output here ({e.strerror or e})") from None
 

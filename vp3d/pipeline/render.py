@@ -64,6 +64,23 @@ def joint_colors(layout: Layout) -> list[tuple[int, int, int]]:
     return [colour[int(s)] for s in joint_side(layout)]
 
 
+def lighter(colour: tuple[int, int, int], amount: float = 0.45) -> tuple[int, int, int]:
+    """`colour` moved `amount` of the way towards white."""
+    return tuple(int(round(c + (255 - c) * amount)) for c in colour)
+
+
+def person_joint_colors(layout: Layout, colour: tuple[int, int, int]) -> list[tuple[int, int, int]]:
+    """Joint colours of one person drawn in `colour`: the right side lighter, so the sides still read."""
+    return [lighter(colour) if s > 0 else colour for s in joint_side(layout)]
+
+
+def person_bone_colors(layout: Layout, colour: tuple[int, int, int]):
+    """Like bone_colors, in one person's colour (right side lighter)."""
+    side = joint_side(layout)
+    return [((p, j), lighter(colour) if side[j] > 0 and side[p] in (0, side[j]) else colour)
+            for p, j in layout.bones()]
+
+
 def _fixed(pt: np.ndarray) -> tuple[int, int]:
     """Float pixel -> fixed-point ints for OpenCV's `shift` argument (sub-pixel, smooth anti-aliasing)."""
     return int(round(pt[0] * _ONE)), int(round(pt[1] * _ONE))
@@ -81,33 +98,38 @@ def _label(img: np.ndarray, text: str, org: tuple[int, int], scale: float, color
 
 def draw_skeleton_2d(img: np.ndarray, xy: np.ndarray, score: np.ndarray, layout: Layout, *,
                      threshold: float = 0.3, interpolated: bool = False, thickness: int = 2,
-                     line_type: int = cv2.LINE_AA) -> None:
+                     line_type: int = cv2.LINE_AA, colour: tuple[int, int, int] | None = None,
+                     label_interpolated: bool = True) -> None:
     """Draw one 2D skeleton on `img` in place.
 
     xy: (J, 2) pixels of `img`; score: (J,) in [0, 1].
     Joints with score < threshold are drawn as hollow grey circles and their bones thin and grey;
     `interpolated` (a frame without a detection, filled in from its neighbours) draws everything grey
     and writes a label, so filled-in frames are never mistaken for detections.
+    colour: one colour for the whole person (several people; the right side drawn lighter, see
+    person_bone_colors) instead of the left/right/centre colours; label_interpolated=False leaves the label to
+    the caller (one corner label cannot speak for several people).
     """
     if not np.all(np.isfinite(xy)):
         return
     low = score < threshold
     radius = (thickness + 2) * _ONE
-    bones = bone_colors(layout)
+    bones = bone_colors(layout) if colour is None else person_bone_colors(layout, colour)
+    joint_cols = joint_colors(layout) if colour is None else person_joint_colors(layout, colour)
     # A dark outline under the confident bones keeps them readable on any background (e.g. a blue shirt).
     for (p, j), _ in bones:
         if not (interpolated or low[p] or low[j]):
             cv2.line(img, _fixed(xy[p]), _fixed(xy[j]), OUTLINE_COLOR, thickness + 2, line_type, _SHIFT)
-    for (p, j), colour in bones:
+    for (p, j), col in bones:
         weak = interpolated or low[p] or low[j]
-        cv2.line(img, _fixed(xy[p]), _fixed(xy[j]), LOW_CONF_COLOR if weak else colour,
+        cv2.line(img, _fixed(xy[p]), _fixed(xy[j]), LOW_CONF_COLOR if weak else col,
                  max(1, thickness // 2) if weak else thickness, line_type, _SHIFT)
-    for j, colour in enumerate(joint_colors(layout)):
+    for j, col in enumerate(joint_cols):
         if low[j]:  # hollow and a bit larger than a confident joint, so it stands out as "unsure"
             cv2.circle(img, _fixed(xy[j]), radius + _ONE, LOW_CONF_COLOR, max(2, thickness // 2), line_type, _SHIFT)
         else:
-            cv2.circle(img, _fixed(xy[j]), radius, LOW_CONF_COLOR if interpolated else colour, -1, line_type, _SHIFT)
-    if interpolated:
+            cv2.circle(img, _fixed(xy[j]), radius, LOW_CONF_COLOR if interpolated else col, -1, line_type, _SHIFT)
+    if interpolated and label_interpolated:
         scale = img.shape[0] / 900
         _label(img, "no detection (interpolated)", (int(12 * scale) + 4, int(40 * scale) + 4), scale,
                (255, 255, 255), max(1, round(2 * scale)))
@@ -173,13 +195,7 @@ class Pose3DPanel:
         self.centre = centre
         self.grid_step = _nice_step(radius / 3)
         self.grid_half = self.grid_step * math.ceil(radius / self.grid_step)
-        a, e = math.radians(azimuth_deg), math.radians(elevation_deg)
-        right = np.array([math.cos(a), 0.0, math.sin(a)])
-        forward = np.array([-math.sin(a), 0.0, math.cos(a)])
-        up = np.array([0.0, 1.0, 0.0])
-        # Raise the viewer by e: screen-up and depth tilt towards the forward axis.
-        self._axes = np.stack([right, math.cos(e) * up + math.sin(e) * forward,
-                               math.cos(e) * forward - math.sin(e) * up])  # rows: screen x, screen up, depth
+        self._axes = view_axes(azimuth_deg, elevation_deg)
         proj = self._project(rel.reshape(-1, 3)).reshape(len(world), -1, 3)
         self._pix = proj[..., :2]        # (T, 17, 2) pixels of the panel
         self._depth = proj[..., 2]       # (T, 17) larger = farther from the viewer
@@ -231,6 +247,16 @@ class Pose3DPanel:
 
 
 # ------------------------------------------------------------------------------------------------ render
+
+def view_axes(azimuth_deg: float, elevation_deg: float) -> np.ndarray:
+    """(3, 3) rows: screen x, screen up, depth, for a viewer turned by azimuth about the vertical (y)
+    and raised by elevation (screen-up and depth tilt towards the forward axis)."""
+    a, e = math.radians(azimuth_deg), math.radians(elevation_deg)
+    right = np.array([math.cos(a), 0.0, math.sin(a)])
+    forward = np.array([-math.sin(a), 0.0, math.cos(a)])
+    up = np.array([0.0, 1.0, 0.0])
+    return np.stack([right, math.cos(e) * up + math.sin(e) * forward, math.cos(e) * forward - math.sin(e) * up])
+
 
 def _output_size(width: int, height: int, max_height: int) -> tuple[int, int]:
     """Left-panel size: the input scaled down so height <= max_height, both sides even (yuv420p)."""

@@ -25,6 +25,12 @@ import numpy as np
 
 T = TypeVar("T")
 
+# OpenCV's FFmpeg backend prints the decoder's complaints about a damaged file ("Invalid NAL unit size",
+# "partial file") straight to stderr. We decode what is there and report problems ourselves, in one line,
+# so silence it (AV_LOG_QUIET). Read when the first capture opens, so setting it at import is in time;
+# setdefault keeps a value the user chose for debugging.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
 
 class VideoError(RuntimeError):
     """A video cannot be read or written. The message is one line naming the file and the problem."""

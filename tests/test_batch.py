@@ -1,0 +1,349 @@
+"""`vp3d batch` / `vp3d-infer FOLDER`: a folder of good and bad videos, resume, crashes and Ctrl-C.
+
+Real ffmpeg-made clips, real MediaPipe, the shipped weights, real worker processes; nothing is mocked.
+The crash and Ctrl-C tests find the batch's worker processes in /proc and signal them while one is
+encoding its rendered video (an ffmpeg child reading raw video), the moment with the most files open.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import decoded_frames, require_shared
+from vp3d.cli import main
+from vp3d.detectors.mediapipe_pose import MediaPipePoseDetector, detect_video
+from vp3d.pipeline.batch import BatchError, finished_record, options_fingerprint, parse_formats, plan_batch
+from vp3d.pipeline.batch_workers import partial_files
+from vp3d.pipeline.infer import InferenceOptions, default_checkpoint
+from vp3d.pipeline.video import ffmpeg_exe
+
+BIN = Path(sys.executable).parent
+KINDS = ["video", "json", "npz"]
+
+
+def ffmpeg(*args):
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", *map(str, args)], check=True, timeout=120)
+
+
+def cut(src: Path, dst: Path, start: float, seconds: float) -> Path:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    ffmpeg("-ss", start, "-i", src, "-t", seconds, "-vf", "scale=-2:240", "-an", "-c:v", "libx264",
+           "-preset", "ultrafast", dst)
+    return dst
+
+
+def vp3d(*args, timeout=300, **kw):
+    return subprocess.run([str(BIN / "vp3d"), *map(str, args)], capture_output=True, text=True, timeout=timeout, **kw)
+
+
+
+def listing(folder: Path) -> dict[str, int]:
+    """Every file under folder (hidden ones too) -> mtime_ns."""
+    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    if not default_checkpoint().exists():
+        pytest.fail(f"shipped weights missing: {default_checkpoint()}")
+    taiji, skating = require_shared("videos", "taiji.mp4"), require_shared("videos", "figure_skating.mp4")
+    d = tmp_path_factory.mktemp("clips")
+    return {"taiji": cut(taiji, d / "taiji.mp4", 5, 1.5), "skating": cut(skating, d / "skating.mp4", 2, 1.5),
+            "taiji2": cut(taiji, d / "taiji2.mp4", 9, 2)}
+
+
+# ------------------------------------------------------------------------------------------ a mixed folder
+
+@pytest.fixture(scope="module")
+def mixed(clips, tmp_path_factory):
+    """Two good videos (one in a sub-folder, spaces and non-ASCII in its name, .mov), five bad ones, and
+    files that are not videos; then `vp3d batch -r -j 2 --json`."""
+    root = tmp_path_factory.mktemp("mixed")
+    src = root / "in"
+    (src / "sub dir").mkdir(parents=True)
+    (src / "a.mp4").write_bytes(clips["taiji"].read_bytes())
+    ffmpeg("-i", clips["skating"], "-c", "copy", src / "sub dir" / "gööd é 2.mov")
+    (src / "empty.mp4").write_bytes(b"")
+    (src / "text.mp4").write_text("this is not a video\n")
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac", src / "audio only.mp4")
+    ffmpeg("-f", "lavfi", "-i", "color=c=gray:size=320x240:rate=25:duration=1", "-pix_fmt", "yuv420p",
+           src / "sub dir" / "nobody.mp4")
+    data = clips["taiji"].read_bytes()  # moov at the end: half a file has no index
+    (src / "truncated.mp4").write_bytes(data[: len(data) // 2])
+    (src / "notes.txt").write_text("not a video, not even opened\n")
+    (src / "README").write_text("no extension: probed, then left out\n")
+    for name, frames in GOOD.items():
+        assert decoded_frames(src / name) == frames
+    out = root / "out"
+    proc = vp3d("batch", src, "--out", out, "-r", "-j", 2, "--json")
+    return src, out, proc
+
+
+BAD = {"empty.mp4": "file is empty", "text.mp4": "not a readable video file", "audio only.mp4": "audio only",
+       "sub dir/nobody.mp4": "no person", "truncated.mp4": "not a readable video file"}
+GOOD = {"a.mp4": 36, "sub dir/gööd é 2.mov": 38}  # frames (as decoded): 1.5 s at 23.976 and 25 fps
+
+
+def test_batch_processes_the_good_and_reports_the_bad(mixed):
+    src, out, proc = mixed
+    assert proc.returncode == 1, proc.stderr  # something failed
+    assert "Traceback" not in proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert json.loads(proc.stdout) == summary  # --json prints the same document
+    assert summary["schema"] == "vp3d.batch/1" and summary["formats"] == KINDS and summary["exit_code"] == 1
+    assert summary["counts"] == {"ok": 2, "skipped": 0, "failed": 5, "interrupted": 0}
+    rows = {r["input"]: r for r in summary["videos"]}
+    assert set(rows) == set(GOOD) | set(BAD)  # notes.txt and README are not videos
+    assert summary["not_videos"] == [{"input": "README", "reason": summary["not_videos"][0]["reason"]}]
+    for name, words in BAD.items():
+        assert rows[name]["status"] == "failed" and words in rows[name]["reason"], rows[name]
+        assert rows[name]["outputs"] == {}
+    # --json means no progress: stderr holds exactly one line per failed file, naming it.
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == len(BAD) and all(line.startswith("vp3d: error:") for line in lines)
+    for name, words in BAD.items():
+        assert any(str(src / name) in line and words in line for line in lines), name
+    for name, frames in GOOD.items():
+        r = rows[name]
+        assert r["status"] == "ok" and r["frames"] == frames and r["frames_detected"] > 0.8 * frames
+        assert r["fps_video"] > 20 and r["frames_per_second"] > 0 and set(r["outputs"]) == set(KINDS)
+
+
+def test_batch_outputs_mirror_the_folders_and_nothing_else_is_left(mixed):
+    _, out, _ = mixed
+    files = set(listing(out))
+    expected = {"summary.json", "a.vp3d.mp4", "a.json", "a.npz", ".a.vp3d-done.json",
+                "sub dir/gööd é 2.vp3d.mp4", "sub dir/gööd é 2.json", "sub dir/gööd é 2.npz",
+                "sub dir/.gööd é 2.vp3d-done.json"}
+    assert files == expected  # no outputs of failed videos, no temporary files
+    doc = json.loads((out / "sub dir" / "gööd é 2.json").read_text())
+    assert len(doc["frames"]) == GOOD["sub dir/gööd é 2.mov"]
+    assert np.load(out / "a.npz")["joints3d"].shape == (GOOD["a.mp4"], 17, 3)
+    marker = json.loads((out / ".a.vp3d-done.json").read_text())
+    assert marker["status"] == "ok" and marker["formats"] == KINDS and marker["frames"] == GOOD["a.mp4"]
+
+
+def test_second_run_skips_finished_videos_and_overwrite_redoes_them(mixed):
+    src, out, _ = mixed
+    before = listing(out)
+    # vp3d-infer with a folder is the same batch command.
+    proc = subprocess.run([str(BIN / "vp3d-infer"), str(src), "--out", str(out), "-r", "-j", "2", "--quiet"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == len(BAD)  # the bad ones again
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["counts"] == {"ok": 0, "skipped": 2, "failed": 5, "interrupted": 0}
+    after = listing(out)
+    assert {k: v for k, v in after.items() if k != "summary.json"} == \
+           {k: v for k, v in before.items() if k != "summary.json"}  # finished outputs untouched
+    skipped = {r["input"]: r for r in summary["videos"] if r["status"] == "skipped"}
+    assert set(skipped) == set(GOOD) and skipped["a.mp4"]["frames"] == GOOD["a.mp4"]
+
+    # --overwrite redoes them (here without the rendered video: JSON and NPZ are rewritten, the old
+    # render is left alone since it was not asked for).
+    proc = vp3d("batch", src, "--out", out, "-r", "--overwrite", "--no-render", "--quiet")
+    assert proc.returncode == 1
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["counts"] == {"ok": 2, "skipped": 0, "failed": 5, "interrupted": 0}
+    redone = listing(out)
+    assert redone["a.json"] > before["a.json"] and redone["sub dir/gööd é 2.npz"] > before["sub dir/gööd é 2.npz"]
+    assert redone["a.vp3d.mp4"] == before["a.vp3d.mp4"]
+    # The marker now records only json+npz: a run asking for the video again must redo the video.
+    tasks, _ = plan_batch(src, out, KINDS, recursive=True)
+    a = next(t for t in tasks if t.rel.as_posix() == "a.mp4")
+    assert finished_record(a, ["json", "npz"], options_fingerprint(InferenceOptions())) is not None
+    assert finished_record(a, KINDS, options_fingerprint(InferenceOptions())) is None
+
+
+def test_done_marker_decides_what_is_finished(mixed, tmp_path):
+    """Finished = a marker matching this input file, these options, these formats, with outputs present;
+    temporary files never count and are found exactly (not another video's)."""
+    src, out, _ = mixed
+    tasks, _ = plan_batch(src, out, ["json", "npz"], recursive=True)
+    a = next(t for t in tasks if t.rel.as_posix() == "a.mp4")
+    fp = options_fingerprint(InferenceOptions())
+    assert finished_record(a, ["json"], fp) is not None
+    assert finished_record(a, ["json"], options_fingerprint(InferenceOptions(fov=70))) is None  # other camera
+    assert finished_record(a, ["json", "csv"], fp) is None  # a format not written yet
+    # A changed input (same content, new mtime) is not the input the outputs were made from.
+    stat = a.source.stat()
+    os.utime(a.source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    try:
+        assert finished_record(a, ["json"], fp) is None
+    finally:
+        os.utime(a.source, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert finished_record(a, ["json"], fp) is not None
+    # Leftovers of a killed run, named as export.atomic_write and H264Writer name them (the marker is
+    # hidden already, hence two dots).
+    leftovers = [out / ".a.json.partial.json", out / ".a.vp3d.0123abcd.partial.mp4",
+                 out / "..a.vp3d-done.json.partial.json"]
+    other = [out / ".a.x.json.partial.json", out / ".ab.json.partial.json"]  # another video's (a.x.mp4, ab.mp4)
+    for p in leftovers + other:
+        p.write_bytes(b"half")
+    try:
+        assert finished_record(a, ["json"], fp) is not None  # ignored
+        video_task = plan_batch(src, out, KINDS, recursive=True)[0]
+        found = set(partial_files(next(t for t in video_task if t.rel.as_posix() == "a.mp4")))
+        assert found == set(leftovers)
+    finally:
+        for p in leftovers + other:
+            p.unlink()
+
+
+# ------------------------------------------------------------------------------------------ planning
+
+def test_plan_names_outputs_and_decides_what_is_a_video(clips, tmp_path):
+    src, out = tmp_path / "in", tmp_path / "in" / "results"
+    (src / "deep" / "er").mkdir(parents=True)
+    for name in ["clip.mp4", "clip.mov", "summary.mp4", "deep/er/x.MKV", "no_extension", ".hidden.mp4",
+                 "old.vp3d.mp4", "video_named.txt", "results/inside_out.mp4"]:
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_bytes(clips["taiji"].read_bytes())  # all real videos, whatever the name says
+    (src / "garbage.bin2").write_bytes(os.urandom(2000))
+    tasks, not_videos = plan_batch(src, out, ["json", "video"], recursive=True)
+    named = {t.rel.as_posix(): t for t in tasks}
+    # Hidden files, our own renders, obviously-not-video extensions (never probed) and OUT_DIR are left out;
+    # a file without an extension is probed and kept because it decodes.
+    assert sorted(named) == ["clip.mov", "clip.mp4", "deep/er/x.MKV", "no_extension", "summary.mp4"]
+    assert not_videos == [{"input": "garbage.bin2", "reason": not_videos[0]["reason"]}]
+    # Same stem in one folder (and summary.* next to summary.json): named after the whole file name.
+    assert named["clip.mp4"].outputs.json == out / "clip_mp4.json"
+    assert named["clip.mov"].outputs.video == out / "clip_mov.vp3d.mp4"
+    assert named["summary.mp4"].outputs.json == out / "summary_mp4.json"
+    assert named["deep/er/x.MKV"].outputs.json == out / "deep" / "er" / "x.json"
+    assert named["deep/er/x.MKV"].marker == out / "deep" / "er" / ".x.vp3d-done.json"
+    assert named["no_extension"].outputs.npz is None  # only the kinds asked for
+    flat, _ = plan_batch(src, out, ["json"], recursive=False)
+    assert sorted(t.rel.as_posix() for t in flat) == ["clip.mov", "clip.mp4", "no_extension", "summary.mp4"]
+
+
+def test_formats_are_validated_against_outputs():
+    assert parse_formats("video,json,npz") == ["video", "json", "npz"]
+    assert parse_formats("npz, json ,CSV,bvh", no_render=True) == ["json", "npz", "csv", "bvh"]
+    assert parse_formats("video,json", no_render=True, npz_2d=True) == ["json", "npz_2d"]
+    assert parse_formats("npz-2d") == ["npz_2d"]
+    with pytest.raises(BatchError, match="unknown output format mp3"):
+        parse_formats("json,mp3")
+    with pytest.raises(BatchError, match="no output format"):
+        parse_formats("video", no_render=True)
+    with pytest.raises(BatchError):
+        parse_formats("world")  # a field of Outputs, but not a file
+
+
+def test_batch_refuses_what_it_cannot_do_in_one_line(clips, tmp_path, capfd):
+    """Checked before any worker starts, so run in-process (vp3d.cli.main is what the `vp3d` script calls)."""
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a regular file: no folder can be made under it, even as root\n")
+    folder = clips["taiji"].parent
+    cases = [(["batch", folder, "--out", blocker / "sub"], "cannot write the output folder"),
+             (["batch", tmp_path / "missing", "--out", tmp_path / "o"], "no such folder"),
+             (["batch", blocker, "--out", tmp_path / "o"], "not a folder"),
+             (["batch", tmp_path, "--out", tmp_path / "o"], "no video files found"),
+             (["batch", folder, "--out", tmp_path / "o", "--formats", "json,gif"], "unknown output format gif")]
+    (tmp_path / "o").mkdir()
+    for args, words in cases:
+        rc = main([str(a) for a in args])
+        err = capfd.readouterr().err
+        lines = err.strip().splitlines()
+        assert rc == 1 and len(lines) == 1 and words in lines[0], (args, err)
+        assert lines[0].startswith("vp3d: error:") and "Traceback" not in err
+    assert list((tmp_path / "o").iterdir()) == []
+
+
+# ------------------------------------------------------------------------------------------ crashes, Ctrl-C
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for t in os.listdir(f"/proc/{pid}/task")
+                for c in Path(f"/proc/{pid}/task/{t}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _worker_encoding(batch_pid: int, timeout: float = 120) -> int:
+    """The pid of a batch worker while it encodes its rendered video."""
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        for w in _children(batch_pid):
+            if "spawn_main" in _cmdline(w) and any("rawvideo" in _cmdline(g) for g in _children(w)):
+                return w
+        time.sleep(0.01)
+    pytest.fail("no batch worker was seen rendering")
+
+
+@pytest.fixture
+def two_videos(clips, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ["taiji", "taiji2"]:
+        (src / f"{name}.mp4").write_bytes(clips[name].read_bytes())
+    return src, tmp_path / "out"
+
+
+def test_a_killed_worker_does_not_stop_the_batch(two_videos):
+    """kill -9 of a worker in the middle of a video: the pool breaks, the video is retried alone in a fresh
+    worker, and the batch completes with every output whole and no temporary file left."""
+    src, out = two_videos
+    proc = subprocess.Popen([str(BIN / "vp3d"), "batch", str(src), "--out", str(out), "-j", "2", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    os.kill(_worker_encoding(proc.pid), signal.SIGKILL)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0 and err == "", err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["counts"]["ok"] == 2
+    assert set(listing(out)) == {"summary.json", *(f"{n}{s}" for n in ["taiji", "taiji2"]
+                                                   for s in [".vp3d.mp4", ".json", ".npz"]),
+                                 ".taiji.vp3d-done.json", ".taiji2.vp3d-done.json"}
+
+
+def test_ctrl_c_leaves_nothing_half_done_and_the_next_run_finishes(two_videos):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while a video is being rendered:
+    exit 130, no traceback, that video's files all gone (its JSON/NPZ were already written: a video is all
+    its outputs or none), summary.json says interrupted; the same command then finishes the job."""
+    src, out = two_videos
+    proc = subprocess.Popen([str(BIN / "vp3d"), "batch", str(src), "--out", str(out), "-j", "2", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    _worker_encoding(proc.pid)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.strip().splitlines() == [
+        "vp3d: interrupted; run the same command again to finish the rest"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["exit_code"] == 130 and summary["counts"]["interrupted"] >= 1
+    finished = {r["input"] for r in summary["videos"] if r["status"] == "ok"}
+    left = set(listing(out))
+    expected = {"summary.json"} | {f"{Path(n).stem}{s}" for n in finished for s in [".vp3d.mp4", ".json", ".npz"]} \
+        | {f".{Path(n).stem}.vp3d-done.json" for n in finished}
+    assert left == expected  # nothing of the interrupted videos, no temporary files
+    again = vp3d("batch", src, "--out", out, "-j", "2", "--quiet")
+    assert again.returncode == 0, again.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["counts"] == {"ok": 2 - len(finished), "skipped": len(finished), "failed": 0, "interrupted": 0}
+
+
+# ------------------------------------------------------------------------------------------ detector reuse
+
+def test_mediapipe_reset_forgets_the_previous_video(clips):
+    """Batch workers reuse one detector: after reset() it must see the next video exactly as a new one does
+    (without it, tracking carries the previous person's position over and the keypoints differ)."""
+    with MediaPipePoseDetector() as reused, MediaPipePoseDetector() as fresh:
+        detect_video(clips["taiji"], reused)
+        reused.reset()
+        again = detect_video(clips["skating"], reused)
+        first = detect_video(clips["skating"], fresh)
+    assert np.array_equal(again.detected, first.detected)
+    assert np.array_equal(again.xy, first.xy, equal_nan=True) and np.array_equal(again.score, first.score)

@@ -1,0 +1,209 @@
+"""Awkward single videos through `vp3d-infer`: real ffmpeg-made inputs, real MediaPipe, the shipped weights.
+
+Each case either succeeds with sane outputs or ends with one line naming the file, exit code 1 and no
+output files. Cases already in test_cli.py (missing, empty, text named .mp4, no person from testsrc,
+unwritable output, names with spaces / non-ASCII, a new output folder) are not repeated here; the batch
+versions are in test_batch.py. Most cases call the CLI's entry point in-process (same code path, no
+interpreter start-up per case); the truncated files run as subprocesses with a timeout, so a decoder that
+hangs fails the test instead of hanging it.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import decoded_frames, require_shared
+from vp3d.cli import infer_main
+from vp3d.pipeline.infer import default_checkpoint
+from vp3d.pipeline.video import ffmpeg_exe, probe
+
+BIN = Path(sys.executable).parent
+BASE_FRAMES = 72  # 3 s at 23.976 fps
+
+
+def ffmpeg(*args):
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", *map(str, args)], check=True, timeout=120)
+
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    """Three seconds of tai chi at 426x240, no audio: the raw material of every case."""
+    if not default_checkpoint().exists():
+        pytest.fail(f"shipped weights missing: {default_checkpoint()}")
+    src = require_shared("videos", "taiji.mp4")
+    out = tmp_path_factory.mktemp("robust") / "base.mp4"
+    ffmpeg("-ss", 5, "-i", src, "-t", 3, "-vf", "scale=-2:240", "-an", "-c:v", "libx264", "-preset", "ultrafast", out)
+    assert decoded_frames(out) == BASE_FRAMES
+    return out
+
+
+def infer(capfd, video, out_dir, *extra):
+    """Run `vp3d-infer VIDEO --out OUT/r.mp4 --json OUT/r.json --npz OUT/r.npz --quiet` in-process."""
+    rc = infer_main([str(video), "--out", str(out_dir / "r.mp4"), "--json", str(out_dir / "r.json"),
+                     "--npz", str(out_dir / "r.npz"), "--quiet", *map(str, extra)])
+    _, err = capfd.readouterr()
+    return rc, err
+
+
+def assert_clean_success(rc, err, out_dir):
+    assert rc == 0 and err == "", err  # --quiet: not even a decoder warning
+    assert sorted(p.name for p in out_dir.iterdir()) == ["r.json", "r.mp4", "r.npz"]  # no temporary leftovers
+    return json.loads((out_dir / "r.json").read_text()), np.load(out_dir / "r.npz")
+
+
+def assert_clean_failure(rc, err, name, out_dir, words):
+    assert rc == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vp3d: error:") and name in lines[0], err
+    assert words in lines[0], err
+    assert "Traceback" not in err
+    assert not out_dir.exists() or list(out_dir.iterdir()) == []
+
+
+def run_cli(*args, timeout=120):
+    return subprocess.run([str(BIN / "vp3d-infer"), *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
+# ------------------------------------------------------------------------------------------ damaged files
+
+def test_truncated_mp4_with_index_first_decodes_what_is_there(base, tmp_path):
+    """moov at the front (faststart), file cut in half: the first half of the frames decode; the rest is
+    simply absent (and FFmpeg's decoder complaints do not reach the user)."""
+    whole = tmp_path / "whole.mp4"
+    ffmpeg("-i", base, "-c", "copy", "-movflags", "+faststart", whole)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "out"
+    proc = run_cli(cut, "--out", out / "r.mp4", "--json", out / "r.json", "--quiet", timeout=120)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    doc = json.loads((out / "r.json").read_text())
+    n = decoded_frames(cut)
+    assert 10 < n < BASE_FRAMES and doc["video"]["frame_count"] == len(doc["frames"]) == n
+    assert decoded_frames(out / "r.mp4") == n
+
+
+def test_truncated_mp4_without_index_fails_clearly(base, tmp_path):
+    """moov at the end (FFmpeg's default), file cut in half: there is no index to decode anything with."""
+    data = base.read_bytes()
+    cut = tmp_path / "cut end.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "out"
+    proc = run_cli(cut, "--out", out / "r.mp4", "--json", out / "r.json", timeout=120)
+    assert_clean_failure(proc.returncode, proc.stderr, "cut end.mp4", out, "not a readable video file")
+
+
+def test_audio_only_file_is_refused(capfd, tmp_path):
+    src = tmp_path / "sound.mp4"
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac", src)
+    out = tmp_path / "out"
+    rc, err = infer(capfd, src, out)
+    assert_clean_failure(rc, err, "sound.mp4", out, "audio only")
+
+
+# ------------------------------------------------------------------------------------------ very short
+
+@pytest.mark.parametrize("frames", [1, 10])
+def test_clips_shorter_than_the_receptive_field(base, capfd, tmp_path, frames):
+    """1 and 10 frames against the lifter's 243-frame window: padded, one pose per frame, all finite."""
+    src = tmp_path / f"{frames}f.mp4"
+    ffmpeg("-i", base, "-frames:v", frames, "-c:v", "libx264", "-preset", "ultrafast", src)
+    out = tmp_path / "out"
+    doc, npz = assert_clean_success(*infer(capfd, src, out), out)
+    assert doc["video"]["frame_count"] == len(doc["frames"]) == frames
+    assert npz["joints3d"].shape == (frames, 17, 3) and np.isfinite(npz["joints3d"]).all()
+    assert all(f["detected"] for f in doc["frames"])
+    assert decoded_frames(out / "r.mp4") == frames
+
+
+# ------------------------------------------------------------------------------------------ geometry and timing
+
+def test_portrait_phone_video_with_rotation_metadata_comes_out_upright(base, capfd, tmp_path):
+    """A phone's portrait clip: landscape pictures stored sideways plus a display rotation. Everything we
+    write is in the upright (displayed) frame: JSON size, 2D keypoints, the rendered video."""
+    coded = tmp_path / "sideways.mp4"
+    # A 136x240 upright crop around the person, stored rotated 90 deg counter-clockwise (240x136)...
+    ffmpeg("-i", base, "-vf", "crop=136:240,transpose=2", "-c:v", "libx264", "-preset", "ultrafast", coded)
+    src = tmp_path / "portrait.mp4"
+    # ... with a display matrix turning it back 90 deg clockwise, as a phone records it.
+    ffmpeg("-display_rotation", -90, "-i", coded, "-c", "copy", src)
+    assert probe(src).rotation == 90
+    out = tmp_path / "out"
+    doc, npz = assert_clean_success(*infer(capfd, src, out), out)
+    v = doc["video"]
+    assert (v["width"], v["height"], v["rotation"]) == (136, 240, 90)
+    rendered = probe(out / "r.mp4")
+    assert rendered.height == 240 and rendered.width == 136 + 240 and rendered.rotation == 0
+    detected = npz["detected"]
+    assert detected.sum() > 20
+    xy = npz["keypoints2d"][detected]
+    head, ankles = xy[:, 10, 1], (xy[:, 3, 1] + xy[:, 6, 1]) / 2
+    assert np.median(ankles - head) > 0.4 * 240  # standing, head up: upright, not lying sideways
+    assert (xy[..., 0].mean() > 0) and (xy[..., 0].mean() < 136)
+
+
+def test_variable_frame_rate_keeps_every_frame_and_the_duration(base, capfd, tmp_path):
+    """First second at 23.976 fps, then every third frame: 24 + 16 = 40 frames over 3 s. Every decoded
+    frame gets a pose and an output frame; the output runs at the average rate, so it lasts as long."""
+    src = tmp_path / "vfr.mp4"
+    ffmpeg("-i", base, "-vf", r"select=lt(n\,24)+not(mod(n\,3))", "-fps_mode", "vfr", "-c:v", "libx264",
+           "-preset", "ultrafast", src)
+    n = decoded_frames(src)
+    assert n == 40
+    out = tmp_path / "out"
+    doc, npz = assert_clean_success(*infer(capfd, src, out), out)
+    fps = doc["video"]["fps"]
+    assert doc["video"]["frame_count"] == len(doc["frames"]) == npz["joints3d"].shape[0] == n
+    assert 8 < fps < 24  # between the two rates of the clip
+    assert abs(n / fps - 3.0) < 0.3  # same duration as the input
+    times = [f["time_s"] for f in doc["frames"]]
+    assert times == sorted(times) and times[0] == 0
+    rendered = probe(out / "r.mp4")
+    assert decoded_frames(out / "r.mp4") == n and abs(rendered.fps - fps) < 0.01
+
+
+def test_4k_frames(base, capfd, tmp_path):
+    """Five 3840x2160 frames: detection on the full picture, the render scaled down to at most 1080 high."""
+    src = tmp_path / "uhd.mp4"
+    ffmpeg("-i", base, "-frames:v", 5, "-vf", "scale=3840:2160", "-c:v", "libx264", "-preset", "ultrafast", src)
+    out = tmp_path / "out"
+    doc, npz = assert_clean_success(*infer(capfd, src, out), out)
+    assert (doc["video"]["width"], doc["video"]["height"], doc["video"]["frame_count"]) == (3840, 2160, 5)
+    assert npz["detected"].all() and npz["keypoints2d"][..., 1].max() > 1000  # pixels of the 4K frame
+    rendered = probe(out / "r.mp4")
+    assert rendered.height <= 1080 and decoded_frames(out / "r.mp4") == 5
+
+
+# ------------------------------------------------------------------------------------------ people
+
+def test_person_leaving_the_frame_is_flagged_and_filled(base, capfd, tmp_path):
+    """Frames 25-45 blacked out (the person is gone for 0.9 s): exactly those are flagged not detected,
+    their keypoints interpolated between the last and next detection, and the poses stay finite."""
+    src = tmp_path / "gap.mp4"
+    ffmpeg("-i", base, "-vf", "drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='between(n,25,45)'",
+           "-c:v", "libx264", "-preset", "ultrafast", src)
+    out = tmp_path / "out"
+    doc, npz = assert_clean_success(*infer(capfd, src, out), out)
+    missing = [f["index"] for f in doc["frames"] if not f["detected"]]
+    assert missing == list(range(25, 46))
+    xy, score = npz["keypoints2d"], npz["scores2d"]
+    assert np.isfinite(xy).all() and np.isfinite(npz["joints3d"]).all()
+    assert (score[25:46] == 0).all() and (score[:25].max(axis=1) > 0).all()
+    # Linear interpolation between frame 24 and frame 46.
+    w = (35 - 24) / (46 - 24)
+    assert np.allclose(xy[35], (1 - w) * xy[24] + w * xy[46], atol=0.05)
+    assert doc["frames"][35]["keypoints2d"][0][2] == 0  # score 0 in the JSON too
+
+
+def test_no_person_from_a_plain_colour_source(capfd, tmp_path):
+    """test_cli covers testsrc's pattern; a flat grey picture is the other classic 'nobody' input."""
+    src = tmp_path / "grey wall ü.mp4"
+    ffmpeg("-f", "lavfi", "-i", "color=c=gray:size=320x240:rate=25:duration=1", "-pix_fmt", "yuv420p", src)
+    out = tmp_path / "out"
+    rc, err = infer(capfd, src, out)
+    assert_clean_failure(rc, err, "grey wall ü.mp4", out, "no person")

@@ -1,0 +1,80 @@
+"""`--people`: one video in, the tracked people's output files out (the multi-person twin of job.process_video).
+
+    summary = process_people(Path("in.mp4"), Outputs(json=Path("r.json")), InferenceOptions(detector="rtmpose"), "all")
+
+"largest" (or 1) writes the single-person files (`vp3d.joints/1`, every export kind) for the largest track;
+"all" and N >= 2 write `vp3d.joints/2` JSON/NPZ (export_people) and a video with each person in its own
+colour (render_people). CSV, BVH and the custom 2D NPZ hold one person, so they need "largest".
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from ..detectors.tracking import parse_people
+from .infer import InferenceOptions
+from .job import OutputError, Outputs, ensure_writable, write_outputs
+from .people import PeopleResult, run_largest, run_people
+
+
+def write_people_outputs(people: PeopleResult, outputs: Outputs,
+                         render_progress: Callable[[int], None] | None = None) -> dict[str, str]:
+    """Write the JSON, NPZ and video of several people; returns {kind: path}."""
+    from .export_people import write_people_json, write_people_npz
+    worlds = None
+    if outputs.world:
+        from .world import to_world
+        worlds = [to_world(p.result.poses3d, p.result.trajectory, outputs.up) for p in people.people]
+    written = {}
+    if outputs.json:
+        written["json"] = str(write_people_json(outputs.json, people, worlds))
+    if outputs.npz:
+        written["npz"] = str(write_people_npz(outputs.npz, people, worlds))
+    if outputs.video:
+        from .render_people import render_people
+        written["video"] = str(render_people(people, outputs.video, progress=render_progress))
+    return written
+
+
+def process_people(path: Path, outputs: Outputs, options: InferenceOptions, people: str,
+                   detect_progress: Callable[[int], None] | None = None,
+                   render_progress: Callable[[int], None] | None = None,
+                   lifter=None, checkpoint_path: Path | None = None, detector=None) -> dict:
+    """Detect, track, select (`people`: "all", "largest" or a number, see tracking.parse_people), lift and
+    write `outputs`; returns a summary dict like job.process_video's plus "people" (track ids and spans).
+    Raises the pipeline's one-line errors; OutputError for an export that holds one person only."""
+    count = parse_people(people)  # ValueError for a bad value: the CLI checks it while parsing
+    single_only = [f"--{k.replace('_', '-')}" for k in ("csv", "bvh", "npz_2d") if getattr(outputs, k)]
+    if count != 1 and single_only:
+        raise OutputError(f"{', '.join(single_only)} hold(s) one person; use --people largest, or --json/--npz "
+                          f"for several people")
+    if not outputs.paths():
+        raise OutputError("nothing to write: ask for a video, JSON, NPZ or another export")
+    for p in outputs.paths():
+        ensure_writable(p)
+    t0 = time.time()
+    kw = dict(lifter=lifter, checkpoint_path=checkpoint_path, detector=detector, progress=detect_progress)
+    if count == 1:
+        result = run_largest(path, options, **kw)
+        written = write_outputs(result, outputs, render_progress)
+        frames, detected = len(result.poses3d), int(result.keypoints.detected.sum())
+        tracks = [{"track_id": result.extras["track_id"], "first_frame": result.extras["first_frame"],
+                   "last_frame": result.extras["last_frame"], "frames_detected": detected}]
+        fps = result.video.fps
+    else:
+        found = run_people(path, options, count, **kw)
+        written = write_people_outputs(found, outputs, render_progress)
+        frames, fps = found.num_frames, found.video.fps
+        tracks = [{"track_id": p.track_id, "first_frame": p.first_frame, "last_frame": p.last_frame,
+                   "frames_detected": int(p.result.keypoints.detected.sum())} for p in found.people]
+        covered = set()
+        for p in found.people:
+            covered.update(p.first_frame + i for i in range(len(p.result.keypoints.detected))
+                           if p.result.keypoints.detected[i])
+        detected = len(covered)
+    elapsed = time.time() - t0
+    return {"input": str(path), "frames": frames, "frames_detected": detected, "fps_video": fps,
+            "seconds": round(elapsed, 2), "frames_per_second": round(frames / max(elapsed, 1e-9), 2),
+            "people": tracks, "outputs": written}
