@@ -33,6 +33,7 @@ from .synthetic import NoiseModel, random_camera, render_view, scale_bones, time
 from .unlabeled import UnlabeledSampler, UnlabeledSequence
 
 FLIP = H36M.flip_permutation()
+MIN_DEPTH = 0.5  # metres: semi-supervised reprojection
 
 
 @dataclass
@@ -178,7 +179,11 @@ def _trajectory_step(model, model_traj, sampler: MotionSampler, unlabeled: Unlab
     loss = metrics.mpjpe_loss(pose[:n], target.to(device))
     loss = loss + metrics.weighted_mpjpe_loss(root[:n], traj, metrics.inverse_depth_weight(traj))
     if unlabeled is not None and with_2d_losses:
-        projected = project_to_2d_linear(pose[n:] + root[n:], u_intr.to(device)[:, None])
+        points = pose[n:] + root[n:]
+        # A person closer than MIN_DEPTH is never right; clamping there keeps a trajectory that is still
+        # poor early on from sending projections (and gradients) to infinity.
+        points = torch.cat([points[..., :2], points[..., 2:].clamp(min=MIN_DEPTH)], dim=-1)
+        projected = project_to_2d_linear(points, u_intr.to(device)[:, None])
         loss = loss + metrics.mpjpe_loss(projected, u_target2d.to(device))
         if bone_length_term:
             loss = loss + metrics.bone_length_loss(pose[:n], pose[n:], H36M.parents)
