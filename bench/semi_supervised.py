@@ -28,6 +28,8 @@ from vp3d.pipeline.export import write_npz
 from vp3d.pipeline.infer import InferenceResult
 from vp3d.pipeline.video import VideoInfo
 
+CLIP_FRAMES = 250  # 5 s at 50 fps
+
 
 def write_unlabeled(motion: np.ndarray, path: Path, rng: np.random.Generator) -> None:
     """What `vp3d-infer --npz` writes for a video of `motion` from a virtual camera (3D left out)."""
@@ -65,9 +67,16 @@ def main() -> None:
     labeled, rest = labeled_subset(train_m, args.fraction, args.seed)
     unlabeled_dir = args.out / "unlabeled"
     unlabeled_dir.mkdir(parents=True, exist_ok=True)
+    for old in unlabeled_dir.glob("*.npz"):
+        old.unlink()
     rng = np.random.default_rng(args.seed)
     for i, m in enumerate(rest):
-        write_unlabeled(m.positions, unlabeled_dir / f"{i:03d}_{m.name}_{m.rig}.npz", rng)
+        # One camera per clip of at most CLIP_FRAMES, like a person filming: a camera framed for a whole
+        # long take would show the person far smaller than the labeled windows do.
+        for k, start in enumerate(range(0, m.num_frames, CLIP_FRAMES)):
+            clip = m.positions[start: start + CLIP_FRAMES]
+            if len(clip) >= 25:
+                write_unlabeled(clip, unlabeled_dir / f"{i:03d}_{m.name}_{m.rig}_{k:02d}.npz", rng)
     n_lab, n_unl = sum(m.num_frames for m in labeled), sum(m.num_frames for m in rest)
 
     common = [sys.executable, "-m", "vp3d.cli", "train", "--mocap", str(args.mocap), "--arc", args.arc,
