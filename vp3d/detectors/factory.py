@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-from .keypoints import DetectorError, Keypoints2D
+from .keypoints import DetectorError, Keypoints2D, conversion
 
 BACKENDS = ("mediapipe", "keypoint-rcnn", "detectron2", "rtmpose")
 FILE_PREFIX = "file:"
@@ -64,13 +64,17 @@ def detect_keypoints(path: str | os.PathLike, detector,
     Three kinds of detector: `read(video)` (file:), `detect_batch(frames)` (multi-person backends, run in
     batches), `detect(frame)` (MediaPipe, frame by frame with tracking).
     """
-    if hasattr(detector, "read"):
-        return detector.read(path, progress).single_person()
-    if hasattr(detector, "detect_batch"):
-        from .candidates import detect_candidates
-        return detect_candidates(path, detector, progress).single_person()
+    if hasattr(detector, "read") or hasattr(detector, "detect_batch"):
+        return detect_people(path, detector, progress).single_person()
     from .mediapipe_pose import detect_video
     return detect_video(path, detector, progress=progress)
+
+
+def check_layout(detector, lifter_layout: str) -> None:
+    """LayoutError (one line) before any decoding when the detector's layout cannot feed the lifter. A file's
+    layout is only known once it is read (detect_* checks it then, through to_layout)."""
+    if not hasattr(detector, "read"):
+        conversion(detector.layout, lifter_layout)
 
 
 def detect_people(path: str | os.PathLike, detector, progress: Callable[[int], None] | None = None):

@@ -321,15 +321,12 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
         train_time = time.time() - t0
         if rank != 0:
             continue
-        eval_model.load_state_dict(model.state_dict())
-        recalibrate_batchnorm(eval_model.to(device), sampler, np.random.default_rng([config.seed, 7, epoch]),
-                              config.bn_batches, device=device)
-        eval_model.cpu()
-        if eval_traj is not None:
-            eval_traj.load_state_dict(model_traj.state_dict())
-            recalibrate_batchnorm(eval_traj.to(device), sampler, np.random.default_rng([config.seed, 7, epoch]),
-                                  config.bn_batches, device=device)
-            eval_traj.cpu()
+        for trained, exported in ((model, eval_model), (model_traj, eval_traj)):
+            if trained is not None:
+                exported.load_state_dict(trained.state_dict())
+                recalibrate_batchnorm(exported.to(device), sampler, np.random.default_rng([config.seed, 7, epoch]),
+                                      config.bn_batches, device=device)
+                exported.cpu()
         val = validation.evaluate(Lifter(LoadedCheckpoint(meta, eval_model.eval(), None, {}), device))
         entry = {"epoch": epoch + 1, "loss_mm": 1000 * loss_sum / steps, "val": val,
                  "train_frames_per_s": steps * windows_per_step * out_frames * world / train_time,

@@ -43,10 +43,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .batch_display import BatchProgress
-from .batch_workers import (MARKER_SCHEMA, STATUSES, Event, Job, Task, build_detector, make_row, one_line,
+from .batch_workers import (MARKER_SCHEMA, STATUSES, Event, Job, Task, make_row, one_line,
                             reason_of, schedule)
 from .export import atomic_write
-from .infer import InferenceOptions, default_checkpoint, load_lifter
+from .infer import InferenceOptions, default_checkpoint, detector_from_options, load_lifter
 from .job import Outputs, prove_writable
 from .video import probe
 
@@ -253,7 +253,7 @@ def run_batch(in_dir: Path, out_dir: Path, kinds: list[str], options: InferenceO
         # (MediaPipe's model ships inside its wheel: not worth a second graph start here).
         load_lifter(options)
         if options.detector != "mediapipe":
-            build_detector(options).close()
+            detector_from_options(options).close()
         display = BatchProgress(len(todo)) if progress else None
         on_event = on_event or display or (lambda *a: None)
         previous = _term_as_interrupt()

@@ -32,7 +32,7 @@ from typing import Callable
 from ..detectors.keypoints import DetectorError, NoPersonError
 from ..lifter.checkpoint import CheckpointError
 from .export import atomic_write
-from .infer import InferenceOptions, load_lifter, make_detector
+from .infer import InferenceOptions, detector_from_options, load_lifter
 from .job import OutputError, Outputs, process_video
 from .video import VideoError
 
@@ -161,14 +161,10 @@ def _models():
         torch.set_num_threads(job.threads)
         cv2.setNumThreads(job.threads)
         _worker["lifter"], _worker["checkpoint"] = load_lifter(job.options)
-        _worker["detector"] = build_detector(job.options)
+        _worker["detector"] = detector_from_options(job.options)
     return _worker["lifter"], _worker["checkpoint"], _worker["detector"]
 
 
-def build_detector(options: InferenceOptions):
-    """The detector options.detector names (DetectorError, one line, when it cannot start)."""
-    return make_detector(options.detector, weights=options.detector_weights, batch_size=options.detector_batch_size,
-                         device=options.device)
 
 
 def _stat_key(path: Path):

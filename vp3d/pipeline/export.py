@@ -113,7 +113,11 @@ def write_npz(path: str | os.PathLike, result, world=None) -> Path:
     if world is not None:  # world = camera_to_world @ camera + world_translation[t]
         arrays["camera_to_world"] = world.rotation.astype(np.float64)  # (3, 3)
         arrays["world_translation"] = world.translation.astype(np.float32)  # (T, 3) metres
+    return save_npz(path, arrays)
 
+
+def save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
+    """Compressed NPZ, written atomically."""
     def write(tmp):
         with open(tmp, "wb") as f:
             np.savez_compressed(f, **arrays)

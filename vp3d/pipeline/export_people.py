@@ -24,7 +24,7 @@ import numpy as np
 
 from ..detectors.tracking import OKS_KAPPA
 from ..skeleton import H36M
-from .export import atomic_write, describe, frame_records, joints3d_for_export
+from .export import atomic_write, describe, frame_records, joints3d_for_export, save_npz
 
 SCHEMA = "vp3d.joints/2"
 
@@ -102,8 +102,4 @@ def write_people_npz(path: str | os.PathLike, people, worlds=None) -> Path:
     if worlds[0] is not None:  # world = camera_to_world[p] @ camera + world_translation[p, t]
         arrays["camera_to_world"] = np.stack([w.rotation for w in worlds]).astype(np.float64)  # (P, 3, 3)
         arrays["world_translation"] = _stack(people, [w.translation for w in worlds], (3,))  # (P, T, 3)
-
-    def write(tmp):
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **arrays)
-    return atomic_write(path, write)
+    return save_npz(path, arrays)

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..detectors.keypoints import Keypoints2D, NoPersonError, conversion, fill_missing, to_layout
+from ..detectors.keypoints import Keypoints2D, NoPersonError, fill_missing, to_layout
 from ..lifter.camera import DEFAULT_FOV_DEGREES, focal_from_fov, normalize_screen_coordinates
 from ..lifter.checkpoint import LifterMeta
 from ..lifter.inference import Lifter
@@ -74,11 +74,24 @@ def load_lifter(options: InferenceOptions) -> tuple[Lifter, Path]:
     return lifter, path
 
 
-def make_detector(name: str = "mediapipe", weights: str | os.PathLike | None = None, batch_size: int = 8,
-                  device: str = "cpu"):
-    """A 2D detector by name (see vp3d.detectors.factory); DetectorError with one line when it cannot start."""
-    from ..detectors.factory import make_detector as build
-    return build(name, weights=weights, batch_size=batch_size, device=device)
+def detector_from_options(options: InferenceOptions):
+    """The 2D detector options.detector names (see vp3d.detectors.factory); DetectorError with one line
+    when it cannot start."""
+    from ..detectors.factory import make_detector
+    return make_detector(options.detector, weights=options.detector_weights, batch_size=options.detector_batch_size,
+                         device=options.device)
+
+
+def result_from_keypoints(raw: Keypoints2D, info: VideoInfo, lifter: Lifter, checkpoint_path: Path | None,
+                          detector_name: str, options: InferenceOptions, extras: dict | None = None
+                          ) -> InferenceResult:
+    """One person's raw detections (detector layout, NaN where missed) -> gaps filled, lifter layout, lifted."""
+    kp = to_layout(fill_missing(raw), lifter.meta.input_layout)
+    lifted = lift_keypoints(lifter, kp, info.fps, options.flip)
+    focal, source = camera_focal(info, options.focal_length, options.fov)
+    return InferenceResult(video=info, keypoints=kp, poses3d=lifted.poses, trajectory=lifted.trajectory,
+                           lifter=lifter.meta, checkpoint=Path(checkpoint_path or ""), detector_name=detector_name,
+                           focal_px=focal, focal_source=source, flip=options.flip, extras=extras or {})
 
 
 def lift_keypoints(lifter: Lifter, kp: Keypoints2D, fps: float, flip: bool = True):
@@ -94,31 +107,23 @@ def run_video(path: str | os.PathLike, options: InferenceOptions | None = None, 
               lifter: Lifter | None = None, checkpoint_path: Path | None = None, detector=None,
               progress: Callable[[int], None] | None = None) -> InferenceResult:
     """Detect and lift one video. Raises VideoError / NoPersonError / CheckpointError / DetectorError with
-    one-line messages. `detector` (from make_detector) is used as given and left open; otherwise the one
+    one-line messages. `detector` (from detector_from_options) is used as given and left open; otherwise the one
     named by options.detector is built and closed here."""
-    from ..detectors.factory import detect_keypoints
+    from ..detectors.factory import check_layout, detect_keypoints
 
     options = options or InferenceOptions()
     info = probe(path)
     if lifter is None:
         lifter, checkpoint_path = load_lifter(options)
     own_detector = detector is None
-    detector = detector or make_detector(options.detector, weights=options.detector_weights,
-                                         batch_size=options.detector_batch_size, device=options.device)
+    detector = detector or detector_from_options(options)
     try:
-        if not hasattr(detector, "read"):  # a file's layout is known once read; a model's before it runs
-            conversion(detector.layout, lifter.meta.input_layout)
+        check_layout(detector, lifter.meta.input_layout)
         raw = detect_keypoints(path, detector, progress=progress)
     finally:
         if own_detector:
             detector.close()
     try:
-        filled = fill_missing(raw)
+        return result_from_keypoints(raw, info, lifter, checkpoint_path, detector.name, options)
     except NoPersonError as e:
         raise NoPersonError(f"{path}: {e}") from None
-    kp = to_layout(filled, lifter.meta.input_layout)
-    lifted = lift_keypoints(lifter, kp, info.fps, options.flip)
-    focal, source = camera_focal(info, options.focal_length, options.fov)
-    return InferenceResult(video=info, keypoints=kp, poses3d=lifted.poses, trajectory=lifted.trajectory,
-                           lifter=lifter.meta, checkpoint=Path(checkpoint_path or ""),
-                           detector_name=detector.name, focal_px=focal, focal_source=source, flip=options.flip)

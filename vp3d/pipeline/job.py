@@ -103,16 +103,27 @@ def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
     `lifter` (with its `checkpoint_path`) and `detector` let a caller that processes many videos load
     its models once.
     """
-    if not outputs.paths():
-        raise OutputError("nothing to write: ask for a video, JSON, NPZ or another export")
-    for p in outputs.paths():
-        ensure_writable(p)
+    prepare_outputs(outputs)
     t0 = time.time()
     result = run_video(path, options, progress=detect_progress, lifter=lifter, checkpoint_path=checkpoint_path,
                        detector=detector)
     written = write_outputs(result, outputs, render_progress)
-    elapsed = time.time() - t0
-    frames = len(result.poses3d)
-    return {"input": str(path), "frames": frames, "frames_detected": int(result.keypoints.detected.sum()),
-            "fps_video": result.video.fps, "seconds": round(elapsed, 2),
-            "frames_per_second": round(frames / max(elapsed, 1e-9), 2), "outputs": written}
+    return summarize(path, len(result.poses3d), int(result.keypoints.detected.sum()), result.video.fps, t0,
+                     written)
+
+
+def prepare_outputs(outputs: Outputs) -> None:
+    """OutputError (one line) when nothing is asked for or a path cannot be written, before any work."""
+    if not outputs.paths():
+        raise OutputError("nothing to write: ask for a video, JSON, NPZ or another export")
+    for p in outputs.paths():
+        ensure_writable(p)
+
+
+def summarize(path: Path, frames: int, frames_detected: int, fps_video: float, started: float,
+              written: dict[str, str], **extra) -> dict:
+    """The summary dict of one processed video (printed by --json, collected by batch mode)."""
+    elapsed = time.time() - started
+    return {"input": str(path), "frames": frames, "frames_detected": frames_detected, "fps_video": fps_video,
+            "seconds": round(elapsed, 2), "frames_per_second": round(frames / max(elapsed, 1e-9), 2), **extra,
+            "outputs": written}

@@ -24,9 +24,9 @@ from typing import Callable
 import numpy as np
 
 from ..detectors.candidates import boxes_around
-from ..detectors.keypoints import Keypoints2D, NoPersonError, conversion, fill_missing, to_layout
+from ..detectors.keypoints import Keypoints2D, NoPersonError, conversion
 from ..detectors.tracking import Track, min_track_frames, select_tracks, track
-from .infer import (InferenceOptions, InferenceResult, camera_focal, lift_keypoints, load_lifter, make_detector)
+from .infer import InferenceOptions, InferenceResult, detector_from_options, load_lifter, result_from_keypoints
 from .video import VideoInfo, probe
 
 
@@ -62,15 +62,13 @@ def detect_tracks(path: str | os.PathLike, options: InferenceOptions, count: int
 
     A single-person detector (MediaPipe) gives one track, which suffices for count == 1 only; for more it
     raises DetectorError before decoding anything."""
-    from ..detectors.factory import detect_keypoints, detect_people
+    from ..detectors.factory import check_layout, detect_keypoints, detect_people
 
     info = probe(path)
     own = detector is None
-    detector = detector or make_detector(options.detector, weights=options.detector_weights,
-                                         batch_size=options.detector_batch_size, device=options.device)
+    detector = detector or detector_from_options(options)
     try:
-        if not hasattr(detector, "read"):  # a file's layout is known once read; a model's before it runs
-            conversion(detector.layout, lifter.meta.input_layout)
+        check_layout(detector, lifter.meta.input_layout)
         if count == 1 and not (hasattr(detector, "read") or hasattr(detector, "detect_batch")):
             kp = detect_keypoints(path, detector, progress=progress)
             tracks, layout = ([_track_of(kp)] if kp.detected.any() else []), kp.layout
@@ -93,13 +91,8 @@ def _lift_span(tr: Track, first: int, last: int, info: VideoInfo, layout: str, l
     span = slice(first, last + 1)
     raw = Keypoints2D(xy=tr.xy[span], score=tr.score[span], detected=tr.detected[span], layout=layout,
                       width=info.width, height=info.height)
-    kp = to_layout(fill_missing(raw), lifter.meta.input_layout)
-    lifted = lift_keypoints(lifter, kp, info.fps, options.flip)
-    focal, source = camera_focal(info, options.focal_length, options.fov)
-    return InferenceResult(video=info, keypoints=kp, poses3d=lifted.poses, trajectory=lifted.trajectory,
-                           lifter=lifter.meta, checkpoint=Path(checkpoint or ""), detector_name=detector_name,
-                           focal_px=focal, focal_source=source, flip=options.flip,
-                           extras={"track_id": tr.id, "first_frame": first, "last_frame": last})
+    return result_from_keypoints(raw, info, lifter, checkpoint, detector_name, options,
+                                 extras={"track_id": tr.id, "first_frame": first, "last_frame": last})
 
 
 def run_people(path: str | os.PathLike, options: InferenceOptions, count: int | None, *, lifter=None,

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+
+import numpy as np
 from typing import Callable
 
 from ..detectors.tracking import parse_people
 from .infer import InferenceOptions
-from .job import OutputError, Outputs, ensure_writable, write_outputs
+from .job import OutputError, Outputs, prepare_outputs, summarize, write_outputs
 from .people import PeopleResult, run_largest, run_people
 
 
@@ -50,10 +52,7 @@ def process_people(path: Path, outputs: Outputs, options: InferenceOptions, peop
     if count != 1 and single_only:
         raise OutputError(f"{', '.join(single_only)} hold(s) one person; use --people largest, or --json/--npz "
                           f"for several people")
-    if not outputs.paths():
-        raise OutputError("nothing to write: ask for a video, JSON, NPZ or another export")
-    for p in outputs.paths():
-        ensure_writable(p)
+    prepare_outputs(outputs)
     t0 = time.time()
     kw = dict(lifter=lifter, checkpoint_path=checkpoint_path, detector=detector, progress=detect_progress)
     if count == 1:
@@ -69,12 +68,8 @@ def process_people(path: Path, outputs: Outputs, options: InferenceOptions, peop
         frames, fps = found.num_frames, found.video.fps
         tracks = [{"track_id": p.track_id, "first_frame": p.first_frame, "last_frame": p.last_frame,
                    "frames_detected": int(p.result.keypoints.detected.sum())} for p in found.people]
-        covered = set()
+        anyone = np.zeros(frames, bool)  # frames where at least one kept person was detected
         for p in found.people:
-            covered.update(p.first_frame + i for i in range(len(p.result.keypoints.detected))
-                           if p.result.keypoints.detected[i])
-        detected = len(covered)
-    elapsed = time.time() - t0
-    return {"input": str(path), "frames": frames, "frames_detected": detected, "fps_video": fps,
-            "seconds": round(elapsed, 2), "frames_per_second": round(frames / max(elapsed, 1e-9), 2),
-            "people": tracks, "outputs": written}
+            anyone[p.first_frame: p.last_frame + 1] |= p.result.keypoints.detected
+        detected = int(anyone.sum())
+    return summarize(path, frames, detected, fps, t0, written, people=tracks)
