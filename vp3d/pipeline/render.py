@@ -235,15 +235,18 @@ class Pose3DPanel:
         out[:] = self._static if self._static is not None else self._background(self.centre[t])
         if t >= len(self._pix) or not self.valid[t]:
             return
-        pix, depth = self._pix[t], self._depth[t]
-        # Painter's order: far bones first, so the near limbs stay on top.
-        order = sorted(range(len(self._bones)), key=lambda k: -(depth[self._bones[k][0][0]] + depth[self._bones[k][0][1]]))
-        th = self.thickness
-        for k in order:
-            (p, j), colour = self._bones[k]
-            cv2.line(out, _fixed(pix[p]), _fixed(pix[j]), colour, th, self.line_type, _SHIFT)
-        for j in np.argsort(-depth):
-            cv2.circle(out, _fixed(pix[j]), (th + 1) * _ONE, self._joint_colours[j], -1, self.line_type, _SHIFT)
+        draw_pose_3d(out, self._pix[t], self._depth[t], self._bones, self._joint_colours, self.thickness,
+                     self.line_type)
+
+
+def draw_pose_3d(out: np.ndarray, pix: np.ndarray, depth: np.ndarray, bones, joint_colours, thickness: int,
+                 line_type: int) -> None:
+    """One projected skeleton: pix (J, 2) panel pixels, depth (J,) larger = farther; bones as bone_colors."""
+    # Painter's order: far bones first, so the near limbs stay on top.
+    for (p, j), colour in sorted(bones, key=lambda b: -(depth[b[0][0]] + depth[b[0][1]])):
+        cv2.line(out, _fixed(pix[p]), _fixed(pix[j]), colour, thickness, line_type, _SHIFT)
+    for j in np.argsort(-depth):
+        cv2.circle(out, _fixed(pix[j]), (thickness + 1) * _ONE, joint_colours[j], -1, line_type, _SHIFT)
 
 
 # ------------------------------------------------------------------------------------------------ render

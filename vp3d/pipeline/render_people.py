@@ -20,9 +20,9 @@ import cv2
 import numpy as np
 
 from ..skeleton import H36M, get_layout
-from .render import (GRID_COLOR, PANEL_BACKGROUND, _FONT, _ONE, _SHIFT, _fixed, _label, _left_frames,
+from .render import (GRID_COLOR, PANEL_BACKGROUND, _FONT, _SHIFT, _fixed, _label, _left_frames,
                      _nice_step, _output_size, draw_skeleton_2d, person_bone_colors, person_joint_colors,
-                     view_axes)
+                     draw_pose_3d, view_axes)
 from .video import H264Writer, prefetch, probe
 
 # BGR, distinct on most footage and none of them grey (grey means "interpolated").
@@ -98,12 +98,8 @@ class PeoplePanel:
         for k in range(len(self._pix)):
             if t >= self._pix.shape[1] or not self.valid[k, t]:
                 continue
-            pix, depth = self._pix[k, t], self._depth[k, t]
-            bones = self._bones[k]
-            for (p, j), colour in sorted(bones, key=lambda b: -(depth[b[0][0]] + depth[b[0][1]])):
-                cv2.line(out, _fixed(pix[p]), _fixed(pix[j]), colour, th, self.line_type, _SHIFT)
-            for j in np.argsort(-depth):
-                cv2.circle(out, _fixed(pix[j]), (th + 1) * _ONE, self._joints[k][j], -1, self.line_type, _SHIFT)
+            draw_pose_3d(out, self._pix[k, t], self._depth[k, t], self._bones[k], self._joints[k], th,
+                         self.line_type)
             x, y = self._label_at[k]
             cv2.putText(out, self.labels[k], (int(x) - int(20 * scale), int(y)), _FONT, scale, self._joints[k][0],
                         max(1, round(2 * scale)), cv2.LINE_AA)
