@@ -6,6 +6,9 @@ Per video, frames/s of each stage measured in one run, and the ratio of the whol
   detect            vp3d's detect_video (decode thread + MediaPipe + layout)
   lift              the shipped lifter over the clip's 2D (with flip augmentation)
   render+encode     render_video (decode thread + drawing + H.264)
+  two passes        detect, lift, then render, one after the other, models loaded (in this process)
+  overlapped        the same with the render running while MediaPipe detects (vp3d.pipeline.overlap),
+                    as vp3d-infer does it
   whole command     `vp3d-infer clip --out ... --json ... --quiet` as a user runs it (process start included)
 """
 
@@ -22,9 +25,10 @@ import cv2
 
 from vp3d.detectors.keypoints import fill_missing, to_layout
 from vp3d.detectors.mediapipe_pose import MediaPipePoseDetector, detect_video
-from vp3d.pipeline.infer import default_checkpoint, lift_keypoints
+from vp3d.pipeline.infer import InferenceOptions, default_checkpoint, lift_keypoints, result_from_keypoints
+from vp3d.pipeline.overlap import run_video_rendering
 from vp3d.lifter.inference import Lifter
-from vp3d.pipeline.render import render_video
+from vp3d.pipeline.render import render_result, render_video
 from vp3d.pipeline.video import ffmpeg_exe, iter_frames, probe
 from vp3d.skeleton import get_layout
 
@@ -70,6 +74,22 @@ def bench(video: Path, frames: int, tmp: Path) -> list[tuple[str, float]]:
     sec, _ = clock(lambda: render_video(clip, tmp / "render.mp4", kp.xy, kp.score, kp.detected,
                                         get_layout(kp.layout), lifted.poses))
     rows.append(("render+encode", n / sec))
+    options = InferenceOptions()
+    with MediaPipePoseDetector() as det:
+        def two_passes():
+            result = result_from_keypoints(detect_video(clip, det), info, lifter, None, det.name, options)
+            render_result(result, tmp / "two_pass.mp4")
+        sec, _ = clock(two_passes)
+        rows.append(("detect+lift+render, 2 passes", n / sec))
+        det.reset()
+        sec, _ = clock(lambda: run_video_rendering(clip, tmp / "overlap.mp4", options, lifter=lifter,
+                                                   checkpoint_path=None, detector=det))
+        rows.append(("same, overlapped", n / sec))
+        for preset in ("superfast", "ultrafast"):
+            det.reset()
+            sec, _ = clock(lambda: run_video_rendering(clip, tmp / "overlap.mp4", options, lifter=lifter,
+                                                       checkpoint_path=None, detector=det, preset=preset))
+            rows.append((f"same, x264 {preset}", n / sec))
     cmd = [str(Path(sys.executable).parent / "vp3d-infer"), str(clip), "--out", str(tmp / "whole.mp4"),
            "--json", str(tmp / "whole.json"), "--quiet"]
     sec, _ = clock(lambda: subprocess.run(cmd, check=True))

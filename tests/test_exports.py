@@ -284,6 +284,17 @@ def test_csv_has_a_row_per_frame_and_a_column_per_joint_and_axis(walk, tmp_path)
                                atol=0.006)
 
 
+def test_a_failing_export_takes_the_outputs_written_before_it_away(walk, tmp_path):
+    """All or nothing per video: JSON, NPZ and CSV are written, then the custom 2D NPZ fails (its folder is
+    missing) -> none of them is left behind."""
+    result = filmed(walk, filming_camera(walk, 10))
+    outputs = Outputs(json=tmp_path / "a.json", npz=tmp_path / "a.npz", csv=tmp_path / "a.csv",
+                      npz_2d=tmp_path / "gone" / "a.2d.npz")
+    with pytest.raises(OSError):
+        write_outputs(result, outputs)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_world_exports_say_which_frame_they_are_in(walk, tmp_path):
     result = filmed(walk, filming_camera(walk, 20))
     outputs = Outputs(json=tmp_path / "w.json", npz=tmp_path / "w.npz", csv=tmp_path / "w.csv",

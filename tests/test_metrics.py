@@ -10,7 +10,8 @@ import torch
 from vp3d.lifter.evaluate import evaluate
 from vp3d.lifter.h36m import Sequence
 from vp3d.lifter.metrics import (bone_length_loss, bone_lengths, inverse_depth_weight, mpjpe, mpjpe_loss,
-                                 mpjve, n_mpjpe, p_mpjpe, procrustes_align, weighted_mpjpe_loss)
+                                 mpjve, n_mpjpe, p_mpjpe, procrustes_align, velocity_loss,
+                                 weighted_mpjpe_loss)
 
 
 def rot_z(deg):
@@ -131,6 +132,20 @@ def test_torch_losses():
     # Agrees with the numpy metric.
     a, b = torch.randn(3, 4, 17, 3), torch.randn(3, 4, 17, 3)
     assert mpjpe_loss(a, b).item() == pytest.approx(mpjpe(a.numpy(), b.numpy()), rel=1e-5)
+
+
+def test_velocity_loss_is_the_differentiable_mpjve():
+    target = torch.tensor([[[[0.0, 0, 0], [0, 0, 0]], [[1.0, 0, 0], [0, 0, 0]]]])  # (B=1, T=2, J=2, 3)
+    pred = torch.tensor([[[[0.0, 0, 0], [5, 5, 5]], [[1.0, 3, 4], [5, 5, 6]]]], requires_grad=True)
+    loss = velocity_loss(pred, target)
+    assert loss.item() == pytest.approx(3.0)  # as test_mpjve_hand_computed_two_frames
+    loss.backward()
+    assert pred.grad.abs().sum() > 0
+    a, b = torch.randn(3, 8, 17, 3), torch.randn(3, 8, 17, 3)
+    assert velocity_loss(a, b).item() == pytest.approx(mpjve(a.numpy(), b.numpy()), rel=1e-5)
+    assert velocity_loss(b + torch.tensor([0.3, -0.2, 0.1]), b).item() == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="two consecutive"):
+        velocity_loss(a[:, :1], b[:, :1])
 
 
 def test_trajectory_weight_is_inverse_depth():

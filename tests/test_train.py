@@ -111,6 +111,28 @@ def test_resume_continues_exactly_where_the_run_stopped(tmp_path, motions):
     assert [h["epoch"] for h in resumed.history] == [1, 2]
 
 
+def test_init_from_starts_a_new_run_from_given_weights(tmp_path, motions):
+    """Fine-tuning: the weights come from the file (with lr 0 they stay exactly those), the epoch count and
+    history start afresh; a file of another architecture is refused."""
+    train_m, val_m = motions
+    first = train(tiny_config(tmp_path / "a", epochs=1), [train_m], [val_m[:300]], log=lambda m: None)
+    tuned = train(tiny_config(tmp_path / "b", epochs=1, lr=0.0, velocity_weight=1.0, seed=9,
+                              init_from=str(tmp_path / "a" / "run" / "last.bin")),
+                  [train_m], [val_m[:300]], log=lambda m: None)
+    for (name, wa), wb in zip(first.model.named_parameters(), tuned.model.parameters()):
+        assert torch.equal(wa, wb), name
+    assert [h["epoch"] for h in tuned.history] == [1]
+    with pytest.raises(ValueError, match="architecture"):
+        train(tiny_config(tmp_path / "c", epochs=1, channels=8, init_from=str(tmp_path / "a" / "run" / "last.bin")),
+              [train_m], [val_m[:300]], log=lambda m: None)
+
+
+def test_velocity_term_needs_consecutive_outputs(tmp_path, motions):
+    with pytest.raises(ValueError, match="chunk"):
+        train(tiny_config(tmp_path, scheme="strided", velocity_weight=1.0), [motions[0]], [motions[1][:300]],
+              log=lambda m: None)
+
+
 def test_batchnorm_recalibration_gives_plain_averages_over_independent_windows(motions):
     from vp3d.lifter.model import TemporalModel
     model = TemporalModel(17, 2, 17, (3, 3), channels=8).eval()

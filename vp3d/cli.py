@@ -31,11 +31,12 @@ def _user_errors():
 class Progress:
     """tqdm bar on stderr for frames (rate and ETA); silent when quiet."""
 
-    def __init__(self, quiet: bool, desc: str, total: int | None):
+    def __init__(self, quiet: bool, desc: str, total: int | None, position: int | None = None):
         self.bar = None
         if not quiet:
             from tqdm import tqdm
-            self.bar = tqdm(total=total, desc=desc, unit="frame", file=sys.stderr, dynamic_ncols=True)
+            self.bar = tqdm(total=total, desc=desc, unit="frame", file=sys.stderr, dynamic_ncols=True,
+                            position=position)
         self.done = 0
 
     def __call__(self, frames_done: int) -> None:
@@ -153,10 +154,11 @@ def run_infer(args) -> int:
     render_bar = None
 
     def render_progress(done: int) -> None:
+        # With MediaPipe the render runs while detection goes on (vp3d.pipeline.overlap): a second bar.
         nonlocal render_bar
         if render_bar is None:
-            detect_bar.close()
-            render_bar = Progress(quiet, f"render {args.out.name}", detect_bar.done or None)
+            render_bar = Progress(quiet, f"render {args.out.name}", info.num_frames_hint or detect_bar.done or None,
+                                  position=1)
         render_bar(done)
 
     try:
@@ -265,8 +267,13 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warmup-epochs", type=int, default=d.warmup_epochs,
                    help="semi-supervised: supervised epochs before the 2D reprojection loss starts")
     p.add_argument("--no-bone-length-term", action="store_true", help="semi-supervised: drop the bone-length loss")
+    p.add_argument("--velocity-weight", type=float, default=d.velocity_weight,
+                   help="weight of a velocity term (error of frame-to-frame motion; not in the reference), "
+                        "chunked scheme")
     p.add_argument("--out", default=d.out, help="output folder for last.bin / best.bin")
     p.add_argument("--resume", help="checkpoint (last.bin) to continue from")
+    p.add_argument("--init-from", metavar="CKPT",
+                   help="fine-tune: start from these weights (same architecture) with a new optimizer and schedule")
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
@@ -312,7 +319,8 @@ def run_train(args) -> int:
         dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size, chunk=args.chunk,
         scheme=args.scheme, lr=args.lr, lr_decay=args.lr_decay, seed=args.seed, noise=not args.no_noise,
         epoch_frames=args.epoch_frames, val_views=args.val_views, bn_batches=args.bn_batches, out=args.out,
-        resume=args.resume, trajectory=args.trajectory, warmup_epochs=args.warmup_epochs,
+        resume=args.resume, init_from=args.init_from, velocity_weight=args.velocity_weight,
+        trajectory=args.trajectory, warmup_epochs=args.warmup_epochs,
         bone_length_term=not args.no_bone_length_term,
         data_description=(f"CMU mocap at {args.mocap}: {len(train_m)} training motions "
                           f"({sum(len(m.positions) for m in train_m)} frames at 50 fps), validation subjects "

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from .keypoints import MEDIAPIPE33, Keypoints2D
+from ..skeleton import get_layout
 from ..pipeline.video import iter_frames, prefetch, probe
 
 _VARIANTS = {0: "lite", 1: "full", 2: "heavy"}
@@ -152,38 +153,58 @@ class MediaPipePoseDetector:
         self.close()
 
 
+class DetectionLog:
+    """One person's detections, appended frame by frame as a video is read; `keypoints()` gives the
+    frames so far as Keypoints2D (NaN / detected=False where nobody was found)."""
+
+    def __init__(self, layout: str, width: int, height: int, num_joints: int):
+        self.layout, self.width, self.height = layout, width, height
+        self._empty_xy = np.full((num_joints, 2), np.nan, np.float32)
+        self._empty_score = np.zeros(num_joints, np.float32)
+        self._xy: list[np.ndarray] = []
+        self._score: list[np.ndarray] = []
+        self._found: list[bool] = []
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+    def append(self, detection: tuple[np.ndarray, np.ndarray] | None) -> None:
+        """detection: (xy (J, 2) pixels, score (J,)) or None for a frame without a person."""
+        if detection is None:
+            self._xy.append(self._empty_xy)
+            self._score.append(self._empty_score)
+        else:
+            self._xy.append(detection[0])
+            self._score.append(detection[1])
+        self._found.append(detection is not None)
+
+    def keypoints(self) -> Keypoints2D:
+        j = len(self._empty_score)
+        xy = np.stack(self._xy) if self._xy else np.zeros((0, j, 2), np.float32)
+        score = np.stack(self._score) if self._score else np.zeros((0, j), np.float32)
+        return Keypoints2D(xy=xy, score=score, detected=np.array(self._found, dtype=bool), layout=self.layout,
+                           width=self.width, height=self.height)
+
+
 def detect_video(path: str | os.PathLike, detector: PoseDetector,
-                 progress: Callable[[int], None] | None = None) -> Keypoints2D:
+                 progress: Callable[[int], None] | None = None,
+                 on_frame: Callable[[DetectionLog], None] | None = None) -> Keypoints2D:
     """Run `detector` on every frame of the video (streamed, decoding in a background thread).
 
     progress: optional callable(frames_done) called after each frame.
+    on_frame: optional callable(log) called after each frame with the detections so far (the overlapped
+        render, vp3d.pipeline.overlap, lifts the settled part of them while detection goes on).
     Returns Keypoints2D in the detector's layout with one entry per decoded frame; frames without a person
     have detected=False, score 0 and NaN coordinates (use keypoints.fill_missing).
     """
     info = probe(path)
-    xys: list[np.ndarray] = []
-    scores: list[np.ndarray] = []
-    found: list[bool] = []
-    num_joints = None
+    joints = 33 if detector.layout == MEDIAPIPE33 else get_layout(detector.layout).num_joints
+    log = DetectionLog(detector.layout, info.width, info.height, joints)
     with closing(prefetch(iter_frames(path))) as frames:  # on an error, stop the decode thread right away
         for i, frame in enumerate(frames):
-            res = detector.detect(frame)
-            if res is None:
-                xys.append(None)
-                scores.append(None)
-                found.append(False)
-            else:
-                xy, score = res
-                num_joints = xy.shape[0]
-                xys.append(xy)
-                scores.append(score)
-                found.append(True)
+            log.append(detector.detect(frame))
             if progress is not None:
                 progress(i + 1)
-    num_joints = num_joints or 33  # no detection anywhere: keep the shape of MediaPipe's output
-    empty_xy = np.full((num_joints, 2), np.nan, np.float32)
-    empty_s = np.zeros(num_joints, np.float32)
-    xy_all = np.stack([empty_xy if x is None else x for x in xys]) if xys else np.zeros((0, num_joints, 2), np.float32)
-    s_all = np.stack([empty_s if s is None else s for s in scores]) if scores else np.zeros((0, num_joints), np.float32)
-    return Keypoints2D(xy=xy_all, score=s_all, detected=np.array(found, dtype=bool), layout=detector.layout,
-                       width=info.width, height=info.height)
+            if on_frame is not None:
+                on_frame(log)
+    return log.keypoints()

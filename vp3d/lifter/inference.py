@@ -11,6 +11,7 @@ frames/s spans the same number of model frames.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -62,6 +63,15 @@ class Lifter:
     @property
     def receptive_field(self) -> int:
         return self.meta.receptive_field
+
+    def lookahead(self, fps: float | None = None) -> int:
+        """How many input frames after frame t (sequence at `fps`) can still change the output at t: the
+        receptive field's right half (0 for a causal model), widened by the resampling's neighbours when
+        `fps` is not the model's rate. Outputs further back than that are final while frames still arrive."""
+        right = 0 if self.meta.causal else (self.receptive_field - 1) // 2
+        if fps is None or abs(fps - self.meta.fps) <= 1e-3:
+            return right
+        return math.ceil((right + 1) * fps / self.meta.fps) + 1
 
     def _pad(self, seq: np.ndarray) -> np.ndarray:
         pad = (self.receptive_field - 1) // 2

@@ -165,6 +165,20 @@ def weighted_mpjpe_loss(pred: torch.Tensor, target: torch.Tensor, w: torch.Tenso
     return torch.mean(w * torch.linalg.vector_norm(pred - target, dim=-1))
 
 
+def velocity_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Differentiable MPJVE: mean distance between predicted and true frame-to-frame displacements.
+
+    pred, target: (B, T, J, 3) with consecutive frames on axis 1 (the chunked scheme's output
+    frames). Not in the reference: MPJPE alone does not ask consecutive outputs to agree, and their
+    independent errors are exactly what MPJVE measures.
+    """
+    if pred.shape != target.shape:
+        raise ValueError(f"prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape")
+    if pred.shape[1] < 2:
+        raise ValueError("the velocity loss needs at least two consecutive output frames per window")
+    return mpjpe_loss(pred.diff(dim=1), target.diff(dim=1))
+
+
 def inverse_depth_weight(traj: torch.Tensor) -> torch.Tensor:
     """Trajectory loss weight 1 / z: traj (..., J, 3) camera-space positions -> (..., J)."""
     return 1.0 / traj[..., 2]

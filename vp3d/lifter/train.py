@@ -25,7 +25,7 @@ import torch.distributed as dist
 
 from ..skeleton import H36M
 from . import metrics
-from .checkpoint import LifterMeta, LoadedCheckpoint, save_checkpoint
+from .checkpoint import LifterMeta, LoadedCheckpoint, load_checkpoint, save_checkpoint
 from .inference import Lifter
 from .model import TemporalModel, TemporalModelStrided
 from .camera import project_to_2d_linear
@@ -49,6 +49,7 @@ class TrainConfig:
     trajectory: bool = False  # also train a trajectory model (root position in the camera frame)
     warmup_epochs: int = 1  # semi-supervised: epochs of supervised training before the 2D losses start
     bone_length_term: bool = True  # semi-supervised: unlabeled mean bone lengths follow the labeled ones
+    velocity_weight: float = 0.0  # weight of the velocity term (MPJVE of consecutive outputs); chunked only
     scheme: str = "chunked"
     lr: float = 1e-3
     lr_decay: float = 0.95
@@ -59,6 +60,7 @@ class TrainConfig:
     val_views: int = 2  # virtual cameras per validation motion
     out: str = "runs/lifter"
     resume: str | None = None
+    init_from: str | None = None  # start from these weights (fine-tuning): a new run, new optimizer and schedule
     data_description: str = ""
     command: str = ""
     extra: dict = field(default_factory=dict)
@@ -162,9 +164,16 @@ class TrainOutcome:
         return self.history[-1]["val"] if self.history else {}
 
 
+def _pose_loss(pred: torch.Tensor, target: torch.Tensor, velocity_weight: float) -> torch.Tensor:
+    loss = metrics.mpjpe_loss(pred, target)
+    if velocity_weight:
+        loss = loss + velocity_weight * metrics.velocity_loss(pred, target)
+    return loss
+
+
 def _trajectory_step(model, model_traj, sampler: MotionSampler, unlabeled: UnlabeledSampler | None,
                      rng: np.random.Generator, windows: int, out_frames: int, with_2d_losses: bool,
-                     bone_length_term: bool, device) -> torch.Tensor:
+                     bone_length_term: bool, velocity_weight: float, device) -> torch.Tensor:
     """Loss of one step with a trajectory model: supervised pose + 1/z-weighted trajectory on labeled
     windows; on unlabeled windows (after the warm-up) the 2D reprojection of
     pose + trajectory, and the bone-length term."""
@@ -172,7 +181,7 @@ def _trajectory_step(model, model_traj, sampler: MotionSampler, unlabeled: Unlab
     kp = kp.to(device)
     pose, root = model(kp), model_traj(kp)
     traj = traj.to(device)[:, :, None]
-    loss = metrics.mpjpe_loss(pose, target.to(device))
+    loss = _pose_loss(pose, target.to(device), velocity_weight)
     loss = loss + metrics.weighted_mpjpe_loss(root, traj, metrics.inverse_depth_weight(traj))
     if unlabeled is not None and with_2d_losses:
         # Unlabeled windows go through their own forward pass: in one concatenated batch (the
@@ -191,6 +200,18 @@ def _trajectory_step(model, model_traj, sampler: MotionSampler, unlabeled: Unlab
         if bone_length_term:
             loss = loss + metrics.bone_length_loss(pose, u_pose, H36M.parents)
     return loss
+
+
+def _init_weights(path: str, meta: LifterMeta, model: torch.nn.Module, model_traj: torch.nn.Module | None) -> None:
+    """Copy a checkpoint's weights (any vp3d or official file that fits the architecture) into the models."""
+    loaded = load_checkpoint(path)
+    theirs = loaded.meta
+    if (tuple(theirs.filter_widths), theirs.channels, theirs.num_joints_in) != (meta.filter_widths, meta.channels, 17):
+        raise ValueError(f"{path}: its architecture (filter widths {theirs.filter_widths}, {theirs.channels} "
+                         f"channels, {theirs.num_joints_in} joints in) is not the one being trained")
+    model.load_state_dict(loaded.model_pos.state_dict())
+    if model_traj is not None and loaded.model_traj is not None:
+        model_traj.load_state_dict(loaded.model_traj.state_dict())
 
 
 def recalibrate_batchnorm(model: torch.nn.Module, sampler: MotionSampler, rng: np.random.Generator,
@@ -243,6 +264,8 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
     rf = meta.receptive_field
     strided = config.scheme == "strided"
     out_frames = 1 if strided else config.chunk
+    if config.velocity_weight and out_frames < 2:
+        raise ValueError("the velocity term needs the chunked scheme with --chunk 2 or more")
     model_cls = TemporalModelStrided if strided else TemporalModel
     model = model_cls(17, 2, 17, meta.filter_widths, meta.causal, meta.dropout, meta.channels).to(device)
     semi = bool(unlabeled)
@@ -255,6 +278,9 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
     lr, start_epoch, history, best = config.lr, 0, [], float("inf")
     torch_rng = None
 
+    if config.init_from and not config.resume:
+        _init_weights(config.init_from, meta, model, model_traj)
+        log(f"initialized from {config.init_from}")
     if config.resume:
         ckpt = torch.load(config.resume, map_location="cpu", weights_only=True)
         model.load_state_dict(ckpt["model_pos"])
@@ -309,10 +335,11 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
             if model_traj is None:
                 kp, target = sampler.batch(rng, windows_per_step, out_frames)
                 pred = ddp(kp.to(device))
-                loss = metrics.mpjpe_loss(pred, target.to(device))
+                loss = _pose_loss(pred, target.to(device), config.velocity_weight)
             else:
                 loss = _trajectory_step(ddp, ddp_traj, sampler, unlabeled_sampler, rng, windows_per_step,
-                                        out_frames, with_2d_losses, config.bone_length_term, device)
+                                        out_frames, with_2d_losses, config.bone_length_term,
+                                        config.velocity_weight, device)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

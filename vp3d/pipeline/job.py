@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
-from .infer import InferenceOptions, InferenceResult, run_video
+from ..detectors.factory import check_layout
+from .infer import InferenceOptions, InferenceResult, detector_from_options, load_lifter, run_video
+from .overlap import can_overlap, run_video_rendering
+from .video import probe
 
 
 class OutputError(Exception):
@@ -66,30 +70,47 @@ def ensure_writable(path: Path) -> None:
         raise OutputError(f"{path}: cannot write output here ({e.strerror or e})") from None
 
 
+@contextmanager
+def all_or_nothing() -> Iterator[dict[str, str]]:
+    """Collect {kind: path} of the files written inside the block; if the block fails, delete them, so one
+    video never ends with some of its outputs from this run and others missing (e.g. the JSON written,
+    then the render interrupted)."""
+    written: dict[str, str] = {}
+    try:
+        yield written
+    except BaseException:
+        for path in written.values():
+            Path(path).unlink(missing_ok=True)
+        raise
+
+
 def write_outputs(result: InferenceResult, outputs: Outputs,
-                  render_progress: Callable[[int], None] | None = None) -> dict[str, str]:
-    """Write every requested file of one result; returns {kind: path}."""
+                  render_progress: Callable[[int], None] | None = None, rendered: Path | None = None) -> dict[str, str]:
+    """Write every requested file of one result, all or none; returns {kind: path}. `rendered`: the video,
+    already written while detecting (vp3d.pipeline.overlap); it is removed too if another file fails."""
     from . import export
-    written = {}
     world_poses = None
     if outputs.world or outputs.bvh:
         from .world import to_world
         world_poses = to_world(result.poses3d, result.trajectory, outputs.up)
     frame = world_poses if outputs.world else None  # None: the camera frame
-    if outputs.json:
-        written["json"] = str(export.write_json(outputs.json, result, frame))
-    if outputs.npz:
-        written["npz"] = str(export.write_npz(outputs.npz, result, frame))
-    if outputs.csv:
-        written["csv"] = str(export.write_csv(outputs.csv, result, frame))
-    if outputs.bvh:
-        from .bvh_export import write_bvh
-        written["bvh"] = str(write_bvh(outputs.bvh, world_poses.positions, result.video.fps, outputs.up))
-    if outputs.npz_2d:
-        written["npz_2d"] = str(export.write_custom_2d_npz(outputs.npz_2d, result))
-    if outputs.video:
-        from .render import render_result
-        written["video"] = str(render_result(result, outputs.video, progress=render_progress))
+    with all_or_nothing() as written:
+        if rendered is not None:
+            written["video"] = str(rendered)
+        elif outputs.video:  # first: the long step, the one most likely to fail or be interrupted
+            from .render import render_result
+            written["video"] = str(render_result(result, outputs.video, progress=render_progress))
+        if outputs.json:
+            written["json"] = str(export.write_json(outputs.json, result, frame))
+        if outputs.npz:
+            written["npz"] = str(export.write_npz(outputs.npz, result, frame))
+        if outputs.csv:
+            written["csv"] = str(export.write_csv(outputs.csv, result, frame))
+        if outputs.bvh:
+            from .bvh_export import write_bvh
+            written["bvh"] = str(write_bvh(outputs.bvh, world_poses.positions, result.video.fps, outputs.up))
+        if outputs.npz_2d:
+            written["npz_2d"] = str(export.write_custom_2d_npz(outputs.npz_2d, result))
     return written
 
 
@@ -105,9 +126,25 @@ def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
     """
     prepare_outputs(outputs)
     t0 = time.time()
-    result = run_video(path, options, progress=detect_progress, lifter=lifter, checkpoint_path=checkpoint_path,
-                       detector=detector)
-    written = write_outputs(result, outputs, render_progress)
+    probe(path)  # a bad input fails before any model is loaded
+    if lifter is None:
+        lifter, checkpoint_path = load_lifter(options)
+    own_detector = detector is None
+    detector = detector or detector_from_options(options)
+    rendered = None
+    try:
+        if outputs.video and can_overlap(detector):
+            check_layout(detector, lifter.meta.input_layout)
+            result, rendered = run_video_rendering(path, outputs.video, options, lifter=lifter,
+                                                   checkpoint_path=checkpoint_path, detector=detector,
+                                                   progress=detect_progress, render_progress=render_progress)
+        else:
+            result = run_video(path, options, progress=detect_progress, lifter=lifter,
+                               checkpoint_path=checkpoint_path, detector=detector)
+    finally:
+        if own_detector:
+            detector.close()
+    written = write_outputs(result, outputs, render_progress, rendered=rendered)
     return summarize(path, len(result.poses3d), int(result.keypoints.detected.sum()), result.video.fps, t0,
                      written)
 

@@ -17,26 +17,26 @@ from typing import Callable
 
 from ..detectors.tracking import parse_people
 from .infer import InferenceOptions
-from .job import OutputError, Outputs, prepare_outputs, summarize, write_outputs
+from .job import OutputError, Outputs, all_or_nothing, prepare_outputs, summarize, write_outputs
 from .people import PeopleResult, run_largest, run_people
 
 
 def write_people_outputs(people: PeopleResult, outputs: Outputs,
                          render_progress: Callable[[int], None] | None = None) -> dict[str, str]:
-    """Write the JSON, NPZ and video of several people; returns {kind: path}."""
+    """Write the JSON, NPZ and video of several people, all or none; returns {kind: path}."""
     from .export_people import write_people_json, write_people_npz
     worlds = None
     if outputs.world:
         from .world import to_world
         worlds = [to_world(p.result.poses3d, p.result.trajectory, outputs.up) for p in people.people]
-    written = {}
-    if outputs.json:
-        written["json"] = str(write_people_json(outputs.json, people, worlds))
-    if outputs.npz:
-        written["npz"] = str(write_people_npz(outputs.npz, people, worlds))
-    if outputs.video:
-        from .render_people import render_people
-        written["video"] = str(render_people(people, outputs.video, progress=render_progress))
+    with all_or_nothing() as written:
+        if outputs.video:  # first: the long step, the one most likely to fail or be interrupted
+            from .render_people import render_people
+            written["video"] = str(render_people(people, outputs.video, progress=render_progress))
+        if outputs.json:
+            written["json"] = str(write_people_json(outputs.json, people, worlds))
+        if outputs.npz:
+            written["npz"] = str(write_people_npz(outputs.npz, people, worlds))
     return written
 
 

@@ -156,13 +156,15 @@ class Pose3DPanel:
     `azimuth_deg` about the vertical axis (positive: to the right of the original camera) and raised
     `elevation_deg` above the horizon. Scale, floor height and vertical centre are fixed for the whole clip
     (from its extent), so the body's size and height do not "breathe" from frame to frame. The floor grid
-    lies at the lowest foot height of the clip.
+    lies at the lowest foot height of the clip. margin > 1 leaves room for poses wider than these (a panel
+    built from the start of a clip, vp3d.pipeline.render_live).
     """
 
     FEET = (3, 6)  # Human3.6M right_foot, left_foot
 
     def __init__(self, poses3d: np.ndarray, size: int, *, trajectory: np.ndarray | None = None,
-                 azimuth_deg: float = 35.0, elevation_deg: float = 15.0, antialias: bool = True):
+                 azimuth_deg: float = 35.0, elevation_deg: float = 15.0, antialias: bool = True,
+                 margin: float = 1.0):
         poses3d = np.asarray(poses3d, dtype=np.float64)
         if poses3d.ndim != 3 or poses3d.shape[1:] != (H36M.num_joints, 3):
             raise ValueError(f"poses3d must be (T, 17, 3) in Human3.6M order, got {poses3d.shape}")
@@ -188,7 +190,7 @@ class Pose3DPanel:
             centre[~valid] = 0.0
         centre[:, 1] = 0.5 * (floor + top)
         rel = world - centre[:, None, :]
-        radius = max(float(np.nanmax(np.linalg.norm(rel[valid], axis=-1))), 0.3)
+        radius = margin * max(float(np.nanmax(np.linalg.norm(rel[valid], axis=-1))), 0.3)
         # Orthographic projection never lengthens a vector, so a radius that fits keeps every view inside.
         self.pixels_per_metre = 0.46 * self.size / radius
         self.floor = floor
@@ -238,6 +240,22 @@ class Pose3DPanel:
         draw_pose_3d(out, self._pix[t], self._depth[t], self._bones, self._joint_colours, self.thickness,
                      self.line_type)
 
+    def draw_pose(self, out: np.ndarray, pose: np.ndarray, root: np.ndarray | None = None) -> None:
+        """Draw a pose the panel was not built from, with the panel's fixed scale and floor (the render
+        that runs while detection goes on builds the panel from the first poses, then draws each new one).
+        pose: (17, 3) metres, camera frame, root-relative; root: (3,) camera-frame root position, followed
+        horizontally when the panel was built with a trajectory."""
+        world = np.asarray(pose, np.float64) * np.array([1.0, -1.0, 1.0])
+        centre = self.centre[0].copy()
+        if self._static is None and root is not None:
+            world = world + np.asarray(root, np.float64) * np.array([1.0, -1.0, 1.0])
+            centre[0], centre[2] = world[0, 0], world[0, 2]
+        out[:] = self._static if self._static is not None else self._background(centre)
+        if not np.isfinite(world).all():
+            return
+        proj = self._project(world - centre)
+        draw_pose_3d(out, proj[:, :2], proj[:, 2], self._bones, self._joint_colours, self.thickness, self.line_type)
+
 
 def draw_pose_3d(out: np.ndarray, pix: np.ndarray, depth: np.ndarray, bones, joint_colours, thickness: int,
                  line_type: int) -> None:
@@ -268,7 +286,14 @@ def _output_size(width: int, height: int, max_height: int) -> tuple[int, int]:
     return w - w % 2, h - h % 2
 
 
-def _left_frames(path: Path, size: tuple[int, int], resize: bool) -> Iterator[np.ndarray]:
+def left_panel_size(width: int, height: int, max_height: int) -> tuple[int, int, bool]:
+    """(width, height, resize) of the left panel for a width x height input: resize is False when only a
+    crop of at most one pixel (to even sides) is needed."""
+    left_w, left_h = _output_size(width, height, max_height)
+    return left_w, left_h, width - left_w > 1 or height - left_h > 1
+
+
+def left_frames(path: Path, size: tuple[int, int], resize: bool) -> Iterator[np.ndarray]:
     """Decoded frames at the left panel's size (width, height): resized when the input is larger than the
     output allows, else only cropped (by at most one pixel, to even sides: no resampling blur)."""
     w, h = size
@@ -306,8 +331,7 @@ def render_video(video_path: str | os.PathLike, out_path: str | os.PathLike, kp2
             or detected.shape != (num,) or len(poses3d) != num:
         raise ValueError(f"inconsistent inputs: kp2d_xy {kp2d_xy.shape}, kp2d_score {kp2d_score.shape}, "
                          f"detected {detected.shape}, poses3d {np.shape(poses3d)} (layout {layout2d.name})")
-    left_w, left_h = _output_size(info.width, info.height, max_height)
-    resize = info.width - left_w > 1 or info.height - left_h > 1
+    left_w, left_h, resize = left_panel_size(info.width, info.height, max_height)
     xy_left = kp2d_xy * (np.array([left_w / info.width, left_h / info.height]) if resize else 1.0)
     panel = Pose3DPanel(poses3d, left_h, trajectory=trajectory, azimuth_deg=azimuth_deg,
                         elevation_deg=elevation_deg, antialias=antialias)
@@ -318,7 +342,7 @@ def render_video(video_path: str | os.PathLike, out_path: str | os.PathLike, kp2
     canvas = np.empty((out_h, out_w, 3), np.uint8)
     left, right = canvas[:, :left_w], canvas[:, left_w:]
     written = 0
-    frames = prefetch(_left_frames(Path(video_path), (left_w, left_h), resize))
+    frames = prefetch(left_frames(Path(video_path), (left_w, left_h), resize))
     # closing(): on an error the decode thread stops and releases the file now, not when the traceback dies.
     with H264Writer(out_path, out_w, out_h, out_fps, crf=crf, preset=preset) as writer, closing(frames):
         for t, frame in enumerate(frames):
@@ -337,9 +361,10 @@ def render_video(video_path: str | os.PathLike, out_path: str | os.PathLike, kp2
     return RenderResult(path=Path(out_path), frames=written, width=out_w, height=out_h, fps=float(out_fps))
 
 
-def render_result(result, out_path: str | os.PathLike, progress: Callable[[int], None] | None = None) -> Path:
+def render_result(result, out_path: str | os.PathLike, progress: Callable[[int], None] | None = None,
+                  crf: int = 23) -> Path:
     """Render an InferenceResult (vp3d.pipeline.infer) to `out_path`; returns the written path."""
     kp = result.keypoints
     rendered = render_video(result.video.path, out_path, kp.xy, kp.score, kp.detected, get_layout(kp.layout),
-                            result.poses3d, trajectory=result.trajectory, progress=progress)
+                            result.poses3d, trajectory=result.trajectory, progress=progress, crf=crf)
     return Path(rendered.path)

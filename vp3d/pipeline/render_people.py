@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 
 from ..skeleton import H36M, get_layout
-from .render import (GRID_COLOR, PANEL_BACKGROUND, _FONT, _SHIFT, _fixed, _label, _left_frames,
-                     _nice_step, _output_size, draw_skeleton_2d, person_bone_colors, person_joint_colors,
+from .render import (GRID_COLOR, PANEL_BACKGROUND, _FONT, _SHIFT, _fixed, _label, left_frames, left_panel_size,
+                     _nice_step, draw_skeleton_2d, person_bone_colors, person_joint_colors,
                      draw_pose_3d, view_axes)
 from .video import H264Writer, prefetch, probe
 
@@ -113,8 +113,7 @@ def render_people(people, out_path: str | os.PathLike, *, score_threshold: float
     ps = people.people
     t_total = people.num_frames
     layout = get_layout(ps[0].result.keypoints.layout)
-    left_w, left_h = _output_size(info.width, info.height, max_height)
-    resize = info.width - left_w > 1 or info.height - left_h > 1
+    left_w, left_h, resize = left_panel_size(info.width, info.height, max_height)
     px = np.array([left_w / info.width, left_h / info.height]) if resize else 1.0
     poses = np.full((len(ps), t_total, 17, 3), np.nan)
     for k, p in enumerate(ps):
@@ -126,7 +125,7 @@ def render_people(people, out_path: str | os.PathLike, *, score_threshold: float
     scale = left_h / 900
     canvas = np.empty((left_h, left_w + left_h, 3), np.uint8)
     left, right = canvas[:, :left_w], canvas[:, left_w:]
-    frames = prefetch(_left_frames(Path(people.video.path), (left_w, left_h), resize))
+    frames = prefetch(left_frames(Path(people.video.path), (left_w, left_h), resize))
     with H264Writer(out_path, left_w + left_h, left_h, info.fps, crf=crf, preset=preset) as writer, closing(frames):
         for t, frame in enumerate(frames):
             left[:] = frame

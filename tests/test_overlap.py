@@ -1,0 +1,107 @@
+"""Rendering while detecting (vp3d.pipeline.overlap, render_live): frames are rendered only once their 3D
+pose can no longer change, the rendered poses are the exported ones, and the video is the same as the
+one the two-pass render draws."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import require_shared
+from test_lifter import small_model, walking_2d, write_official
+
+from vp3d.detectors.keypoints import Keypoints2D, fill_missing
+from vp3d.lifter.camera import image_coordinates
+from vp3d.lifter.inference import Lifter
+from vp3d.pipeline.infer import InferenceOptions, detector_from_options, lift_keypoints, load_lifter
+from vp3d.pipeline.overlap import run_video_rendering, settled_frames
+from vp3d.pipeline.render import Pose3DPanel, render_result
+from vp3d.pipeline.video import iter_frames
+
+
+def test_settled_frames_stop_lookahead_before_the_last_detection():
+    detected = np.ones(100, bool)
+    assert settled_frames(detected, 10) == 90
+    detected[60:] = False  # the person is gone since frame 60: frames after 59 may still be interpolated
+    assert settled_frames(detected, 10) == 50
+    assert settled_frames(detected, 0) == 60
+    assert settled_frames(np.zeros(100, bool), 10) == 0
+    assert settled_frames(detected[:5], 10) == 0
+
+
+def detections_with_gaps(frames: int, seed: int = 0) -> Keypoints2D:
+    """h36m-layout detections in pixels of a 640x480 video, with a few frames missed."""
+    xy = image_coordinates(walking_2d(frames, seed=seed), 640, 480)
+    found = np.random.default_rng(seed).random(frames) > 0.15
+    xy[~found] = np.nan
+    return Keypoints2D(xy=xy, score=np.where(found[:, None], 0.9, 0.0).repeat(17, 1), detected=found,
+                       layout="h36m", width=640, height=480)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("fps", [24.0, 50.0, 59.94])
+def test_settled_poses_do_not_change_as_more_frames_arrive(tmp_path, causal, fps):
+    name = "cpn-ft-243-dbb-causal.bin" if causal else "pretrained_h36m_cpn.bin"
+    lifter = Lifter.load(write_official(tmp_path / name, small_model(causal=causal)))
+    raw = detections_with_gaps(700)
+    full = lift_keypoints(lifter, fill_missing(raw), fps).poses
+    settled_any = False
+    for n in (40, 130, 301, 450, 699):
+        prefix = Keypoints2D(xy=raw.xy[:n], score=raw.score[:n], detected=raw.detected[:n], layout="h36m",
+                             width=640, height=480)
+        ready = settled_frames(prefix.detected, lifter.lookahead(fps))
+        np.testing.assert_allclose(lift_keypoints(lifter, fill_missing(prefix), fps).poses[:ready], full[:ready],
+                                   atol=1e-5)
+        settled_any |= ready > 0
+    assert settled_any
+
+
+@pytest.mark.parametrize("with_trajectory", [False, True])
+def test_drawing_a_given_pose_matches_drawing_the_panels_own_frame(with_trajectory):
+    rng = np.random.default_rng(1)
+    poses = rng.normal(0, 0.3, (20, 17, 3))
+    poses -= poses[:, :1]
+    trajectory = np.c_[np.linspace(-1, 1, 20), np.zeros(20), np.full(20, 4.0)] if with_trajectory else None
+    panel = Pose3DPanel(poses, 300, trajectory=trajectory)
+    a, b = np.empty((300, 300, 3), np.uint8), np.empty((300, 300, 3), np.uint8)
+    for t in (0, 7, 19):
+        panel.draw(a, t)
+        panel.draw_pose(b, poses[t], None if trajectory is None else trajectory[t])
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.fixture(scope="module")
+def small_taiji(tmp_path_factory):
+    """The whole tai chi video (412 frames, 17 s) at 384x216: long enough for the render to start while
+    MediaPipe is still reading, small enough to compare lossless renders."""
+    from test_cli import ffmpeg
+    out = tmp_path_factory.mktemp("small") / "taiji_small.mp4"
+    ffmpeg("-i", require_shared("videos", "taiji.mp4"), "-vf", "scale=384:216", "-c:v", "libx264",
+           "-preset", "ultrafast", out)
+    return out
+
+
+def test_rendering_starts_before_detection_ends_and_draws_what_two_passes_draw(tmp_path, small_taiji):
+    """The render is well under way before MediaPipe has read the whole video; its left panel (frame +
+    2D skeleton) is pixel for pixel the two-pass render's (both lossless)."""
+    options = InferenceOptions()
+    lifter, checkpoint = load_lifter(options)
+    detector = detector_from_options(options)
+    detected_so_far, detected_at_render = [0], []
+    try:
+        result, path = run_video_rendering(
+            small_taiji, tmp_path / "live.mp4", options, lifter=lifter, checkpoint_path=checkpoint,
+            detector=detector, crf=0, progress=lambda n: detected_so_far.__setitem__(0, n),
+            render_progress=lambda n: detected_at_render.append(detected_so_far[0]))
+    finally:
+        detector.close()
+    total = len(result.poses3d)
+    assert total == 412 and len(detected_at_render) == total and result.keypoints.detected.mean() > 0.9
+    assert detected_at_render[0] < total - 100  # rendering began while MediaPipe had 100+ frames to go
+    render_result(result, tmp_path / "two_pass.mp4", crf=0)
+    width = result.video.width
+    frames = 0
+    for live, two_pass in zip(iter_frames(path), iter_frames(tmp_path / "two_pass.mp4")):
+        np.testing.assert_array_equal(live[:, :width], two_pass[:, :width])
+        assert (live[:, width:] != live[0, width]).any()  # the 3D panel is drawn
+        frames += 1
+    assert frames == total

@@ -1,0 +1,93 @@
+"""Detect and render at the same time: the side-by-side video is drawn and encoded while MediaPipe is
+still reading the video, instead of in a second pass afterwards.
+
+A frame's 3D pose is final long before the video ends: gap filling only looks as far as the next
+detection, and the symmetric lifter only `lifter.lookahead(fps)` frames ahead (121 model frames for the
+243-frame model, plus the resampling's neighbours). So every few dozen frames the detections so far are
+filled, lifted and handed to a LiveRender thread, which renders the frames up to
+`settled_frames(...)`. The exported joints come from the same whole-video step as without overlap, and
+the rendered poses equal them (tests/test_overlap.py).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..detectors.keypoints import NoPersonError
+from ..lifter.inference import Lifter
+from ..skeleton import get_layout
+from .infer import InferenceOptions, InferenceResult, result_from_keypoints
+from .render_live import LiveRender
+from .video import probe
+
+FIRST_UPDATE = 32  # frames detected before the first lift
+GEOMETRY_SECONDS = 2.0  # the 3D panel's scale and floor come from this much motion (or the whole clip)
+
+
+def settled_frames(detected: np.ndarray, lookahead: int) -> int:
+    """How many leading frames have a final 3D pose, given which frames so far had a detection.
+
+    Frames up to the last detection have their final 2D (frames after it are only held at its value
+    until the next detection comes); the lifter's output at t needs 2D up to t + lookahead."""
+    found = np.flatnonzero(detected)
+    if found.size == 0:
+        return 0
+    return max(0, int(found[-1]) + 1 - lookahead)
+
+
+def can_overlap(detector) -> bool:
+    """Only frame-by-frame detectors (MediaPipe) report detections while the video is read."""
+    return hasattr(detector, "detect") and not hasattr(detector, "read") and not hasattr(detector, "detect_batch")
+
+
+def run_video_rendering(path: str | os.PathLike, out_video: Path, options: InferenceOptions, *, lifter: Lifter,
+                        checkpoint_path: Path | None, detector,
+                        progress: Callable[[int], None] | None = None,
+                        render_progress: Callable[[int], None] | None = None,
+                        crf: int = 23, preset: str = "veryfast") -> tuple[InferenceResult, Path]:
+    """run_video (vp3d.pipeline.infer) and the side-by-side video at once, for a frame-by-frame detector.
+    Returns the result and the written video (x264 quality `crf`, 0 = lossless, and `preset`); on any error nothing is
+    left at out_video."""
+    from ..detectors.mediapipe_pose import detect_video
+
+    info = probe(path)
+    lookahead = lifter.lookahead(info.fps)
+    live = LiveRender(path, out_video, info, get_layout(lifter.meta.input_layout),
+                      geometry_frames=round(GEOMETRY_SECONDS * info.fps), progress=render_progress, crf=crf,
+                      preset=preset)
+    next_update = FIRST_UPDATE
+
+    def on_frame(log) -> None:
+        nonlocal next_update
+        n = len(log)
+        if n < next_update:
+            return
+        # Steps grow with the video (each lift covers everything so far), so the lifting stays a small,
+        # bounded share of the work on long videos.
+        next_update = n + max(FIRST_UPDATE, n // 8)
+        raw = log.keypoints()
+        ready = settled_frames(raw.detected, lookahead)
+        if ready == 0:
+            live.raise_if_failed()
+            return
+        partial = result_from_keypoints(raw, info, lifter, checkpoint_path, detector.name, options)
+        kp = partial.keypoints
+        live.update(kp.xy, kp.score, kp.detected, partial.poses3d, partial.trajectory, ready)
+
+    try:
+        raw = detect_video(path, detector, progress=progress, on_frame=on_frame)
+        try:
+            result = result_from_keypoints(raw, info, lifter, checkpoint_path, detector.name, options)
+        except NoPersonError as e:
+            raise NoPersonError(f"{path}: {e}") from None
+        kp = result.keypoints
+        live.update(kp.xy, kp.score, kp.detected, result.poses3d, result.trajectory, len(kp.xy), complete=True)
+        rendered = live.finish()
+    except BaseException:
+        live.abort()
+        raise
+    return result, rendered.path
