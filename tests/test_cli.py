@@ -101,6 +101,21 @@ def test_progress_goes_to_stderr_and_quiet_silences_it(clip, tmp_path):
     assert summary.returncode == 0 and json.loads(summary.stdout)["frames"] == 72
 
 
+def test_crf_and_preset_set_the_video_quality(clip, tmp_path):
+    """Lower --crf keeps more detail (a bigger file); a slower --preset packs the same quality smaller."""
+    sizes = {}
+    for crf, preset in ((18, "ultrafast"), (35, "ultrafast"), (18, "veryfast")):
+        out = tmp_path / f"r{crf}{preset}.mp4"
+        proc = vp3d_infer(clip, "--out", out, "--crf", crf, "--preset", preset, "--quiet")
+        assert proc.returncode == 0, proc.stderr
+        assert decoded_frames(out) == 72
+        sizes[crf, preset] = out.stat().st_size
+    assert sizes[35, "ultrafast"] < 0.5 * sizes[18, "ultrafast"]
+    assert sizes[18, "veryfast"] < sizes[18, "ultrafast"]
+    bad = vp3d_infer(clip, "--out", tmp_path / "x.mp4", "--preset", "warp-speed", "--quiet")
+    assert bad.returncode == 2 and "--preset" in bad.stderr and not (tmp_path / "x.mp4").exists()
+
+
 def assert_clean_failure(proc, name, out_dir):
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()

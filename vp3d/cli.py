@@ -21,7 +21,7 @@ class UserError(Exception):
 
 def _user_errors():
     from .detectors.keypoints import DetectorError, NoPersonError
-    from .lifter.checkpoint import CheckpointError
+    from .lifter.errors import CheckpointError
     from .pipeline.batch import BatchError
     from .pipeline.job import OutputError
     from .pipeline.video import VideoError
@@ -91,6 +91,12 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
                         "estimated from the body) instead of the camera frame")
     p.add_argument("--up", choices=["y", "z"], default="y", help="up axis of the world frame and BVH (default: y)")
     p.add_argument("--no-render", action="store_true", help="skip the video; only export joints")
+    from .pipeline.video import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
+    p.add_argument("--crf", type=int, choices=range(0, 52), default=DEFAULT_CRF, metavar="0-51",
+                   help=f"quality of the rendered video: 0 lossless, higher is smaller (default: {DEFAULT_CRF})")
+    p.add_argument("--preset", choices=X264_PRESETS, default=DEFAULT_PRESET,
+                   help=f"x264 speed/size of the rendered video; slower presets make smaller files "
+                        f"(default: {DEFAULT_PRESET})")
     p.add_argument("--checkpoint", type=Path, help="lifter checkpoint (default: the shipped weights)")
     p.add_argument("--input-layout", choices=["h36m", "coco"],
                    help="2D layout of an official checkpoint whose file name does not tell")
@@ -127,7 +133,7 @@ def inference_options(args):
     from .pipeline.infer import InferenceOptions
     return InferenceOptions(checkpoint=args.checkpoint, input_layout=args.input_layout, causal=args.causal,
                             trust_checkpoint=args.trust_checkpoint, focal_length=args.focal_length,
-                            fov=args.fov, flip=not args.no_flip, device=_device(args.device),
+                            fov=args.fov, flip=not args.no_flip, device=args.device or "auto",
                             detector=args.detector, detector_weights=args.detector_weights,
                             detector_batch_size=args.detector_batch_size)
 
@@ -143,7 +149,8 @@ def run_infer(args) -> int:
     if args.out is None and not args.no_render:
         raise UserError("give --out OUT.mp4 for the rendered video, or --no-render with --json/--npz/--csv/--bvh")
     outputs = Outputs(video=None if args.no_render else args.out, json=json_path, npz=args.npz,
-                      npz_2d=args.npz_2d, csv=args.csv, bvh=args.bvh, world=args.world, up=args.up)
+                      npz_2d=args.npz_2d, csv=args.csv, bvh=args.bvh, world=args.world, up=args.up,
+                      crf=args.crf, preset=args.preset)
     if not outputs.paths():
         raise UserError("nothing to write: give --out, --json PATH, --npz, --npz-2d, --csv or --bvh")
 
@@ -218,7 +225,8 @@ def run_batch(args) -> int:
     quiet = args.quiet or args.json
     report = batch.run_batch(args.input, args.out, kinds, inference_options(args), jobs=args.jobs,
                              recursive=args.recursive, overwrite=args.overwrite,
-                             output_options={"world": args.world, "up": args.up}, progress=not quiet)
+                             output_options={"world": args.world, "up": args.up, "crf": args.crf,
+                                             "preset": args.preset}, progress=not quiet)
     summary = report.summary
     if args.json:
         print(json.dumps(summary, indent=1))

@@ -7,7 +7,6 @@ so the aspect ratio is kept: X_norm = X / w * 2 - [1, h / w].
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 DEFAULT_FOV_DEGREES = 55.0
 """Horizontal field of view assumed when the user gives no intrinsics: a typical phone / action
@@ -47,10 +46,10 @@ def project_to_2d_linear(X, intrinsics):
     X: (..., J, 3) camera-space points (z forward); intrinsics: (..., 4) [fx, fy, cx, cy] in the same
     units as the desired output. Works on numpy arrays and torch tensors.
     """
-    if isinstance(X, torch.Tensor):
-        z = X[..., 2:3].clamp(min=1e-4)
-    else:
+    if isinstance(X, np.ndarray):
         z = np.clip(X[..., 2:3], 1e-4, None)
+    else:  # a torch tensor (not imported here: inference's import path stays free of torch until it is needed)
+        z = X[..., 2:3].clamp(min=1e-4)
     xy = X[..., :2] / z
     f = intrinsics[..., None, :2]
     c = intrinsics[..., None, 2:]

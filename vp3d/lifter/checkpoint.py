@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from .errors import CheckpointError  # noqa: F401  (raised here; defined where torch is not needed)
 from .model import TemporalModel
 
 OFFICIAL_FPS = 50.0  # Human3.6M, on which every official checkpoint was trained
@@ -32,10 +33,6 @@ OFFICIAL_LAYOUTS = {
     "pretrained_h36m_detectron_coco": "coco",
     "pretrained_humaneva15_detectron": "coco",
 }
-
-
-class CheckpointError(Exception):
-    """A checkpoint cannot be used; the message names the file and what to do."""
 
 
 @dataclass

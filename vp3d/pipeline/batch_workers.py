@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..detectors.keypoints import DetectorError, NoPersonError
-from ..lifter.checkpoint import CheckpointError
+from ..lifter.errors import CheckpointError
 from .export import atomic_write
 from .infer import InferenceOptions, detector_from_options, load_lifter
 from .job import OutputError, Outputs, process_video

@@ -10,15 +10,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from ..detectors.keypoints import Keypoints2D, NoPersonError, fill_missing, to_layout
 from ..lifter.camera import DEFAULT_FOV_DEGREES, focal_from_fov, normalize_screen_coordinates
-from ..lifter.checkpoint import LifterMeta
-from ..lifter.inference import Lifter
 from .video import VideoInfo, probe
+
+if TYPE_CHECKING:  # torch is imported when a lifter is loaded, not with this module (see job.process_video)
+    from ..lifter.checkpoint import LifterMeta
+    from ..lifter.inference import Lifter
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 DEFAULT_WEIGHTS = "vp3d_cmu_h36m17_243f.bin"
@@ -38,7 +40,7 @@ class InferenceOptions:
     focal_length: float | None = None  # pixels
     fov: float | None = None  # horizontal field of view, degrees
     flip: bool = True
-    device: str = "cpu"
+    device: str = "auto"  # "cpu", "cuda", "cuda:1", ...; "auto": CUDA when torch sees a GPU
     detector: str = "mediapipe"  # a backend of vp3d.detectors.factory, or "file:PATH"
     detector_weights: str | os.PathLike | None = None  # the backend's local model file(s)
     detector_batch_size: int = 8  # frames per forward pass (batched backends)
@@ -67,9 +69,18 @@ def camera_focal(info: VideoInfo, focal_length: float | None, fov: float | None)
     return focal_from_fov(DEFAULT_FOV_DEGREES, info.width), f"default horizontal field of view {DEFAULT_FOV_DEGREES:g} deg"
 
 
+def resolve_device(device: str) -> str:
+    """ "auto" -> "cuda" when torch sees a GPU, else "cpu"; anything else as given."""
+    if device != "auto":
+        return device
+    import torch
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def load_lifter(options: InferenceOptions) -> tuple[Lifter, Path]:
+    from ..lifter.inference import Lifter
     path = Path(options.checkpoint) if options.checkpoint else default_checkpoint()
-    lifter = Lifter.load(path, device=options.device, causal=options.causal,
+    lifter = Lifter.load(path, device=resolve_device(options.device), causal=options.causal,
                          input_layout=options.input_layout, trust=options.trust_checkpoint)
     return lifter, path
 
@@ -78,8 +89,10 @@ def detector_from_options(options: InferenceOptions):
     """The 2D detector options.detector names (see vp3d.detectors.factory); DetectorError with one line
     when it cannot start."""
     from ..detectors.factory import make_detector
+    # MediaPipe runs on the CPU whatever the device: asking torch about GPUs would only cost its import.
+    device = "cpu" if options.detector == "mediapipe" else resolve_device(options.device)
     return make_detector(options.detector, weights=options.detector_weights, batch_size=options.detector_batch_size,
-                         device=options.device)
+                         device=device)
 
 
 def result_from_keypoints(raw: Keypoints2D, info: VideoInfo, lifter: Lifter, checkpoint_path: Path | None,

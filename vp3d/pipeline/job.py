@@ -16,10 +16,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..detectors.factory import check_layout
-from .infer import InferenceOptions, InferenceResult, detector_from_options, load_lifter, run_video
+from .infer import InferenceOptions, InferenceResult, detector_from_options, run_video
 from .overlap import can_overlap, run_video_rendering
-from .video import probe
+from .video import DEFAULT_CRF, DEFAULT_PRESET, probe
 
 
 class OutputError(Exception):
@@ -37,21 +36,23 @@ class Outputs:
     bvh: Path | None = None  # BVH animation (always in the world frame: it needs an up axis and a floor)
     world: bool = False  # JSON/NPZ/CSV joints in the gravity-aligned world frame (vp3d.pipeline.world)
     up: str = "y"  # world up axis, "y" or "z" (BVH, and the other exports with world=True)
+    crf: int = DEFAULT_CRF  # the video's x264 quality (0 lossless ... 51)
+    preset: str = DEFAULT_PRESET  # the video's x264 speed/size trade-off
 
     def paths(self) -> list[Path]:
         return [getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), Path)]
 
     @classmethod
-    def named_after(cls, video: Path, out_dir: Path, kinds: list[str], world: bool = False,
-                    up: str = "y") -> "Outputs":
+    def named_after(cls, video: Path, out_dir: Path, kinds: list[str], **options) -> "Outputs":
         """Outputs for `video` inside `out_dir`, named after it: clip.mp4 -> clip.json, clip.npz, ...
-        (the rendered video is clip.vp3d.mp4, so it never overwrites an input in the same folder)."""
+        (the rendered video is clip.vp3d.mp4, so it never overwrites an input in the same folder).
+        options: the other fields (world=, up=, crf=, preset=)."""
         suffix = {"video": ".vp3d.mp4", "json": ".json", "npz": ".npz", "npz_2d": ".2d.npz", "csv": ".csv",
                   "bvh": ".bvh"}
         unknown = set(kinds) - set(suffix)
         if unknown:
             raise ValueError(f"unknown output kinds {sorted(unknown)}")
-        return cls(**{k: out_dir / f"{video.stem}{suffix[k]}" for k in kinds}, world=world, up=up)
+        return cls(**{k: out_dir / f"{video.stem}{suffix[k]}" for k in kinds}, **options)
 
 
 def prove_writable(folder: Path) -> None:
@@ -99,7 +100,8 @@ def write_outputs(result: InferenceResult, outputs: Outputs,
             written["video"] = str(rendered)
         elif outputs.video:  # first: the long step, the one most likely to fail or be interrupted
             from .render import render_result
-            written["video"] = str(render_result(result, outputs.video, progress=render_progress))
+            written["video"] = str(render_result(result, outputs.video, progress=render_progress, crf=outputs.crf,
+                                                 preset=outputs.preset))
         if outputs.json:
             written["json"] = str(export.write_json(outputs.json, result, frame))
         if outputs.npz:
@@ -127,17 +129,15 @@ def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
     prepare_outputs(outputs)
     t0 = time.time()
     probe(path)  # a bad input fails before any model is loaded
-    if lifter is None:
-        lifter, checkpoint_path = load_lifter(options)
     own_detector = detector is None
     detector = detector or detector_from_options(options)
     rendered = None
     try:
         if outputs.video and can_overlap(detector):
-            check_layout(detector, lifter.meta.input_layout)
             result, rendered = run_video_rendering(path, outputs.video, options, lifter=lifter,
                                                    checkpoint_path=checkpoint_path, detector=detector,
-                                                   progress=detect_progress, render_progress=render_progress)
+                                                   progress=detect_progress, render_progress=render_progress,
+                                                   crf=outputs.crf, preset=outputs.preset)
         else:
             result = run_video(path, options, progress=detect_progress, lifter=lifter,
                                checkpoint_path=checkpoint_path, detector=detector)

@@ -12,17 +12,20 @@ the rendered poses equal them (tests/test_overlap.py).
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from ..detectors.keypoints import NoPersonError
-from ..lifter.inference import Lifter
-from ..skeleton import get_layout
-from .infer import InferenceOptions, InferenceResult, result_from_keypoints
+from ..detectors.factory import check_layout
+from .infer import InferenceOptions, InferenceResult, load_lifter, result_from_keypoints
 from .render_live import LiveRender
-from .video import probe
+from .video import DEFAULT_CRF, DEFAULT_PRESET, probe
+
+if TYPE_CHECKING:
+    from ..lifter.inference import Lifter
 
 FIRST_UPDATE = 32  # frames detected before the first lift
 GEOMETRY_SECONDS = 2.0  # the 3D panel's scale and floor come from this much motion (or the whole clip)
@@ -44,50 +47,62 @@ def can_overlap(detector) -> bool:
     return hasattr(detector, "detect") and not hasattr(detector, "read") and not hasattr(detector, "detect_batch")
 
 
-def run_video_rendering(path: str | os.PathLike, out_video: Path, options: InferenceOptions, *, lifter: Lifter,
-                        checkpoint_path: Path | None, detector,
+def run_video_rendering(path: str | os.PathLike, out_video: Path, options: InferenceOptions, *, detector,
+                        lifter: Lifter | None = None, checkpoint_path: Path | None = None,
                         progress: Callable[[int], None] | None = None,
                         render_progress: Callable[[int], None] | None = None,
-                        crf: int = 23, preset: str = "veryfast") -> tuple[InferenceResult, Path]:
+                        crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET) -> tuple[InferenceResult, Path]:
     """run_video (vp3d.pipeline.infer) and the side-by-side video at once, for a frame-by-frame detector.
-    Returns the result and the written video (x264 quality `crf`, 0 = lossless, and `preset`); on any error nothing is
-    left at out_video."""
+    Without a `lifter`, the one `options` names loads in the background while MediaPipe starts reading
+    (its torch import takes about a second). Returns the result and the written video (x264 quality `crf`,
+    0 = lossless, and `preset`); on any error nothing is left at out_video."""
     from ..detectors.mediapipe_pose import detect_video
 
     info = probe(path)
-    lookahead = lifter.lookahead(info.fps)
-    live = LiveRender(path, out_video, info, get_layout(lifter.meta.input_layout),
-                      geometry_frames=round(GEOMETRY_SECONDS * info.fps), progress=render_progress, crf=crf,
-                      preset=preset)
+    live = LiveRender(path, out_video, info, geometry_frames=round(GEOMETRY_SECONDS * info.fps),
+                      progress=render_progress, crf=crf, preset=preset)
     next_update = FIRST_UPDATE
 
-    def on_frame(log) -> None:
-        nonlocal next_update
-        n = len(log)
-        if n < next_update:
-            return
-        # Steps grow with the video (each lift covers everything so far), so the lifting stays a small,
-        # bounded share of the work on long videos.
-        next_update = n + max(FIRST_UPDATE, n // 8)
-        raw = log.keypoints()
-        ready = settled_frames(raw.detected, lookahead)
-        if ready == 0:
-            live.raise_if_failed()
-            return
-        partial = result_from_keypoints(raw, info, lifter, checkpoint_path, detector.name, options)
-        kp = partial.keypoints
-        live.update(kp.xy, kp.score, kp.detected, partial.poses3d, partial.trajectory, ready)
+    with ThreadPoolExecutor(1) as pool:
+        loading = pool.submit(load_lifter, options) if lifter is None else None
 
-    try:
-        raw = detect_video(path, detector, progress=progress, on_frame=on_frame)
+        def loaded_lifter() -> Lifter:
+            nonlocal lifter, checkpoint_path, loading
+            if loading is not None:
+                lifter, checkpoint_path = loading.result()
+                loading = None
+                check_layout(detector, lifter.meta.input_layout)
+            return lifter
+
+        def on_frame(log) -> None:
+            nonlocal next_update
+            n = len(log)
+            if n < next_update:
+                return
+            # Steps grow with the video (each lift covers everything so far), so the lifting stays a
+            # small, bounded share of the work on long videos.
+            next_update = n + max(FIRST_UPDATE, n // 8)
+            raw = log.keypoints()
+            ready = settled_frames(raw.detected, loaded_lifter().lookahead(info.fps))
+            if ready == 0:
+                live.raise_if_failed()
+                return
+            partial = result_from_keypoints(raw, info, lifter, checkpoint_path, detector.name, options)
+            live.update(partial.keypoints, partial.poses3d, partial.trajectory, ready)
+
         try:
-            result = result_from_keypoints(raw, info, lifter, checkpoint_path, detector.name, options)
-        except NoPersonError as e:
-            raise NoPersonError(f"{path}: {e}") from None
-        kp = result.keypoints
-        live.update(kp.xy, kp.score, kp.detected, result.poses3d, result.trajectory, len(kp.xy), complete=True)
-        rendered = live.finish()
-    except BaseException:
-        live.abort()
-        raise
+            if lifter is not None:
+                check_layout(detector, lifter.meta.input_layout)
+            raw = detect_video(path, detector, progress=progress, on_frame=on_frame)
+            try:
+                result = result_from_keypoints(raw, info, loaded_lifter(), checkpoint_path, detector.name, options)
+            except NoPersonError as e:
+                raise NoPersonError(f"{path}: {e}") from None
+            live.update(result.keypoints, result.poses3d, result.trajectory, len(raw.detected), complete=True)
+            rendered = live.finish()
+        except BaseException:
+            live.abort()
+            if loading is not None:
+                loading.cancel()
+            raise
     return result, rendered.path

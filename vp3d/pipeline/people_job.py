@@ -32,7 +32,8 @@ def write_people_outputs(people: PeopleResult, outputs: Outputs,
     with all_or_nothing() as written:
         if outputs.video:  # first: the long step, the one most likely to fail or be interrupted
             from .render_people import render_people
-            written["video"] = str(render_people(people, outputs.video, progress=render_progress))
+            written["video"] = str(render_people(people, outputs.video, progress=render_progress, crf=outputs.crf,
+                                                 preset=outputs.preset))
         if outputs.json:
             written["json"] = str(write_people_json(outputs.json, people, worlds))
         if outputs.npz:

@@ -21,7 +21,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from .video import H264Writer, iter_frames, prefetch, probe
+from .video import DEFAULT_CRF, DEFAULT_PRESET, H264Writer, iter_frames, prefetch, probe
 from ..skeleton import H36M, Layout, get_layout, joint_side
 
 LEFT_COLOR = (255, 150, 30)     # blue
@@ -309,7 +309,7 @@ def render_video(video_path: str | os.PathLike, out_path: str | os.PathLike, kp2
                  kp2d_score: np.ndarray, detected: np.ndarray, layout2d: Layout, poses3d: np.ndarray,
                  fps: float | None = None, *, trajectory: np.ndarray | None = None,
                  score_threshold: float = 0.3, max_height: int = 1080, azimuth_deg: float = 35.0,
-                 elevation_deg: float = 15.0, antialias: bool = True, crf: int = 23, preset: str = "veryfast",
+                 elevation_deg: float = 15.0, antialias: bool = True, crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET,
                  progress: Callable[[int], None] | None = None) -> RenderResult:
     """Render the side-by-side video to `out_path` (H.264, yuv420p, written atomically).
 
@@ -362,9 +362,9 @@ def render_video(video_path: str | os.PathLike, out_path: str | os.PathLike, kp2
 
 
 def render_result(result, out_path: str | os.PathLike, progress: Callable[[int], None] | None = None,
-                  crf: int = 23) -> Path:
+                  crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET) -> Path:
     """Render an InferenceResult (vp3d.pipeline.infer) to `out_path`; returns the written path."""
     kp = result.keypoints
     rendered = render_video(result.video.path, out_path, kp.xy, kp.score, kp.detected, get_layout(kp.layout),
-                            result.poses3d, trajectory=result.trajectory, progress=progress, crf=crf)
+                            result.poses3d, trajectory=result.trajectory, progress=progress, crf=crf, preset=preset)
     return Path(rendered.path)

@@ -1,9 +1,9 @@
 """The side-by-side render running in a background thread while detection goes on.
 
-    live = LiveRender("in.mp4", "out.mp4", info, get_layout("h36m"), geometry_frames=120)
-    live.update(xy, score, detected, poses3d, trajectory, ready=n)   # frames [0, n) are final
+    live = LiveRender("in.mp4", "out.mp4", info, geometry_frames=120)
+    live.update(keypoints, poses3d, trajectory, ready=n)   # frames [0, n) are final
     ...
-    live.update(..., ready=T, complete=True)
+    live.update(keypoints, poses3d, trajectory, ready=T, complete=True)
     rendered = live.finish()                                        # or live.abort() on an error
 
 It draws exactly what render.render_video draws, frame by frame as soon as a frame's 3D pose can no
@@ -24,9 +24,10 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from ..skeleton import Layout
+from ..detectors.keypoints import Keypoints2D
+from ..skeleton import Layout, get_layout
 from .render import Pose3DPanel, RenderResult, draw_skeleton_2d, left_frames, left_panel_size
-from .video import H264Writer, VideoInfo, prefetch
+from .video import DEFAULT_CRF, DEFAULT_PRESET, H264Writer, VideoInfo, prefetch
 
 
 class _Stopped(Exception):
@@ -35,15 +36,15 @@ class _Stopped(Exception):
 
 class LiveRender:
     """Render `video_path` to `out_path` (H.264, written atomically) from keypoints and poses that arrive
-    while the thread runs. Array shapes as in render.render_video: xy (T, J, 2) pixels in `layout2d`,
-    score (T, J), detected (T,), poses3d (T, 17, 3) metres camera frame root-relative, trajectory (T, 3)."""
+    while the thread runs: Keypoints2D (gaps filled) and, as in render.render_video, poses3d (T, 17, 3)
+    metres camera frame root-relative, trajectory (T, 3) or None."""
 
-    def __init__(self, video_path: str | os.PathLike, out_path: str | os.PathLike, info: VideoInfo,
-                 layout2d: Layout, *, geometry_frames: int, score_threshold: float = 0.3, max_height: int = 1080,
-                 azimuth_deg: float = 35.0, elevation_deg: float = 15.0, crf: int = 23, preset: str = "veryfast",
+    def __init__(self, video_path: str | os.PathLike, out_path: str | os.PathLike, info: VideoInfo, *,
+                 geometry_frames: int, score_threshold: float = 0.3, max_height: int = 1080,
+                 azimuth_deg: float = 35.0, elevation_deg: float = 15.0, crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET,
                  progress: Callable[[int], None] | None = None):
         self.video_path, self.out_path, self.info = Path(video_path), Path(out_path), info
-        self.layout2d = layout2d
+        self.layout2d: Layout | None = None
         self.geometry_frames = max(1, int(geometry_frames))
         self.score_threshold = score_threshold
         self.left_w, self.left_h, self.resize = left_panel_size(info.width, info.height, max_height)
@@ -61,8 +62,8 @@ class LiveRender:
         self._thread.start()
 
     # -- called by the detecting thread
-    def update(self, xy: np.ndarray, score: np.ndarray, detected: np.ndarray, poses3d: np.ndarray,
-               trajectory: np.ndarray | None, ready: int, complete: bool = False) -> None:
+    def update(self, keypoints: Keypoints2D, poses3d: np.ndarray, trajectory: np.ndarray | None, ready: int,
+               complete: bool = False) -> None:
         """Frames [0, ready) of these arrays are final; complete: the arrays cover the whole video.
         Raises the render's error, if it failed, so detection stops early."""
         self.raise_if_failed()
@@ -74,8 +75,9 @@ class LiveRender:
             panel = Pose3DPanel(poses3d, self.left_h, trajectory=trajectory, margin=1.0 if complete else 1.2,
                                 **self.view)
         with self._cond:
-            self._arrays = (np.asarray(xy, np.float64) * scale, np.asarray(score, np.float64),
-                            np.asarray(detected, bool), np.asarray(poses3d), trajectory)
+            self.layout2d = get_layout(keypoints.layout)
+            self._arrays = (keypoints.xy.astype(np.float64) * scale, keypoints.score.astype(np.float64),
+                            keypoints.detected, np.asarray(poses3d), trajectory)
             self._panel = panel
             self._ready = ready
             self._complete = complete

@@ -23,7 +23,7 @@ from ..skeleton import H36M, get_layout
 from .render import (GRID_COLOR, PANEL_BACKGROUND, _FONT, _SHIFT, _fixed, _label, left_frames, left_panel_size,
                      _nice_step, draw_skeleton_2d, person_bone_colors, person_joint_colors,
                      draw_pose_3d, view_axes)
-from .video import H264Writer, prefetch, probe
+from .video import DEFAULT_CRF, DEFAULT_PRESET, H264Writer, prefetch, probe
 
 # BGR, distinct on most footage and none of them grey (grey means "interpolated").
 PERSON_COLORS = ((255, 150, 30), (40, 40, 230), (60, 200, 60), (0, 200, 255), (200, 80, 200),
@@ -106,7 +106,7 @@ class PeoplePanel:
 
 
 def render_people(people, out_path: str | os.PathLike, *, score_threshold: float = 0.3, max_height: int = 1080,
-                  crf: int = 23, preset: str = "veryfast", progress: Callable[[int], None] | None = None) -> Path:
+                  crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET, progress: Callable[[int], None] | None = None) -> Path:
     """Render a PeopleResult (vp3d.pipeline.people) to `out_path` (H.264, yuv420p, one output frame per
     decoded input frame, written atomically); returns the path."""
     info = probe(people.video.path)
