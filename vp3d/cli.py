@@ -208,7 +208,7 @@ def add_batch_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder (created; sub-folders mirror the input's)")
     p.add_argument("-r", "--recursive", action="store_true", help="also the videos in sub-folders")
     p.add_argument("-j", "--jobs", type=_jobs, default=default_jobs(),
-                   help="videos processed at once, one worker process each (default: half the cores, %(default)s)")
+                   help="videos processed at once, one worker process each (default: half the cores, at least 2; here %(default)s)")
     p.add_argument("--formats", default=",".join(DEFAULT_FORMATS), metavar="LIST",
                    help=f"outputs per video, comma-separated, from {','.join(output_kinds())} (default: %(default)s)")
     p.add_argument("--npz-2d", action="store_true", help="add npz_2d (2D detections, reference format) to --formats")
