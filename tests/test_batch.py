@@ -245,7 +245,10 @@ def test_batch_refuses_what_it_cannot_do_in_one_line(clips, tmp_path, capfd):
              (["batch", tmp_path / "missing", "--out", tmp_path / "o"], "no such folder"),
              (["batch", blocker, "--out", tmp_path / "o"], "not a folder"),
              (["batch", tmp_path, "--out", tmp_path / "o"], "no video files found"),
-             (["batch", folder, "--out", tmp_path / "o", "--formats", "json,gif"], "unknown output format gif")]
+             (["batch", folder, "--out", tmp_path / "o", "--formats", "json,gif"], "unknown output format gif"),
+             (["batch", folder, "--out", tmp_path / "o", "--people", "all"], "needs a multi-person detector"),
+             (["batch", folder, "--out", tmp_path / "o", "--people", "2", "--detector", "rtmpose", "--formats",
+               "json,csv"], "--csv hold(s) one person")]
     (tmp_path / "o").mkdir()
     for args, words in cases:
         rc = main([str(a) for a in args])
@@ -254,6 +257,37 @@ def test_batch_refuses_what_it_cannot_do_in_one_line(clips, tmp_path, capfd):
         assert rc == 1 and len(lines) == 1 and words in lines[0], (args, err)
         assert lines[0].startswith("vp3d: error:") and "Traceback" not in err
     assert list((tmp_path / "o").iterdir()) == []
+
+
+def test_batch_people_all_tracks_everyone_in_every_video(tmp_path):
+    """--people in batch mode: each video's JSON holds its tracked people (vp3d.joints/2). Tiny ONNX stand-ins
+    for RTMPose (test_detector_backends: two fixed person boxes, keypoints on the brightest spot of each
+    crop), since no real multi-person weights can be fetched here; the videos are real H.264 files."""
+    pytest.importorskip("onnxruntime")
+    from test_detector_backends import blob_frame, tiny_detector_onnx, tiny_pose_onnx
+    from vp3d.pipeline.video import H264Writer
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for name, drift in (("a", 0.0), ("b", 1.0)):
+        with H264Writer(src / f"{name}.mp4", 320, 180, 25) as writer:
+            for t in range(30):
+                writer.write(blob_frame([(200.0 + drift * t / 10, 90.0), (61.0, 121.0 - drift * t / 10)]))
+    boxes = np.array([[170, 40, 230, 140], [30, 80, 90, 160]], np.float32)
+    det = tiny_detector_onnx(tmp_path / "det.onnx", np.c_[boxes * 0.5, [0.9, 0.8]], [0, 0])
+    pose = tiny_pose_onnx(tmp_path / "pose.onnx")
+    out = tmp_path / "out"
+    proc = vp3d("batch", src, "--out", out, "--people", "all", "--detector", "rtmpose", "--detector-weights",
+                f"{det},{pose}", "--formats", "json,npz", "--quiet", "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert [v["status"] for v in summary["videos"]] == ["ok", "ok"]
+    for name in ("a", "b"):
+        doc = json.loads((out / f"{name}.json").read_text())
+        assert doc["schema"] == "vp3d.joints/2" and len(doc["people"]) == 2
+        npz = np.load(out / f"{name}.npz")
+        assert npz["joints3d"].shape == (2, 30, 17, 3) and np.isfinite(npz["joints3d"]).all()
+    assert summary["videos"][0]["people"] and len(summary["videos"][0]["people"]) == 2
 
 
 # ------------------------------------------------------------------------------------------ crashes, Ctrl-C

@@ -68,10 +68,6 @@ def add_infer_arguments(p: argparse.ArgumentParser) -> None:
                    help="write per-frame joints as CSV (3D metres and 2D pixels, one row per frame)")
     p.add_argument("--bvh", type=Path, metavar="PATH",
                    help="write a BVH animation (world frame, feet on the floor) for Blender and other tools")
-    p.add_argument("--people", type=_people, metavar="all|largest|N",
-                   help="track everyone (multi-person detectors and file: only) and keep all, the largest, or "
-                        "the N largest people; each is lifted on its own (default: the highest-scoring person "
-                        "of each frame, untracked)")
     add_shared_arguments(p)
 
 
@@ -91,6 +87,10 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
                         "estimated from the body) instead of the camera frame")
     p.add_argument("--up", choices=["y", "z"], default="y", help="up axis of the world frame and BVH (default: y)")
     p.add_argument("--no-render", action="store_true", help="skip the video; only export joints")
+    p.add_argument("--people", type=_people, metavar="all|largest|N",
+                   help="track everyone (multi-person detectors and file: only) and keep all, the largest, or "
+                        "the N largest people; each is lifted on its own (default: the highest-scoring person "
+                        "of each frame, untracked)")
     from .pipeline.video import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
     p.add_argument("--crf", type=int, choices=range(0, 52), default=DEFAULT_CRF, metavar="0-51",
                    help=f"quality of the rendered video: 0 lossless, higher is smaller (default: {DEFAULT_CRF})")
@@ -226,7 +226,7 @@ def run_batch(args) -> int:
     report = batch.run_batch(args.input, args.out, kinds, inference_options(args), jobs=args.jobs,
                              recursive=args.recursive, overwrite=args.overwrite,
                              output_options={"world": args.world, "up": args.up, "crf": args.crf,
-                                             "preset": args.preset}, progress=not quiet)
+                                             "preset": args.preset}, people=args.people, progress=not quiet)
     summary = report.summary
     if args.json:
         print(json.dumps(summary, indent=1))

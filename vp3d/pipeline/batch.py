@@ -47,7 +47,8 @@ from .batch_workers import (MARKER_SCHEMA, STATUSES, Event, Job, Task, make_row,
                             reason_of, schedule)
 from .export import atomic_write
 from .infer import InferenceOptions, default_checkpoint, detector_from_options, load_lifter
-from .job import Outputs, prove_writable
+from .job import OutputError, Outputs, prove_writable
+from .people_job import check_people_outputs
 from .video import probe
 
 SUMMARY_NAME = "summary.json"
@@ -161,9 +162,11 @@ def plan_batch(in_dir: Path, out_dir: Path, kinds: list[str], recursive: bool = 
     return tasks, not_videos
 
 
-def options_fingerprint(options: InferenceOptions, output_options: dict | None = None) -> dict:
+def options_fingerprint(options: InferenceOptions, output_options: dict | None = None,
+                        people: str | None = None) -> dict:
     """What the outputs depend on (everything but the device and batch size), JSON-normalized."""
     opts = asdict(options)
+    opts["people"] = people
     for k in ("device", "detector_batch_size"):
         opts.pop(k, None)
     opts["checkpoint"] = str(Path(options.checkpoint) if options.checkpoint else default_checkpoint())
@@ -216,10 +219,11 @@ def default_jobs() -> int:
 
 def run_batch(in_dir: Path, out_dir: Path, kinds: list[str], options: InferenceOptions, *, jobs: int = 1,
               recursive: bool = False, overwrite: bool = False, output_options: dict | None = None,
-              progress: bool = False, on_event: Event | None = None) -> BatchReport:
+              people: str | None = None, progress: bool = False, on_event: Event | None = None) -> BatchReport:
     """Process every video under in_dir into out_dir and write out_dir/summary.json.
 
     kinds: Outputs kinds (parse_formats); output_options: Outputs' other fields (world=, up=);
+    people: as vp3d-infer --people ("all", "largest", N; None: the single-person path);
     progress: show BatchProgress on stderr; on_event: or receive its events yourself.
     One video's failure never raises: it is a row. Raises BatchError, CheckpointError or DetectorError
     (one line) only when the batch as a whole cannot run.
@@ -233,13 +237,21 @@ def run_batch(in_dir: Path, out_dir: Path, kinds: list[str], options: InferenceO
         raise BatchError(f"{in_dir}: is a file, not a folder (vp3d-infer takes one video)")
     if options.detector.startswith("file:"):
         raise BatchError(f"--detector {options.detector}: a keypoint file belongs to one video; not usable for a folder")
+    if people is not None:
+        if options.detector == "mediapipe":
+            raise BatchError("--people needs a multi-person detector (--detector keypoint-rcnn, detectron2 or "
+                             "rtmpose); MediaPipe follows one person")
+        try:
+            check_people_outputs(people, kinds)
+        except OutputError as e:
+            raise BatchError(str(e)) from None
     check_out_dir(out_dir)
     tasks, not_videos = plan_batch(in_dir, out_dir, kinds, recursive, output_options)
     if not tasks:
         others = f"; {len(not_videos)} other file(s) are not videos" if not_videos else ""
         hint = "" if recursive else " (add --recursive for sub-folders)"
         raise BatchError(f"{in_dir}: no video files found{others}{hint}")
-    fingerprint = options_fingerprint(options, output_options)
+    fingerprint = options_fingerprint(options, output_options, people)
     rows: dict[int, dict] = {}
     todo = []
     for t in tasks:
@@ -264,7 +276,7 @@ def run_batch(in_dir: Path, out_dir: Path, kinds: list[str], options: InferenceO
                 display.frames.total = sum(t.frames_hint for t in todo)
             todo.sort(key=lambda t: t.frames_hint or 0, reverse=True)  # longest first: the tail is a short one
             threads = max(1, (os.cpu_count() or 1) // max(1, min(jobs, len(todo))))  # cores shared by workers
-            schedule(todo, jobs, Job(options, list(kinds), fingerprint, threads), on_event, rows)
+            schedule(todo, jobs, Job(options, list(kinds), fingerprint, threads, people), on_event, rows)
         except KeyboardInterrupt:
             interrupted = True
         finally:

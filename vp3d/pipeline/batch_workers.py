@@ -33,6 +33,7 @@ from ..detectors.keypoints import DetectorError, NoPersonError
 from ..lifter.errors import CheckpointError
 from .export import atomic_write
 from .infer import InferenceOptions, detector_from_options, load_lifter
+from .people_job import process_people
 from .job import OutputError, Outputs, process_video
 from .video import VideoError
 
@@ -81,12 +82,13 @@ def one_line(e: BaseException) -> str:
 
 
 def make_row(task: Task, status: str, reason: str | None = None, summary: dict | None = None) -> dict:
-    """One line of summary.json: the video (relative path), what happened and, when done, its figures."""
+    """One line of summary.json: the video (relative path), what happened and, when done, its figures
+    (with --people, the tracks kept: id, first and last frame, frames detected)."""
     s = summary or {}
     return {"input": task.rel.as_posix(), "status": status, "reason": reason,
             "frames": s.get("frames"), "frames_detected": s.get("frames_detected"), "fps_video": s.get("fps_video"),
             "seconds": s.get("seconds"), "frames_per_second": s.get("frames_per_second"),
-            "outputs": s.get("outputs", {})}
+            "outputs": s.get("outputs", {}), **({"people": s["people"]} if "people" in s else {})}
 
 
 def reason_of(task: Task, e: BaseException) -> str:
@@ -103,6 +105,7 @@ class Job:
     kinds: list[str]
     fingerprint: dict
     threads: int  # torch / OpenCV threads per worker: the cores shared among the workers
+    people: str | None = None  # --people: "all", "largest" or N (people_job); None: one person, untracked
 
 
 _worker: dict = {}  # per worker process: the job, the event queue, the loaded models
@@ -191,17 +194,21 @@ def _process(task: Task) -> dict:
         source_stat = task.source.stat()
         lifter, checkpoint, detector = _models()
         detector.reset()  # forget the previous video's person (MediaPipe tracks one from frame to frame)
-        frames_seen = [None]  # the render pass draws exactly the frames detection decoded
+        frames_seen = [None]  # the render draws exactly the frames detection decodes
         detect_progress = _throttled("detect", task.index, lambda: task.frames_hint)
-        render_progress = _throttled("render", task.index, lambda: frames_seen[0])
+        # With MediaPipe the render runs while detection goes on (overlap.py): its total is the video's.
+        render_progress = _throttled("render", task.index, lambda: task.frames_hint or frames_seen[0])
 
         def on_detect(done: int) -> None:
             frames_seen[0] = done
             detect_progress(done)
 
-        summary = process_video(task.source, task.outputs, job.options, detect_progress=on_detect,
-                                render_progress=render_progress, lifter=lifter, checkpoint_path=checkpoint,
-                                detector=detector)
+        models = dict(detect_progress=on_detect, render_progress=render_progress, lifter=lifter,
+                      checkpoint_path=checkpoint, detector=detector)
+        if job.people is None:
+            summary = process_video(task.source, task.outputs, job.options, **models)
+        else:
+            summary = process_people(task.source, task.outputs, job.options, job.people, **models)
         row = make_row(task, "ok", summary=summary)
         record = {"schema": MARKER_SCHEMA, **row, "formats": job.kinds, "options": job.fingerprint,
                   "source_size": source_stat.st_size, "source_mtime_ns": source_stat.st_mtime_ns,

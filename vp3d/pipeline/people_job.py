@@ -41,6 +41,17 @@ def write_people_outputs(people: PeopleResult, outputs: Outputs,
     return written
 
 
+def check_people_outputs(people: str, kinds: list[str]) -> int:
+    """The number of people `people` asks for (0 = all); OutputError (one line) when an output kind that
+    holds one person (csv, bvh, npz_2d) is asked for several."""
+    count = parse_people(people)  # ValueError for a bad value: the CLI checks it while parsing
+    single_only = [f"--{k.replace('_', '-')}" for k in ("csv", "bvh", "npz_2d") if k in kinds]
+    if count != 1 and single_only:
+        raise OutputError(f"{', '.join(single_only)} hold(s) one person; use --people largest, or --json/--npz "
+                          f"for several people")
+    return count
+
+
 def process_people(path: Path, outputs: Outputs, options: InferenceOptions, people: str,
                    detect_progress: Callable[[int], None] | None = None,
                    render_progress: Callable[[int], None] | None = None,
@@ -48,11 +59,7 @@ def process_people(path: Path, outputs: Outputs, options: InferenceOptions, peop
     """Detect, track, select (`people`: "all", "largest" or a number, see tracking.parse_people), lift and
     write `outputs`; returns a summary dict like job.process_video's plus "people" (track ids and spans).
     Raises the pipeline's one-line errors; OutputError for an export that holds one person only."""
-    count = parse_people(people)  # ValueError for a bad value: the CLI checks it while parsing
-    single_only = [f"--{k.replace('_', '-')}" for k in ("csv", "bvh", "npz_2d") if getattr(outputs, k)]
-    if count != 1 and single_only:
-        raise OutputError(f"{', '.join(single_only)} hold(s) one person; use --people largest, or --json/--npz "
-                          f"for several people")
+    count = check_people_outputs(people, [k for k in ("csv", "bvh", "npz_2d") if getattr(outputs, k)])
     prepare_outputs(outputs)
     t0 = time.time()
     kw = dict(lifter=lifter, checkpoint_path=checkpoint_path, detector=detector, progress=detect_progress)
