@@ -115,6 +115,26 @@ def test_semi_supervised_training_runs_and_ships_a_trajectory_model(tmp_path, mo
     assert lifted.trajectory.shape == (50, 3) and np.isfinite(lifted.trajectory).all()
 
 
+def test_reprojection_term_enters_the_loss_scaled_by_its_weight(tmp_path, motions):
+    """Same batches (same seeds), weights 0, 0.5 and 1: the step's loss grows linearly with the weight."""
+    from vp3d.lifter.model import TemporalModel
+    from vp3d.lifter.train import MotionSampler, _trajectory_step
+    from vp3d.lifter.unlabeled import UnlabeledSampler
+    export_view(tmp_path / "u1.npz", motions[1], seed=3)
+    unlabeled = UnlabeledSampler([load_unlabeled(tmp_path / "u1.npz")], receptive_field=9, causal=False)
+    sampler = MotionSampler([motions[0]], receptive_field=9, causal=False, noise=None)
+    torch.manual_seed(0)
+    pose, traj = TemporalModel(17, 2, 17, (3, 3), channels=16), TemporalModel(17, 2, 1, (3, 3), channels=16)
+
+    def loss(weight):
+        torch.manual_seed(1)
+        return _trajectory_step(pose, traj, sampler, unlabeled, np.random.default_rng(2), 8, 4, True, False, 0.0,
+                                "cpu", reprojection_weight=weight).item()
+    base, half, full = loss(0.0), loss(0.5), loss(1.0)
+    assert full - base > 1e-4  # the 2D term is there
+    assert full - base == pytest.approx(2 * (half - base), rel=1e-4)
+
+
 def test_train_command_takes_unlabeled_exports(tmp_path, motions, capsys):
     (tmp_path / "u").mkdir()
     export_view(tmp_path / "u" / "clip.npz", motions[1], seed=4)

@@ -275,6 +275,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warmup-epochs", type=int, default=d.warmup_epochs,
                    help="semi-supervised: supervised epochs before the 2D reprojection loss starts")
     p.add_argument("--no-bone-length-term", action="store_true", help="semi-supervised: drop the bone-length loss")
+    p.add_argument("--reprojection-weight", type=float, default=d.reprojection_weight,
+                   help="semi-supervised: weight of the 2D reprojection loss (default: 1, the reference's)")
     p.add_argument("--velocity-weight", type=float, default=d.velocity_weight,
                    help="weight of a velocity term (error of frame-to-frame motion; not in the reference), "
                         "chunked scheme")
@@ -329,7 +331,7 @@ def run_train(args) -> int:
         epoch_frames=args.epoch_frames, val_views=args.val_views, bn_batches=args.bn_batches, out=args.out,
         resume=args.resume, init_from=args.init_from, velocity_weight=args.velocity_weight,
         trajectory=args.trajectory, warmup_epochs=args.warmup_epochs,
-        bone_length_term=not args.no_bone_length_term,
+        bone_length_term=not args.no_bone_length_term, reprojection_weight=args.reprojection_weight,
         data_description=(f"CMU mocap at {args.mocap}: {len(train_m)} training motions "
                           f"({sum(len(m.positions) for m in train_m)} frames at 50 fps), validation subjects "
                           f"{sorted({m.subject for m in val_m})} ({len(val_m)} motions)"),

@@ -49,6 +49,7 @@ class TrainConfig:
     trajectory: bool = False  # also train a trajectory model (root position in the camera frame)
     warmup_epochs: int = 1  # semi-supervised: epochs of supervised training before the 2D losses start
     bone_length_term: bool = True  # semi-supervised: unlabeled mean bone lengths follow the labeled ones
+    reprojection_weight: float = 1.0  # semi-supervised: weight of the 2D reprojection term (reference: 1)
     velocity_weight: float = 0.0  # weight of the velocity term (MPJVE of consecutive outputs); chunked only
     scheme: str = "chunked"
     lr: float = 1e-3
@@ -173,10 +174,11 @@ def _pose_loss(pred: torch.Tensor, target: torch.Tensor, velocity_weight: float)
 
 def _trajectory_step(model, model_traj, sampler: MotionSampler, unlabeled: UnlabeledSampler | None,
                      rng: np.random.Generator, windows: int, out_frames: int, with_2d_losses: bool,
-                     bone_length_term: bool, velocity_weight: float, device) -> torch.Tensor:
+                     bone_length_term: bool, velocity_weight: float, device,
+                     reprojection_weight: float = 1.0) -> torch.Tensor:
     """Loss of one step with a trajectory model: supervised pose + 1/z-weighted trajectory on labeled
-    windows; on unlabeled windows (after the warm-up) the 2D reprojection of
-    pose + trajectory, and the bone-length term."""
+    windows; on unlabeled windows (after the warm-up) the 2D reprojection of pose + trajectory (times
+    `reprojection_weight`), and the bone-length term."""
     kp, target, traj, _ = sampler.batch_with_camera(rng, windows, out_frames)
     kp = kp.to(device)
     pose, root = model(kp), model_traj(kp)
@@ -196,7 +198,7 @@ def _trajectory_step(model, model_traj, sampler: MotionSampler, unlabeled: Unlab
         # poor early on from sending projections (and gradients) to infinity.
         points = torch.cat([points[..., :2], points[..., 2:].clamp(min=MIN_DEPTH)], dim=-1)
         projected = project_to_2d_linear(points, u_intr.to(device)[:, None])
-        loss = loss + metrics.mpjpe_loss(projected, u_target2d.to(device))
+        loss = loss + reprojection_weight * metrics.mpjpe_loss(projected, u_target2d.to(device))
         if bone_length_term:
             loss = loss + metrics.bone_length_loss(pose, u_pose, H36M.parents)
     return loss
@@ -339,7 +341,7 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
             else:
                 loss = _trajectory_step(ddp, ddp_traj, sampler, unlabeled_sampler, rng, windows_per_step,
                                         out_frames, with_2d_losses, config.bone_length_term,
-                                        config.velocity_weight, device)
+                                        config.velocity_weight, device, config.reprojection_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
