@@ -4,6 +4,12 @@ one the two-pass render draws."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import require_shared
@@ -105,3 +111,21 @@ def test_rendering_starts_before_detection_ends_and_draws_what_two_passes_draw(t
         assert (live[:, width:] != live[0, width]).any()  # the 3D panel is drawn
         frames += 1
     assert frames == total
+
+
+def test_ctrl_c_while_rendering_and_detecting_leaves_nothing(tmp_path):
+    """SIGINT while MediaPipe reads and the render's encoder is open (its hidden temporary file exists):
+    exit 130, one line, and neither the video nor the JSON is left."""
+    video = require_shared("videos", "taiji.mp4")
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "vp3d-infer"), str(video), "--out", str(out / "r.mp4"),
+                             "--json", str(out / "r.json"), "--quiet"], stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while not any(p.name.endswith(".partial.mp4") for p in out.iterdir()):
+        assert proc.poll() is None and time.time() - t0 < 120, "the render never started"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip().splitlines() == ["vp3d: interrupted"], err
+    assert list(out.iterdir()) == []
