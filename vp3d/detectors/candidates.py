@@ -111,6 +111,23 @@ class BatchDetector(Protocol):
     def detect_batch(self, frames_bgr: list[np.ndarray]) -> list[PersonCandidates]: ...
 
 
+class StatelessDetector:
+    """Lifecycle shared by the batched backends: every frame is detected on its own, so nothing is carried
+    between videos; a context manager that closes (drops its models) on exit."""
+
+    def reset(self) -> None:
+        """Nothing to forget between videos (batch mode calls this)."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def _batches(frames: Iterator[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
     batch: list[np.ndarray] = []
     for frame in frames:

@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .candidates import PersonCandidates
+from .candidates import PersonCandidates, StatelessDetector
 from .keypoints import DetectorError
 
 NAME = "detectron2"
@@ -80,7 +80,7 @@ def resized_size(height: int, width: int, min_size: int, max_size: int) -> tuple
     return int(new_h + 0.5), int(new_w + 0.5)
 
 
-class Detectron2Detector:
+class Detectron2Detector(StatelessDetector):
     """A Detectron2 keypoint model over batches of BGR frames (use `load`)."""
 
     layout = "coco"
@@ -153,14 +153,5 @@ class Detectron2Detector:
                                           score=np.clip(kps[..., 2], 0.0, 1.0), person_score=inst.scores.numpy()))
         return found
 
-    def reset(self) -> None:
-        """Nothing to forget between videos: every frame is detected on its own (batch mode calls this)."""
-
     def close(self) -> None:
         self.model = None
-
-    def __enter__(self) -> "Detectron2Detector":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from .candidates import PersonCandidates
+from .candidates import PersonCandidates, StatelessDetector
 from .keypoints import DetectorError
 
 NAME = "keypoint-rcnn"
@@ -84,7 +84,7 @@ def load_state_dict(weights: str | os.PathLike | None) -> tuple[dict, str]:
     return state, source
 
 
-class KeypointRCNNDetector:
+class KeypointRCNNDetector(StatelessDetector):
     """torchvision Keypoint R-CNN over batches of BGR frames, every person per frame.
 
     model: a torchvision KeypointRCNN (from `build_model`, weights loaded by the caller or by `load`).
@@ -153,14 +153,5 @@ class KeypointRCNNDetector:
                                 score=(1.0 / (1.0 + np.exp(-np.clip(logits, -60.0, 60.0)))).reshape(-1, 17),
                                 person_score=arr("scores"))
 
-    def reset(self) -> None:
-        """Nothing to forget between videos: every frame is detected on its own (batch mode calls this)."""
-
     def close(self) -> None:
         self.model = None
-
-    def __enter__(self) -> "KeypointRCNNDetector":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

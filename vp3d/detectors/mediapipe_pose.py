@@ -18,8 +18,7 @@ import cv2
 import numpy as np
 
 from .keypoints import MEDIAPIPE33, Keypoints2D
-from ..skeleton import get_layout
-from ..pipeline.video import iter_frames, prefetch, probe
+from ..pipeline.video import VideoInfo, iter_frames, prefetch, probe
 
 _VARIANTS = {0: "lite", 1: "full", 2: "heavy"}
 
@@ -66,6 +65,7 @@ class PoseDetector(Protocol):
     """What detect_video needs from a detector."""
 
     layout: str
+    num_joints: int
 
     def detect(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None: ...
 
@@ -81,6 +81,7 @@ class MediaPipePoseDetector:
     """
 
     layout = MEDIAPIPE33
+    num_joints = 33
 
     def __init__(self, model_complexity: int = 1, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, smooth_landmarks: bool = True, quiet: bool = True):
@@ -188,18 +189,19 @@ class DetectionLog:
 
 def detect_video(path: str | os.PathLike, detector: PoseDetector,
                  progress: Callable[[int], None] | None = None,
-                 on_frame: Callable[[DetectionLog], None] | None = None) -> Keypoints2D:
+                 on_frame: Callable[[DetectionLog], None] | None = None, info: VideoInfo | None = None
+                 ) -> Keypoints2D:
     """Run `detector` on every frame of the video (streamed, decoding in a background thread).
 
     progress: optional callable(frames_done) called after each frame.
     on_frame: optional callable(log) called after each frame with the detections so far (the overlapped
         render, vp3d.pipeline.overlap, lifts the settled part of them while detection goes on).
+    info: the video's probe, when the caller has it already (saves reading the headers again).
     Returns Keypoints2D in the detector's layout with one entry per decoded frame; frames without a person
     have detected=False, score 0 and NaN coordinates (use keypoints.fill_missing).
     """
-    info = probe(path)
-    joints = 33 if detector.layout == MEDIAPIPE33 else get_layout(detector.layout).num_joints
-    log = DetectionLog(detector.layout, info.width, info.height, joints)
+    info = info or probe(path)
+    log = DetectionLog(detector.layout, info.width, info.height, detector.num_joints)
     with closing(prefetch(iter_frames(path))) as frames:  # on an error, stop the decode thread right away
         for i, frame in enumerate(frames):
             log.append(detector.detect(frame))

@@ -25,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .candidates import PersonCandidates
+from .candidates import PersonCandidates, StatelessDetector
 from .keypoints import DetectorError
 
 NAME = "rtmpose"
@@ -151,7 +151,7 @@ def crop_to_frame(xy: np.ndarray, centre: np.ndarray, size: np.ndarray, input_hw
     return xy / wh * size + centre - size / 2
 
 
-class RTMPoseDetector:
+class RTMPoseDetector(StatelessDetector):
     """YOLOX person boxes + RTMPose keypoints (COCO-17) over batches of BGR frames (use `load`).
 
     det_session, pose_session: onnxruntime InferenceSessions (see the module docstring for their I/O).
@@ -224,9 +224,6 @@ class RTMPoseDetector:
                                           person_score=person_scores))
             k += n
         return found
-
-    def reset(self) -> None:
-        """Nothing to forget between videos: every frame is detected on its own (batch mode calls this)."""
 
     def close(self) -> None:
         self.det = self.pose = None

@@ -93,6 +93,14 @@ def write_json(path: str | os.PathLike, result, world=None) -> Path:
     return atomic_write(path, write)
 
 
+def npz_header(video, metadata: dict) -> dict[str, np.ndarray]:
+    """The NPZ fields every joints file has (vp3d.joints/1 and /2): the video's rate and size, the 3D
+    joints' names and parents, and the JSON document's metadata as a string."""
+    return {"fps": np.float64(video.fps), "width": np.int32(video.width), "height": np.int32(video.height),
+            "joint_names": np.array(H36M.joint_names), "parents": np.array(H36M.parents, dtype=np.int32),
+            "metadata": np.array(json.dumps(metadata))}
+
+
 def write_npz(path: str | os.PathLike, result, world=None) -> Path:
     kp = result.keypoints
     arrays = {
@@ -101,12 +109,7 @@ def write_npz(path: str | os.PathLike, result, world=None) -> Path:
         "detected": kp.detected.astype(bool),  # (T,)
         # (T, 17, 3) metres: camera frame, root-relative; or the world frame (metadata joints3d.frame)
         "joints3d": joints3d_for_export(result, world).astype(np.float32),
-        "fps": np.float64(result.video.fps),
-        "width": np.int32(result.video.width),
-        "height": np.int32(result.video.height),
-        "joint_names": np.array(H36M.joint_names),
-        "parents": np.array(H36M.parents, dtype=np.int32),
-        "metadata": np.array(json.dumps(describe(result, world))),
+        **npz_header(result.video, describe(result, world)),
     }
     if result.trajectory is not None:
         arrays["root_camera"] = result.trajectory.astype(np.float32)  # (T, 3) metres

@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..detectors.tracking import OKS_KAPPA
-from ..skeleton import H36M
-from .export import atomic_write, describe, frame_records, joints3d_for_export, save_npz
+from .export import atomic_write, describe, frame_records, joints3d_for_export, npz_header, save_npz
 
 SCHEMA = "vp3d.joints/2"
 
@@ -90,12 +89,7 @@ def write_people_npz(path: str | os.PathLike, people, worlds=None) -> Path:
         "in_track": _stack(people, [True] * len(ps), (), bool, False),  # (P, T)
         # (P, T, 17, 3) metres: camera frame, root-relative; or each person's world frame
         "joints3d": _stack(people, [joints3d_for_export(p.result, w) for p, w in zip(ps, worlds)], (17, 3)),
-        "fps": np.float64(people.video.fps),
-        "width": np.int32(people.video.width),
-        "height": np.int32(people.video.height),
-        "joint_names": np.array(H36M.joint_names),
-        "parents": np.array(H36M.parents, dtype=np.int32),
-        "metadata": np.array(json.dumps(describe_people(people, worlds))),
+        **npz_header(people.video, describe_people(people, worlds)),
     }
     if ps[0].result.trajectory is not None:
         arrays["root_camera"] = _stack(people, [p.result.trajectory for p in ps], (3,))  # (P, T, 3) metres

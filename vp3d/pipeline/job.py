@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 from .infer import InferenceOptions, InferenceResult, detector_from_options, run_video
 from .overlap import can_overlap, run_video_rendering
-from .video import DEFAULT_CRF, DEFAULT_PRESET, probe
+from .video import DEFAULT_CRF, DEFAULT_PRESET
 
 
 class OutputError(Exception):
@@ -128,7 +128,6 @@ def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
     """
     prepare_outputs(outputs)
     t0 = time.time()
-    probe(path)  # a bad input fails before any model is loaded
     own_detector = detector is None
     detector = detector or detector_from_options(options)
     rendered = None

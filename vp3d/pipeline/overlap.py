@@ -93,7 +93,7 @@ def run_video_rendering(path: str | os.PathLike, out_video: Path, options: Infer
         try:
             if lifter is not None:
                 check_layout(detector, lifter.meta.input_layout)
-            raw = detect_video(path, detector, progress=progress, on_frame=on_frame)
+            raw = detect_video(path, detector, progress=progress, on_frame=on_frame, info=info)
             try:
                 result = result_from_keypoints(raw, info, loaded_lifter(), checkpoint_path, detector.name, options)
             except NoPersonError as e:
