@@ -101,6 +101,19 @@ def test_progress_goes_to_stderr_and_quiet_silences_it(clip, tmp_path):
     assert summary.returncode == 0 and json.loads(summary.stdout)["frames"] == 72
 
 
+def test_vp3d_infer_subcommand_flushes_its_output_before_the_fast_exit(clip, tmp_path):
+    """One-video runs end with os._exit (no interpreter teardown): stdout through a pipe (block-buffered)
+    must still arrive whole, and the files must be complete."""
+    proc = subprocess.run([str(BIN / "vp3d"), "infer", str(clip), "--no-render", "--npz", str(tmp_path / "b.npz"),
+                           "--json"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["frames"] == 72
+    assert np.load(tmp_path / "b.npz")["joints3d"].shape == (72, 17, 3)
+    failed = subprocess.run([str(BIN / "vp3d"), "infer", str(tmp_path / "missing.mp4"), "--no-render", "--json"],
+                            capture_output=True, text=True, timeout=300)
+    assert failed.returncode == 1 and failed.stderr.startswith("vp3d: error:") and failed.stdout == ""
+
+
 def test_crf_and_preset_set_the_video_quality(clip, tmp_path):
     """Lower --crf keeps more detail (a bigger file); a slower --preset packs the same quality smaller."""
     sizes = {}

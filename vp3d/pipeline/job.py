@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 from .infer import InferenceOptions, InferenceResult, detector_from_options, run_video
 from .overlap import can_overlap, run_video_rendering
-from .video import DEFAULT_CRF, DEFAULT_PRESET
+from .video import DEFAULT_CRF, DEFAULT_PRESET, VideoInfo
 
 
 class OutputError(Exception):
@@ -119,8 +119,10 @@ def write_outputs(result: InferenceResult, outputs: Outputs,
 def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
                   detect_progress: Callable[[int], None] | None = None,
                   render_progress: Callable[[int], None] | None = None,
-                  lifter=None, checkpoint_path: Path | None = None, detector=None) -> dict:
-    """Detect, lift and write `outputs` for one video; returns a summary dict.
+                  lifter=None, checkpoint_path: Path | None = None, detector=None,
+                  info: VideoInfo | None = None) -> dict:
+    """Detect, lift and write `outputs` for one video; returns a summary dict (`info`: the video's
+    probe, when the caller has it).
 
     Raises the pipeline's one-line errors (VideoError, NoPersonError, CheckpointError, OutputError).
     `lifter` (with its `checkpoint_path`) and `detector` let a caller that processes many videos load
@@ -136,10 +138,10 @@ def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
             result, rendered = run_video_rendering(path, outputs.video, options, lifter=lifter,
                                                    checkpoint_path=checkpoint_path, detector=detector,
                                                    progress=detect_progress, render_progress=render_progress,
-                                                   crf=outputs.crf, preset=outputs.preset)
+                                                   crf=outputs.crf, preset=outputs.preset, info=info)
         else:
             result = run_video(path, options, progress=detect_progress, lifter=lifter,
-                               checkpoint_path=checkpoint_path, detector=detector)
+                               checkpoint_path=checkpoint_path, detector=detector, info=info)
     finally:
         if own_detector:
             detector.close()

@@ -22,7 +22,7 @@ from ..detectors.keypoints import NoPersonError
 from ..detectors.factory import check_layout
 from .infer import InferenceOptions, InferenceResult, load_lifter, result_from_keypoints
 from .render_live import LiveRender
-from .video import DEFAULT_CRF, DEFAULT_PRESET, probe
+from .video import DEFAULT_CRF, DEFAULT_PRESET, VideoInfo, probe
 
 if TYPE_CHECKING:
     from ..lifter.inference import Lifter
@@ -51,14 +51,16 @@ def run_video_rendering(path: str | os.PathLike, out_video: Path, options: Infer
                         lifter: Lifter | None = None, checkpoint_path: Path | None = None,
                         progress: Callable[[int], None] | None = None,
                         render_progress: Callable[[int], None] | None = None,
-                        crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET) -> tuple[InferenceResult, Path]:
+                        crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET,
+                        info: VideoInfo | None = None) -> tuple[InferenceResult, Path]:
     """run_video (vp3d.pipeline.infer) and the side-by-side video at once, for a frame-by-frame detector.
     Without a `lifter`, the one `options` names loads in the background while MediaPipe starts reading
     (its torch import takes about a second). Returns the result and the written video (x264 quality `crf`,
-    0 = lossless, and `preset`); on any error nothing is left at out_video."""
+    0 = lossless, and `preset`); on any error nothing is left at out_video. `info`: the video's probe,
+    when the caller has it."""
     from ..detectors.mediapipe_pose import detect_video
 
-    info = probe(path)
+    info = info or probe(path)
     live = LiveRender(path, out_video, info, geometry_frames=round(GEOMETRY_SECONDS * info.fps),
                       progress=render_progress, crf=crf, preset=preset)
     next_update = FIRST_UPDATE
@@ -77,7 +79,9 @@ def run_video_rendering(path: str | os.PathLike, out_video: Path, options: Infer
         def on_frame(log) -> None:
             nonlocal next_update
             n = len(log)
-            if n < next_update:
+            if n < next_update or (loading is not None and not loading.done()):
+                # Detection never waits for the lifter (its torch import takes ~1 s on a CPU): the render
+                # starts at the first update after it has loaded.
                 return
             # Steps grow with the video (each lift covers everything so far), so the lifting stays a
             # small, bounded share of the work on long videos.
