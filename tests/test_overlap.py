@@ -113,6 +113,33 @@ def test_rendering_starts_before_detection_ends_and_draws_what_two_passes_draw(t
     assert frames == total
 
 
+def test_detection_goes_on_while_the_lifter_is_still_loading(tmp_path, small_taiji, monkeypatch):
+    """The lifter (torch import, ~1 s) loads in the background; MediaPipe does not stop for it at its
+    first update. The loader here finishes only once detection is 100 frames past that update."""
+    import threading
+
+    import vp3d.pipeline.overlap as overlap
+    past_first_update = threading.Event()
+    real_load = overlap.load_lifter
+
+    def slow_load(options):
+        assert past_first_update.wait(timeout=120), "detection stopped to wait for the lifter"
+        return real_load(options)
+
+    monkeypatch.setattr(overlap, "load_lifter", slow_load)
+    options = InferenceOptions()
+    detector = detector_from_options(options)
+    rendered = [0]
+    try:
+        result, path = run_video_rendering(
+            small_taiji, tmp_path / "live.mp4", options, detector=detector,
+            progress=lambda n: past_first_update.set() if n >= overlap.FIRST_UPDATE + 100 else None,
+            render_progress=lambda n: rendered.__setitem__(0, n))
+    finally:
+        detector.close()
+    assert rendered[0] == len(result.poses3d) == 412 and path.exists()
+
+
 def test_ctrl_c_while_rendering_and_detecting_leaves_nothing(tmp_path):
     """SIGINT while MediaPipe reads and the render's encoder is open (its hidden temporary file exists):
     exit 130, one line, and neither the video nor the JSON is left."""
