@@ -123,10 +123,10 @@ def test_reprojection_term_enters_the_loss_scaled_by_its_weight(tmp_path, motion
     export_view(tmp_path / "u1.npz", motions[1], seed=3)
     unlabeled = UnlabeledSampler([load_unlabeled(tmp_path / "u1.npz")], receptive_field=9, causal=False)
     sampler = MotionSampler([motions[0]], receptive_field=9, causal=False, noise=None)
-    torch.manual_seed(0)
-    pose, traj = TemporalModel(17, 2, 17, (3, 3), channels=16), TemporalModel(17, 2, 1, (3, 3), channels=16)
 
-    def loss(weight):
+    def loss(weight):  # fresh models each time: a step updates BatchNorm's running statistics
+        torch.manual_seed(0)
+        pose, traj = TemporalModel(17, 2, 17, (3, 3), channels=16), TemporalModel(17, 2, 1, (3, 3), channels=16)
         torch.manual_seed(1)
         return _trajectory_step(pose, traj, sampler, unlabeled, np.random.default_rng(2), 8, 4, True, False, 0.0,
                                 "cpu", reprojection_weight=weight).item()
@@ -148,3 +148,30 @@ def test_train_command_takes_unlabeled_exports(tmp_path, motions, capsys):
     assert ckpt.model_traj is not None
     assert main(["train", "--unlabeled", str(tmp_path / "missing"), "--out", str(out)]) == 1
     assert "missing: no such file" in capsys.readouterr().err
+
+
+def test_unlabeled_windows_use_the_running_batchnorm_statistics(tmp_path, motions):
+    """The unlabeled pass normalizes as inference does and leaves BatchNorm's statistics to the labeled
+    windows: after one step, with or without unlabeled data, the running statistics are the same."""
+    from vp3d.lifter.model import TemporalModel
+    from vp3d.lifter.train import MotionSampler, _trajectory_step, batchnorm_running_statistics
+    export_view(tmp_path / "u1.npz", motions[1], seed=3)
+    unlabeled = UnlabeledSampler([load_unlabeled(tmp_path / "u1.npz")], receptive_field=9, causal=False)
+    sampler = MotionSampler([motions[0]], receptive_field=9, causal=False, noise=None)
+
+    def running_means(with_unlabeled):
+        torch.manual_seed(0)
+        pose, traj = TemporalModel(17, 2, 17, (3, 3), channels=16), TemporalModel(17, 2, 1, (3, 3), channels=16)
+        loss = _trajectory_step(pose, traj, sampler, unlabeled if with_unlabeled else None,
+                                np.random.default_rng(2), 8, 4, True, False, 0.0, "cpu")
+        assert pose.training and traj.training and loss.requires_grad
+        return [m.running_mean.clone() for net in (pose, traj) for m in net.modules()
+                if isinstance(m, torch.nn.BatchNorm1d)]
+
+    for a, b in zip(running_means(False), running_means(True)):
+        torch.testing.assert_close(a, b)
+
+    model = TemporalModel(17, 2, 17, (3, 3), channels=16, dropout=0.25)
+    with batchnorm_running_statistics(model):
+        assert not model.expand_bn.training and model.drop.training  # dropout still on
+    assert model.expand_bn.training

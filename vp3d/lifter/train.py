@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -189,11 +190,15 @@ def _trajectory_step(model, model_traj, sampler: MotionSampler, unlabeled: Unlab
         # Unlabeled windows go through their own forward pass: in one concatenated batch (the
         # reference's way) their BatchNorm statistics leak into the labeled half, and unlabeled
         # video rarely matches the virtual cameras' distribution (measured: 2x worse validation
-        # before the 2D loss even starts).
+        # before the 2D loss even starts). Their BatchNorm layers use the running statistics, as
+        # at inference: normalized by the unlabeled batch's own statistics, the 2D loss tuned the
+        # weights to a normalization the model never sees again (bench/README.md: with batch
+        # statistics the unlabeled data made validation worse, with running ones better).
         u_kp, u_target2d, u_intr = unlabeled.batch(rng, windows, out_frames)
         u_kp = u_kp.to(device)
-        u_pose = model(u_kp)
-        points = u_pose + model_traj(u_kp)
+        with batchnorm_running_statistics(model, model_traj):
+            u_pose = model(u_kp)
+            points = u_pose + model_traj(u_kp)
         # A person closer than MIN_DEPTH is never right; clamping there keeps a trajectory that is still
         # poor early on from sending projections (and gradients) to infinity.
         points = torch.cat([points[..., :2], points[..., 2:].clamp(min=MIN_DEPTH)], dim=-1)
@@ -202,6 +207,21 @@ def _trajectory_step(model, model_traj, sampler: MotionSampler, unlabeled: Unlab
         if bone_length_term:
             loss = loss + metrics.bone_length_loss(pose, u_pose, H36M.parents)
     return loss
+
+
+@contextmanager
+def batchnorm_running_statistics(*models: torch.nn.Module):
+    """Inside: the models' BatchNorm layers normalize with their running statistics and do not update
+    them (eval mode); everything else, dropout included, stays as it was."""
+    norms = [m for model in models for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    modes = [m.training for m in norms]
+    for m in norms:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(norms, modes):
+            m.train(mode)
 
 
 def _init_weights(path: str, meta: LifterMeta, model: torch.nn.Module, model_traj: torch.nn.Module | None) -> None:
