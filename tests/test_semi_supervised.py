@@ -6,6 +6,7 @@ Small models and short runs: these check the machinery; bench/semi_supervised.py
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -146,6 +147,8 @@ def test_train_command_takes_unlabeled_exports(tmp_path, motions, capsys):
     assert code == 0
     ckpt = load_checkpoint(out / "last.bin")
     assert ckpt.model_traj is not None
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]  # --json: an object per epoch
+    assert [line.get("epoch") for line in lines] == [1, None] and lines[0]["val"] == lines[1]["validation"]
     assert main(["train", "--unlabeled", str(tmp_path / "missing"), "--out", str(out)]) == 1
     assert "missing: no such file" in capsys.readouterr().err
 

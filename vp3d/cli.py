@@ -288,7 +288,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="fine-tune: start from these weights (same architecture) with a new optimizer and schedule")
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
-    p.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per epoch on stdout, then {validation, out} (instead of the log on stderr)")
 
 
 def _load_unlabeled(paths: list[Path]):
@@ -344,8 +345,12 @@ def run_train(args) -> int:
             return
         print(msg, file=sys.stderr, flush=True)
 
+    def on_epoch(entry):
+        if args.json:
+            print(json.dumps(entry), flush=True)
+
     result = train(config, [m.positions for m in train_m], [m.positions for m in val_m], log=log,
-                   device=_device(args.device), unlabeled=unlabeled).final_validation
+                   device=_device(args.device), unlabeled=unlabeled, on_epoch=on_epoch).final_validation
     if args.json:
         print(json.dumps({"validation": result, "out": args.out}))
     return 0

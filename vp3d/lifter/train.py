@@ -265,8 +265,10 @@ def recalibrate_batchnorm(model: torch.nn.Module, sampler: MotionSampler, rng: n
 
 
 def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: list[np.ndarray],
-          log=print, device: str = "cpu", unlabeled: list[UnlabeledSequence] | None = None) -> TrainOutcome:
-    """Train, validating after every epoch.
+          log=print, device: str = "cpu", unlabeled: list[UnlabeledSequence] | None = None,
+          on_epoch=None) -> TrainOutcome:
+    """Train, validating after every epoch (`on_epoch(entry)` gets each epoch's history entry: epoch,
+    loss_mm, val {noisy, clean: p1, p2, mpjve}, train_frames_per_s, seconds).
 
     With `unlabeled` 2D sequences this is the paper's semi-supervised scheme: every step also lifts a
     batch of unlabeled windows, adds the predicted trajectory, projects with the sequence's intrinsics
@@ -381,6 +383,8 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                  "train_frames_per_s": steps * windows_per_step * out_frames * world / train_time,
                  "seconds": time.time() - t0}
         history.append(entry)
+        if on_epoch is not None:
+            on_epoch(entry)
         log(f"epoch {epoch + 1:3d}/{config.epochs}  loss {entry['loss_mm']:6.1f} mm  "
             f"val P1 {val['noisy']['p1']:6.1f}  P2 {val['noisy']['p2']:6.1f}  MPJVE {val['noisy']['mpjve']:5.2f} mm "
             f"(noisy 2D) | clean P1 {val['clean']['p1']:6.1f}  lr {lr:.2e}  "
