@@ -440,9 +440,10 @@ def infer_main(argv: list[str] | None = None, prog: str = "vp3d-infer") -> int:
 
 
 def _exit_without_teardown(code: int) -> NoReturn:
-    """End a one-video run without the interpreter's teardown, which takes ~0.4 s with the CUDA build
-    of torch loaded (library destructors): 10% of a short clip's whole run. Safe only where nothing is
-    left running or unwritten: outputs are closed and renamed into place before run_infer returns."""
+    """End a one-video run without the interpreter's teardown, which takes ~0.4 s once the CUDA build
+    of torch is imported (measured for `python -c "import torch"` alone): 10% of a short clip's whole
+    run. Safe only where nothing is left running or unwritten: outputs are closed and renamed into place
+    (or removed) before run_infer returns, and its threads have been joined."""
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
