@@ -63,8 +63,8 @@ def main() -> None:
     ap.add_argument("--arc", default="3,3,3")
     ap.add_argument("--channels", type=int, default=256)
     ap.add_argument("--epochs", type=int, default=48)
-    ap.add_argument("--semi-options", default="--no-bone-length-term --warmup-epochs 3",
-                    help="extra `vp3d train` options of the semi-supervised run (the bone-length term hurt here)")
+    ap.add_argument("--semi-options", default="",
+                    help="extra `vp3d train` options of the semi-supervised run, e.g. --bone-length-term")
     ap.add_argument("--epoch-frames", type=int, default=65536)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--out", type=Path, default=Path("runs/semi"))

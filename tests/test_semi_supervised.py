@@ -107,7 +107,8 @@ def test_semi_supervised_training_runs_and_ships_a_trajectory_model(tmp_path, mo
     export_view(tmp_path / "u1.npz", val_m, seed=3)
     unlabeled = [load_unlabeled(tmp_path / "u1.npz")]
     config = TrainConfig(filter_widths=(3, 3), channels=16, epochs=2, batch_size=128, chunk=8, epoch_frames=512,
-                         val_views=1, bn_batches=1, out=str(tmp_path / "run"), seed=3, warmup_epochs=1)
+                         val_views=1, bn_batches=1, out=str(tmp_path / "run"), seed=3, warmup_epochs=1,
+                         bone_length_term=True)  # the paper's full loss (off by default)
     outcome = train(config, [train_m], [val_m], log=lambda m: None, unlabeled=unlabeled)
     assert len(outcome.history) == 2
     ckpt = load_checkpoint(tmp_path / "run" / "last.bin")
@@ -143,6 +144,7 @@ def test_train_command_takes_unlabeled_exports(tmp_path, motions, capsys):
     code = main(["train", "--arc", "1", "--channels", "8", "--epochs", "1", "--epoch-frames", "256",
                  "--batch-size", "64", "--chunk", "4", "--val-views", "1", "--bn-batches", "1",
                  "--labeled-fraction", "0.05", "--unlabeled", str(tmp_path / "u"), "--warmup-epochs", "0",
+                 "--bone-length-term",
                  "--out", str(out), "--cache", str(tmp_path / "cache.npz"), "--json"])
     assert code == 0
     ckpt = load_checkpoint(out / "last.bin")
