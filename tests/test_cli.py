@@ -101,6 +101,14 @@ def test_progress_goes_to_stderr_and_quiet_silences_it(clip, tmp_path):
     assert summary.returncode == 0 and json.loads(summary.stdout)["frames"] == 72
 
 
+def test_quiet_is_silent_while_detection_runs_beside_the_lifter_loading(clip, tmp_path):
+    """With --quiet nothing reaches stderr, also while MediaPipe detects and torch is imported in the
+    background at the same time (per-frame warnings.catch_warnings() once undid torch's own filter)."""
+    for i in range(3):
+        proc = vp3d_infer(clip, "--out", tmp_path / f"r{i}.mp4", "--quiet")
+        assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+
+
 def test_vp3d_infer_subcommand_flushes_its_output_before_the_fast_exit(clip, tmp_path):
     """One-video runs end with os._exit (no interpreter teardown): stdout through a pipe (block-buffered)
     must still arrive whole, and the files must be complete."""

@@ -95,6 +95,11 @@ class MediaPipePoseDetector:
                                f"installed ({model}); use model_complexity=1")
         self.name = f"mediapipe-blazepose-{variant}-{mp.__version__}"
         self._quiet = quiet
+        # protobuf warns on every call that MediaPipe uses a deprecated API: one filter for just that
+        # message, installed once. Not warnings.catch_warnings() around each call: that swaps the
+        # process-wide filter list and undid the filter torch's import (running in a background thread
+        # meanwhile) had set for its own start-up warning, which then reached stderr.
+        warnings.filterwarnings("ignore", message=".*SymbolDatabase.GetPrototype", category=UserWarning)
         with _silenced_stderr() if quiet else nullcontext():
             self._pose = mp.solutions.pose.Pose(
                 static_image_mode=False, model_complexity=model_complexity, smooth_landmarks=smooth_landmarks,
@@ -123,10 +128,7 @@ class MediaPipePoseDetector:
         return xy, np.clip(arr[:, 2], 0.0, 1.0)
 
     def _process(self, rgb: np.ndarray):
-        # protobuf warns on every call that MediaPipe uses a deprecated API; hide just that warning.
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*SymbolDatabase.GetPrototype", category=UserWarning)
-            return self._pose.process(rgb)
+        return self._pose.process(rgb)
 
     def reset(self) -> None:
         """Forget the tracked person, e.g. before the next video, keeping the loaded graph.
