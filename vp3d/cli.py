@@ -383,10 +383,11 @@ def _run(handler, args) -> int:
         return 130
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, exit_fast: bool = False) -> int:
+    """`vp3d ...`; exit_fast: see infer_main."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["infer"]:  # one video, or a folder (batch)
-        return infer_main(argv[1:], prog="vp3d infer")
+        return infer_main(argv[1:], prog="vp3d infer", exit_fast=exit_fast)
     args = build_parser().parse_args(argv)
     if args.command == "batch":
         return _run(run_batch, args)
@@ -425,7 +426,9 @@ def _batch_args(argv: list[str], prog: str):
     return args if args.input.is_dir() else None
 
 
-def infer_main(argv: list[str] | None = None, prog: str = "vp3d-infer") -> int:
+def infer_main(argv: list[str] | None = None, prog: str = "vp3d-infer", *, exit_fast: bool = False) -> int:
+    """`vp3d-infer ...`; exit_fast (the console scripts): a one-video run ends the process itself, without
+    the interpreter's teardown (_exit_without_teardown)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     batch_args = _batch_args(argv, prog)
     if batch_args is not None:  # `vp3d-infer FOLDER --out OUT_FOLDER ...` is `vp3d batch`
@@ -438,7 +441,10 @@ def infer_main(argv: list[str] | None = None, prog: str = "vp3d-infer") -> int:
         batch_parser = argparse.ArgumentParser(prog=prog, description=BATCH_DESCRIPTION, allow_abbrev=False)
         add_batch_arguments(batch_parser)
         batch_parser.parse_args(argv)  # exits with the usage error
-    return _run(run_infer, args)
+    code = _run(run_infer, args)
+    if exit_fast:
+        _exit_without_teardown(code)
+    return code
 
 
 def _exit_without_teardown(code: int) -> NoReturn:
@@ -453,20 +459,12 @@ def _exit_without_teardown(code: int) -> NoReturn:
 
 def command() -> NoReturn:
     """The `vp3d` console script."""
-    argv = sys.argv[1:]
-    code = main(argv)
-    if argv[:1] == ["infer"] and _batch_args(argv[1:], "vp3d infer") is None:
-        _exit_without_teardown(code)
-    sys.exit(code)
+    sys.exit(main(exit_fast=True))
 
 
 def infer_command() -> NoReturn:
     """The `vp3d-infer` console script."""
-    argv = sys.argv[1:]
-    code = infer_main(argv)
-    if _batch_args(argv, "vp3d-infer") is None:
-        _exit_without_teardown(code)
-    sys.exit(code)
+    sys.exit(infer_main(exit_fast=True))
 
 
 if __name__ == "__main__":

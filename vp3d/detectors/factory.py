@@ -88,5 +88,9 @@ def detect_people(path: str | os.PathLike, detector, progress: Callable[[int], N
     if hasattr(detector, "detect_batch"):
         from .candidates import detect_candidates
         return detect_candidates(path, detector, progress)
-    raise DetectorError(f"{detector.name} follows one person; --people all or a number needs a multi-person "
-                        f"detector: keypoint-rcnn, detectron2, rtmpose or file:PATH")
+    raise DetectorError(single_person_message(detector.name))
+
+
+def single_person_message(detector_name: str) -> str:
+    return (f"{detector_name} follows one person; --people needs a multi-person detector: keypoint-rcnn, "
+            f"detectron2, rtmpose or file:PATH")

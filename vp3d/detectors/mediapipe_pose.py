@@ -27,10 +27,14 @@ def _import_mediapipe():
     """Import MediaPipe with its C++ logging turned down.
 
     The env vars must be set before the first import (glog/TFLite read them once); setdefault keeps any
-    value the user chose. Nothing else global is touched.
+    value the user chose. protobuf warns on every graph call that MediaPipe uses a deprecated API: one
+    filter for just that message. Not warnings.catch_warnings() around each call: that swaps the
+    process-wide filter list and undid the filter torch's import (running in a background thread
+    meanwhile) had set for its own start-up warning, which then reached stderr.
     """
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    warnings.filterwarnings("ignore", message=".*SymbolDatabase.GetPrototype", category=UserWarning)
     import mediapipe as mp
 
     return mp
@@ -95,11 +99,6 @@ class MediaPipePoseDetector:
                                f"installed ({model}); use model_complexity=1")
         self.name = f"mediapipe-blazepose-{variant}-{mp.__version__}"
         self._quiet = quiet
-        # protobuf warns on every call that MediaPipe uses a deprecated API: one filter for just that
-        # message, installed once. Not warnings.catch_warnings() around each call: that swaps the
-        # process-wide filter list and undid the filter torch's import (running in a background thread
-        # meanwhile) had set for its own start-up warning, which then reached stderr.
-        warnings.filterwarnings("ignore", message=".*SymbolDatabase.GetPrototype", category=UserWarning)
         with _silenced_stderr() if quiet else nullcontext():
             self._pose = mp.solutions.pose.Pose(
                 static_image_mode=False, model_complexity=model_complexity, smooth_landmarks=smooth_landmarks,
@@ -109,7 +108,7 @@ class MediaPipePoseDetector:
             # The graph opens its TFLite models in background threads, which log as they do. One call on an
             # empty frame waits for that to finish while stderr is muted; it finds nobody, so the tracking
             # state stays empty and the first real frame runs the person detector as usual.
-            self._process(np.zeros((64, 64, 3), np.uint8))
+            self._pose.process(np.zeros((64, 64, 3), np.uint8))
 
     def detect(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """Landmarks of the person on this frame, or None when there is none.
@@ -120,15 +119,12 @@ class MediaPipePoseDetector:
         if self._pose is None:
             raise RuntimeError("detector is closed")
         h, w = frame_bgr.shape[:2]
-        result = self._process(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB))
+        result = self._pose.process(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB))
         if result.pose_landmarks is None:
             return None
         arr = np.array([(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark], dtype=np.float32)
         xy = arr[:, :2] * np.array([w, h], dtype=np.float32)  # normalized [0, 1] -> pixels
         return xy, np.clip(arr[:, 2], 0.0, 1.0)
-
-    def _process(self, rgb: np.ndarray):
-        return self._pose.process(rgb)
 
     def reset(self) -> None:
         """Forget the tracked person, e.g. before the next video, keeping the loaded graph.
@@ -142,7 +138,7 @@ class MediaPipePoseDetector:
             raise RuntimeError("detector is closed")
         with _silenced_stderr() if self._quiet else nullcontext():
             self._pose.reset()
-            self._process(np.zeros((64, 64, 3), np.uint8))
+            self._pose.process(np.zeros((64, 64, 3), np.uint8))
 
     def close(self) -> None:
         if self._pose is not None:

@@ -213,11 +213,15 @@ def _trajectory_step(model, model_traj, sampler: MotionSampler, unlabeled: Unlab
     return loss
 
 
+def _batchnorms(model: torch.nn.Module) -> list[torch.nn.Module]:
+    return [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+
 @contextmanager
 def batchnorm_running_statistics(*models: torch.nn.Module):
     """Inside: the models' BatchNorm layers normalize with their running statistics and do not update
     them (eval mode); everything else, dropout included, stays as it was."""
-    norms = [m for model in models for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    norms = [m for model in models for m in _batchnorms(model)]
     modes = [m.training for m in norms]
     for m in norms:
         m.eval()
@@ -247,7 +251,7 @@ def recalibrate_batchnorm(model: torch.nn.Module, sampler: MotionSampler, rng: n
     weights and come from windows whose frames are correlated; validation and the exported model
     need population statistics, or the output drifts from epoch to epoch. Dropout is off while
     collecting, so the statistics match what each layer sees at inference (no variance shift)."""
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    norms = _batchnorms(model)
     if not norms or batches <= 0:
         return
     saved = [m.momentum for m in norms]

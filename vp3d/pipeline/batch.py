@@ -239,8 +239,8 @@ def run_batch(in_dir: Path, out_dir: Path, kinds: list[str], options: InferenceO
         raise BatchError(f"--detector {options.detector}: a keypoint file belongs to one video; not usable for a folder")
     if people is not None:
         if options.detector == "mediapipe":
-            raise BatchError("--people needs a multi-person detector (--detector keypoint-rcnn, detectron2 or "
-                             "rtmpose); MediaPipe follows one person")
+            from ..detectors.factory import single_person_message
+            raise BatchError(single_person_message(options.detector))
         try:
             check_people_outputs(people, kinds)
         except OutputError as e:

@@ -168,8 +168,6 @@ def _models():
     return _worker["lifter"], _worker["checkpoint"], _worker["detector"]
 
 
-
-
 def _stat_key(path: Path):
     try:
         st = path.stat()

@@ -119,9 +119,10 @@ def lift_keypoints(lifter: Lifter, kp: Keypoints2D, fps: float, flip: bool = Tru
 def run_video(path: str | os.PathLike, options: InferenceOptions | None = None, *,
               lifter: Lifter | None = None, checkpoint_path: Path | None = None, detector=None,
               progress: Callable[[int], None] | None = None, info: VideoInfo | None = None) -> InferenceResult:
-    """Detect and lift one video (`info`: its probe, when the caller has it). Raises VideoError / NoPersonError / CheckpointError / DetectorError with
-    one-line messages. `detector` (from detector_from_options) is used as given and left open; otherwise the one
-    named by options.detector is built and closed here."""
+    """Detect and lift one video (`info`: its probe, when the caller has it). Raises VideoError /
+    NoPersonError / CheckpointError / DetectorError with one-line messages. `detector` (from
+    detector_from_options) is used as given and left open; otherwise the one named by options.detector
+    is built and closed here."""
     from ..detectors.factory import check_layout, detect_keypoints
 
     options = options or InferenceOptions()

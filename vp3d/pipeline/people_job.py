@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
-from typing import Callable
 
 from ..detectors.tracking import parse_people
 from .infer import InferenceOptions

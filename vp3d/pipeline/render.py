@@ -286,6 +286,11 @@ def _output_size(width: int, height: int, max_height: int) -> tuple[int, int]:
     return w - w % 2, h - h % 2
 
 
+def skeleton_thickness(left_height: int) -> int:
+    """Line width of the 2D skeleton on a left panel of this height, in pixels."""
+    return max(2, round(left_height / 300))
+
+
 def left_panel_size(width: int, height: int, max_height: int) -> tuple[int, int, bool]:
     """(width, height, resize) of the left panel for a width x height input: resize is False when only a
     crop of at most one pixel (to even sides) is needed."""
@@ -336,7 +341,7 @@ def render_video(video_path: str | os.PathLike, out_path: str | os.PathLike, kp2
     panel = Pose3DPanel(poses3d, left_h, trajectory=trajectory, azimuth_deg=azimuth_deg,
                         elevation_deg=elevation_deg, antialias=antialias)
     line_type = cv2.LINE_AA if antialias else cv2.LINE_8
-    thickness = max(2, round(left_h / 300))
+    thickness = skeleton_thickness(left_h)
     out_w, out_h = left_w + left_h, left_h
     out_fps = fps if fps is not None else info.fps
     canvas = np.empty((out_h, out_w, 3), np.uint8)

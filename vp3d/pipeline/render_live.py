@@ -26,7 +26,7 @@ import numpy as np
 
 from ..detectors.keypoints import Keypoints2D
 from ..skeleton import Layout, get_layout
-from .render import Pose3DPanel, RenderResult, draw_skeleton_2d, left_frames, left_panel_size
+from .render import Pose3DPanel, RenderResult, draw_skeleton_2d, left_frames, left_panel_size, skeleton_thickness
 from .video import DEFAULT_CRF, DEFAULT_PRESET, H264Writer, VideoInfo, prefetch
 
 
@@ -112,7 +112,7 @@ class LiveRender:
             return (self._arrays, self._panel) if t < self._ready else (None, self._panel)
 
     def _run(self) -> None:
-        thickness = max(2, round(self.left_h / 300))
+        thickness = skeleton_thickness(self.left_h)
         canvas = np.empty((self.left_h, self.left_w + self.left_h, 3), np.uint8)
         left, right = canvas[:, :self.left_w], canvas[:, self.left_w:]
         written = 0

@@ -22,7 +22,7 @@ import numpy as np
 from ..skeleton import H36M, get_layout
 from .render import (GRID_COLOR, PANEL_BACKGROUND, _FONT, _SHIFT, _fixed, _label, left_frames, left_panel_size,
                      _nice_step, draw_skeleton_2d, person_bone_colors, person_joint_colors,
-                     draw_pose_3d, view_axes)
+                     draw_pose_3d, skeleton_thickness, view_axes)
 from .video import DEFAULT_CRF, DEFAULT_PRESET, H264Writer, prefetch, probe
 
 # BGR, distinct on most footage and none of them grey (grey means "interpolated").
@@ -121,7 +121,7 @@ def render_people(people, out_path: str | os.PathLike, *, score_threshold: float
     order_x = np.array([np.nanmedian(p.result.keypoints.xy[..., 0]) for p in ps])
     labels = [f"#{p.track_id}" for p in ps]
     panel = PeoplePanel(poses, order_x, left_h, labels)
-    thickness = max(2, round(left_h / 300))
+    thickness = skeleton_thickness(left_h)
     scale = left_h / 900
     canvas = np.empty((left_h, left_w + left_h, 3), np.uint8)
     left, right = canvas[:, :left_w], canvas[:, left_w:]
