@@ -123,13 +123,6 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
-def _device(name: str | None) -> str:
-    if name:
-        return name
-    import torch
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def inference_options(args):
     """InferenceOptions from the arguments of add_shared_arguments."""
     from .pipeline.infer import InferenceOptions
@@ -315,6 +308,7 @@ def _load_unlabeled(paths: list[Path]):
 def run_train(args) -> int:
     import torch
     from .lifter.train import TrainConfig, train
+    from .pipeline.infer import resolve_device
     from .mocap import load_collection, split
 
     if args.threads:
@@ -352,7 +346,7 @@ def run_train(args) -> int:
             print(json.dumps(entry), flush=True)
 
     result = train(config, [m.positions for m in train_m], [m.positions for m in val_m], log=log,
-                   device=_device(args.device), unlabeled=unlabeled, on_epoch=on_epoch).final_validation
+                   device=resolve_device(args.device or "auto"), unlabeled=unlabeled, on_epoch=on_epoch).final_validation
     if args.json:
         print(json.dumps({"validation": result, "out": args.out}))
     return 0
