@@ -9,7 +9,13 @@ DEMO_VIDEO ?= ../shared/data/videos/taiji.mp4
 
 install: $(STAMP)
 
+# A fresh install takes ~7 GB (the CUDA builds of torch): say so in one line rather than let pip fail half-way.
+NEED_GB := 8
+DISK_CHECK := import shutil, sys; free = shutil.disk_usage('.').free / 1e9; \
+	free < $(NEED_GB) and sys.exit(f'make: installing into $(VENV) needs about $(NEED_GB) GB free on this disk, {free:.1f} GB is free')
+
 $(STAMP): requirements.txt setup.cfg pyproject.toml
+	@test -x $(PY) || $(PYTHON) -c "$(DISK_CHECK)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
