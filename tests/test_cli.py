@@ -166,6 +166,23 @@ def test_unwritable_output_is_reported_before_any_work(clip, tmp_path):
     assert_clean_failure(proc, "r.mp4", tmp_path / "nothing")
 
 
+@pytest.mark.parametrize("case", ["onto_input", "folder", "twice", "no_extension"])
+def test_output_names_that_cannot_work_are_refused_before_any_work(clip, tmp_path, case):
+    video = tmp_path / "mine.mp4"
+    video.write_bytes(clip.read_bytes())
+    out = tmp_path / "out"
+    out.mkdir()
+    args, named = {
+        "onto_input": (["--out", video], "mine.mp4"),  # the rename would replace the user's video
+        "folder": (["--out", out / "r.mp4", "--json", out], "out"),
+        "twice": (["--out", out / "r.mp4", "--npz", out / "r.mp4"], "r.mp4"),
+        "no_extension": (["--out", out / "r"], "r"),  # ffmpeg would only fail at the end, after the work
+    }[case]
+    proc = vp3d_infer(video, *args, "--quiet")
+    assert_clean_failure(proc, named, out)
+    assert video.read_bytes() == clip.read_bytes()
+
+
 @pytest.mark.xfail(strict=True, reason="the shipped weights are not yet good enough (issue 3): over the full taiji "
                                        "clip legs vary by 4% but upper arms by 13-16% (MediaPipe's own 3D: 10-16%)")
 def test_3d_limbs_are_nearly_rigid(run):

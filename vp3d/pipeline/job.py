@@ -128,7 +128,7 @@ def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
     `lifter` (with its `checkpoint_path`) and `detector` let a caller that processes many videos load
     its models once.
     """
-    prepare_outputs(outputs)
+    prepare_outputs(outputs, path)
     t0 = time.time()
     own_detector = detector is None
     detector = detector or detector_from_options(options)
@@ -150,12 +150,39 @@ def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
                      written)
 
 
-def prepare_outputs(outputs: Outputs) -> None:
-    """OutputError (one line) when nothing is asked for or a path cannot be written, before any work."""
+# Containers ffmpeg writes H.264 into without complaint and players open; others (or no extension) would fail
+# only at the end, after the work.
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
+
+
+def prepare_outputs(outputs: Outputs, source: Path | None = None) -> None:
+    """OutputError (one line) before any work when nothing is asked for, a path cannot be written, is a
+    folder, names two outputs or the input video `source` (renaming the result onto it would destroy it),
+    or the rendered video has no video file extension."""
     if not outputs.paths():
         raise OutputError("nothing to write: ask for a video, JSON, NPZ or another export")
-    for p in outputs.paths():
+    named = [(f.name, getattr(outputs, f.name)) for f in fields(outputs) if isinstance(getattr(outputs, f.name), Path)]
+    seen: dict[Path, str] = {}
+    for kind, p in named:
+        if p.is_dir():
+            raise OutputError(f"{p}: is a folder; give a file name for the {kind} output")
+        if source is not None and _same_file(p, source):
+            raise OutputError(f"{p}: is the input video; give the {kind} output another name")
+        key = p.resolve()
+        if key in seen:
+            raise OutputError(f"{p}: named for two outputs ({seen[key]} and {kind})")
+        seen[key] = kind
+    if outputs.video is not None and outputs.video.suffix.lower() not in VIDEO_SUFFIXES:
+        raise OutputError(f"{outputs.video}: the rendered video needs a {' / '.join(VIDEO_SUFFIXES)} name")
+    for _, p in named:
         ensure_writable(p)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def summarize(path: Path, frames: int, frames_detected: int, fps_video: float, started: float,

@@ -60,7 +60,7 @@ def process_people(path: Path, outputs: Outputs, options: InferenceOptions, peop
     write `outputs`; returns a summary dict like job.process_video's plus "people" (track ids and spans).
     Raises the pipeline's one-line errors; OutputError for an export that holds one person only."""
     count = check_people_outputs(people, [k for k in ("csv", "bvh", "npz_2d") if getattr(outputs, k)])
-    prepare_outputs(outputs)
+    prepare_outputs(outputs, path)
     t0 = time.time()
     kw = dict(lifter=lifter, checkpoint_path=checkpoint_path, detector=detector, progress=detect_progress)
     if count == 1:
