@@ -1,8 +1,10 @@
 """End to end: `vp3d-infer` on real video with the real detector, the shipped weights and real ffmpeg."""
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -164,6 +166,22 @@ def test_unwritable_output_is_reported_before_any_work(clip, tmp_path):
     blocker.write_text("")
     proc = vp3d_infer(clip, "--out", blocker / "sub" / "r.mp4", "--quiet")
     assert_clean_failure(proc, "r.mp4", tmp_path / "nothing")
+
+
+def test_a_kill_mid_render_leaves_nothing_behind(tmp_path):
+    """SIGTERM (`kill`, a job scheduler's time limit) while the video is being encoded: the same clean-up as
+    Ctrl-C (no temporary file, no encoder left running), one line, exit 128 + 15."""
+    out = tmp_path / "out"
+    proc = subprocess.Popen([str(BIN / "vp3d-infer"), require_shared("videos", "taiji.mp4"), "--out", out / "r.mp4",
+                             "--json", out / "r.json", "--quiet"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(out.glob(".r.*partial*")):
+        assert proc.poll() is None and time.monotonic() < deadline, "the render never started"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and err.splitlines() == ["vp3d: terminated"], err
+    assert list(out.iterdir()) == []
 
 
 @pytest.mark.parametrize("case", ["onto_input", "folder", "twice", "no_extension"])

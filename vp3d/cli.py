@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -366,12 +367,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, a job scheduler's time limit) raised like Ctrl-C, so the same clean-up runs: without
+    it the process died with its temporary output files and encoder left behind."""
+
+
+def _raise_terminated(signum, frame):
+    raise _Terminated()
+
+
 def _run(handler, args) -> int:
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return handler(args)
     except _user_errors() as e:
         print(f"vp3d: error: {e}", file=sys.stderr)
         return EXIT_ERROR
+    except _Terminated:
+        print("vp3d: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("vp3d: interrupted", file=sys.stderr)
         return 130
