@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from vp3d.lifter.camera import image_coordinates, normalize_screen_coordinates
+from vp3d.lifter.camera import focal_from_fov, image_coordinates, normalize_screen_coordinates
 from vp3d.lifter.checkpoint import CheckpointError, LifterMeta, load_checkpoint, save_checkpoint
 from vp3d.lifter.inference import Lifter, resample
 from vp3d.lifter.model import TemporalModel, TemporalModelStrided, count_parameters
@@ -44,6 +44,13 @@ def test_normalization_round_trip_keeps_aspect_ratio():
     assert np.allclose(norm[0], [-1, -720 / 1280]) and np.allclose(norm[1], [1, 720 / 1280])
     assert np.allclose(norm[2], [0, 0])
     assert np.allclose(image_coordinates(norm, 1280, 720), px)
+
+
+def test_field_of_view_gives_the_pinhole_focal_length():
+    assert focal_from_fov(90, 1280) == pytest.approx(640)  # half the width over tan(45 deg)
+    for impossible in (0, 180, -10):
+        with pytest.raises(ValueError):
+            focal_from_fov(impossible, 1280)
 
 
 def test_parameter_counts_match_the_paper():

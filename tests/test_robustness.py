@@ -207,3 +207,26 @@ def test_no_person_from_a_plain_colour_source(capfd, tmp_path):
     out = tmp_path / "out"
     rc, err = infer(capfd, src, out)
     assert_clean_failure(rc, err, "grey wall ü.mp4", out, "no person")
+
+
+# ------------------------------------------------------------------------------------------ options
+
+@pytest.mark.parametrize("option, value, words", [
+    ("--fov", "0", "between 0 and 180"), ("--fov", "180", "between 0 and 180"), ("--fov", "wide", "not a number"),
+    ("--focal-length", "-5", "above 0"), ("--crf", "52", "from 0 to 51"), ("--crf", "20.5", "not a number")])
+def test_impossible_camera_and_quality_values_are_usage_errors(base, capfd, tmp_path, option, value, words):
+    """An infinite focal length (--fov 0) used to be accepted and lifted silently."""
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as stop:
+        infer(capfd, base, out, option, value)
+    err = capfd.readouterr().err
+    last = err.splitlines()[-1]
+    assert stop.value.code == 2 and f"argument {option}: " in last and words in last, err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("device, words", [("tpu", "not a device torch knows"), ("cuda:7", "CUDA GPU")])
+def test_a_device_this_machine_lacks_is_one_line_not_a_traceback(base, capfd, tmp_path, device, words):
+    out = tmp_path / "out"
+    rc, err = infer(capfd, base, out, "--device", device)
+    assert_clean_failure(rc, err, repr(device), out, words)

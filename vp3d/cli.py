@@ -26,9 +26,11 @@ def _user_errors():
     from .detectors.keypoints import DetectorError, NoPersonError
     from .lifter.errors import CheckpointError
     from .pipeline.batch import BatchError
+    from .pipeline.infer import DeviceError
     from .pipeline.job import OutputError
     from .pipeline.video import VideoError
-    return (UserError, VideoError, NoPersonError, CheckpointError, OutputError, DetectorError, BatchError)
+    return (UserError, VideoError, NoPersonError, CheckpointError, OutputError, DetectorError, BatchError,
+            DeviceError)
 
 
 class Progress:
@@ -83,6 +85,22 @@ def _people(text: str) -> str:
     return text.strip().lower()
 
 
+def _number_type(low: float, high: float, cast=float, closed: bool = False):
+    """An argparse type: `cast` of the text, inside (low, high) -- or [low, high] when closed."""
+    def parse(text: str):
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        inside = low <= value <= high if closed else low < value < high
+        if not inside:
+            bounds = (f"from {low:g} to {high:g}" if closed else f"above {low:g}" if high == float("inf")
+                      else f"between {low:g} and {high:g} (exclusive)")
+            raise argparse.ArgumentTypeError(f"must be {bounds}, not {text}")
+        return value
+    return parse
+
+
 def add_shared_arguments(p: argparse.ArgumentParser) -> None:
     """Options of the inference itself, shared by `vp3d infer` (one video) and `vp3d batch` (a folder)."""
     p.add_argument("--world", action="store_true",
@@ -95,7 +113,7 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
                         "the N largest people; each is lifted on its own (default: the highest-scoring person "
                         "of each frame, untracked)")
     from .pipeline.video import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
-    p.add_argument("--crf", type=int, choices=range(0, 52), default=DEFAULT_CRF, metavar="0-51",
+    p.add_argument("--crf", type=_number_type(0, 51, int, closed=True), default=DEFAULT_CRF, metavar="0-51",
                    help=f"quality of the rendered video: 0 lossless, higher is smaller (default: {DEFAULT_CRF})")
     p.add_argument("--preset", choices=X264_PRESETS, default=DEFAULT_PRESET,
                    help=f"x264 speed/size of the rendered video; slower presets make smaller files "
@@ -108,8 +126,10 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trust-checkpoint", action="store_true",
                    help="allow full unpickling of a checkpoint (runs code from the file: trusted files only)")
     cam = p.add_mutually_exclusive_group()
-    cam.add_argument("--focal-length", type=float, metavar="PIXELS", help="camera focal length in pixels")
-    cam.add_argument("--fov", type=float, metavar="DEGREES", help="horizontal field of view in degrees")
+    cam.add_argument("--focal-length", type=_number_type(0, float("inf")), metavar="PIXELS",
+                     help="camera focal length in pixels")
+    cam.add_argument("--fov", type=_number_type(0, 180), metavar="DEGREES",
+                     help="horizontal field of view in degrees")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--detector", default="mediapipe", metavar="NAME",

@@ -26,7 +26,9 @@ def image_coordinates(X: np.ndarray, w: float, h: float) -> np.ndarray:
 
 
 def focal_from_fov(fov_degrees: float, width: float) -> float:
-    """Focal length in pixels for a horizontal field of view."""
+    """Focal length in pixels for a horizontal field of view (0 < fov < 180 degrees)."""
+    if not 0 < fov_degrees < 180:
+        raise ValueError(f"a horizontal field of view is between 0 and 180 degrees, not {fov_degrees}")
     return 0.5 * width / np.tan(np.radians(fov_degrees) / 2)
 
 
