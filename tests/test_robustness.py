@@ -212,8 +212,8 @@ def test_no_person_from_a_plain_colour_source(capfd, tmp_path):
 # ------------------------------------------------------------------------------------------ options
 
 @pytest.mark.parametrize("option, value, words", [
-    ("--fov", "0", "between 0 and 180"), ("--fov", "180", "between 0 and 180"), ("--fov", "wide", "not a number"),
-    ("--focal-length", "-5", "above 0"), ("--crf", "52", "from 0 to 51"), ("--crf", "20.5", "not a number")])
+    ("--fov", "0", "must be in (0, 180)"), ("--fov", "180", "must be in (0, 180)"), ("--fov", "wide", "not a number"),
+    ("--focal-length", "-5", "must be above 0"), ("--crf", "52", "must be in [0, 51]"), ("--crf", "20.5", "not a number")])
 def test_impossible_camera_and_quality_values_are_usage_errors(base, capfd, tmp_path, option, value, words):
     """An infinite focal length (--fov 0) used to be accepted and lifted silently."""
     out = tmp_path / "out"

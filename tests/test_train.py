@@ -169,3 +169,28 @@ def test_two_ranks_under_torchrun_hold_identical_weights(tmp_path, motions):
     torch.manual_seed(7)  # the worker's seed: the weights both ranks started from
     init = TemporalModel(17, 2, 17, (3, 3), False, 0.25, 16).state_dict()
     assert not torch.equal(init["shrink.weight"], w0["shrink.weight"])  # they did train
+
+
+@pytest.mark.parametrize("option, value, words", [
+    ("--epochs", "0", "must be above 0"), ("--arc", "3,4", "filter widths are odd"), ("--arc", "3,x", "comma-separated"),
+    ("--dropout", "1", "must be in [0, 1)"), ("--labeled-fraction", "0", "must be in (0, 1]"),
+    ("--lr", "0", "must be above 0")])
+def test_impossible_training_options_are_usage_errors(tmp_path, capsys, option, value, words):
+    """Caught while parsing, before minutes of mocap loading (--epochs 0 used to 'train' and exit 0,
+    --arc 3,x ended in a traceback)."""
+    from vp3d.cli import main
+    with pytest.raises(SystemExit) as stop:
+        main(["train", option, value, "--out", str(tmp_path / "run")])
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert stop.value.code == 2 and f"argument {option}: {words}" in last, last
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_out_naming_a_file_is_one_line(tmp_path, capsys):
+    from vp3d.cli import main
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    assert main(["train", "--out", str(taken), "--epochs", "1"]) == 1
+    assert capsys.readouterr().err.splitlines() == [f"vp3d: error: {taken}: is a file; --out names the folder "
+                                                    "for last.bin / best.bin"]
+    assert taken.read_text() == "mine"

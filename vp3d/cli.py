@@ -85,20 +85,37 @@ def _people(text: str) -> str:
     return text.strip().lower()
 
 
-def _number_type(low: float, high: float, cast=float, closed: bool = False):
-    """An argparse type: `cast` of the text, inside (low, high) -- or [low, high] when closed."""
+def _number_type(low: float, high: float = float("inf"), cast=float, include_low: bool = False,
+                 include_high: bool = False):
+    """An argparse type: `cast` of the text, between low and high (each end included or not)."""
     def parse(text: str):
         try:
             value = cast(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        inside = low <= value <= high if closed else low < value < high
-        if not inside:
-            bounds = (f"from {low:g} to {high:g}" if closed else f"above {low:g}" if high == float("inf")
-                      else f"between {low:g} and {high:g} (exclusive)")
+        above = value >= low if include_low else value > low
+        below = value <= high if include_high else value < high
+        if not (above and below):
+            if high == float("inf"):
+                bounds = f"{'at least' if include_low else 'above'} {low:g}"
+            else:
+                bounds = f"in {'[' if include_low else '('}{low:g}, {high:g}{']' if include_high else ')'}"
             raise argparse.ArgumentTypeError(f"must be {bounds}, not {text}")
         return value
     return parse
+
+
+_COUNT = _number_type(0, cast=int)
+
+
+def _filter_widths(text: str) -> tuple[int, ...]:
+    try:
+        widths = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"comma-separated odd numbers (e.g. 3,3,3), not {text!r}") from None
+    if not all(w >= 1 and w % 2 == 1 for w in widths):
+        raise argparse.ArgumentTypeError(f"filter widths are odd numbers >= 1, not {text!r}")
+    return widths
 
 
 def add_shared_arguments(p: argparse.ArgumentParser) -> None:
@@ -113,7 +130,8 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
                         "the N largest people; each is lifted on its own (default: the highest-scoring person "
                         "of each frame, untracked)")
     from .pipeline.video import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
-    p.add_argument("--crf", type=_number_type(0, 51, int, closed=True), default=DEFAULT_CRF, metavar="0-51",
+    p.add_argument("--crf", type=_number_type(0, 51, int, include_low=True, include_high=True), default=DEFAULT_CRF,
+                   metavar="0-51",
                    help=f"quality of the rendered video: 0 lossless, higher is smaller (default: {DEFAULT_CRF})")
     p.add_argument("--preset", choices=X264_PRESETS, default=DEFAULT_PRESET,
                    help=f"x264 speed/size of the rendered video; slower presets make smaller files "
@@ -126,7 +144,7 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trust-checkpoint", action="store_true",
                    help="allow full unpickling of a checkpoint (runs code from the file: trusted files only)")
     cam = p.add_mutually_exclusive_group()
-    cam.add_argument("--focal-length", type=_number_type(0, float("inf")), metavar="PIXELS",
+    cam.add_argument("--focal-length", type=_number_type(0), metavar="PIXELS",
                      help="camera focal length in pixels")
     cam.add_argument("--fov", type=_number_type(0, 180), metavar="DEGREES",
                      help="horizontal field of view in degrees")
@@ -267,28 +285,29 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mocap", type=Path, default=SHARED_MOCAP,
                    help="folder of CMU-style mocap (BVH / ASF+AMC), split by subject (default: ../shared/data/mocap)")
     p.add_argument("--cache", type=Path, default=Path("runs/mocap_cache.npz"), help="cache of the parsed mocap")
-    p.add_argument("--arc", default=",".join(map(str, d.filter_widths)), help="filter widths, e.g. 3,3,3,3,3")
-    p.add_argument("--channels", type=int, default=d.channels)
+    p.add_argument("--arc", type=_filter_widths, default=d.filter_widths, metavar="3,3,3,3,3",
+                   help="filter widths (odd, >= 1); the receptive field is their product (default: 243 frames)")
+    p.add_argument("--channels", type=_COUNT, default=d.channels)
     p.add_argument("--causal", action="store_true")
-    p.add_argument("--dropout", type=float, default=d.dropout)
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="output frames per step")
-    p.add_argument("--chunk", type=int, default=d.chunk, help="output frames per window (chunked scheme)")
+    p.add_argument("--dropout", type=_number_type(0, 1, include_low=True), default=d.dropout)
+    p.add_argument("--epochs", type=_COUNT, default=d.epochs)
+    p.add_argument("--batch-size", type=_COUNT, default=d.batch_size, help="output frames per step")
+    p.add_argument("--chunk", type=_COUNT, default=d.chunk, help="output frames per window (chunked scheme)")
     p.add_argument("--scheme", choices=["chunked", "strided"], default=d.scheme)
-    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--lr", type=_number_type(0), default=d.lr)
     p.add_argument("--lr-decay", type=float, default=d.lr_decay)
     p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--epoch-frames", type=int, default=None, help="output frames per epoch (default: all)")
-    p.add_argument("--bn-batches", type=int, default=d.bn_batches,
+    p.add_argument("--epoch-frames", type=_COUNT, default=None, help="output frames per epoch (default: all)")
+    p.add_argument("--bn-batches", type=_number_type(0, cast=int, include_low=True), default=d.bn_batches,
                    help="batches of independent windows that re-estimate BatchNorm statistics each epoch")
-    p.add_argument("--val-views", type=int, default=d.val_views, help="virtual cameras per validation motion")
+    p.add_argument("--val-views", type=_COUNT, default=d.val_views, help="virtual cameras per validation motion")
     p.add_argument("--no-noise", action="store_true", help="train on clean projections (no detector noise)")
     p.add_argument("--trajectory", action="store_true", help="also train a trajectory model (root position)")
-    p.add_argument("--labeled-fraction", type=float, default=1.0,
+    p.add_argument("--labeled-fraction", type=_number_type(0, 1, include_high=True), default=1.0,
                    help="use only this fraction of the training frames as labeled 3D (whole takes, seeded)")
     p.add_argument("--unlabeled", type=Path, nargs="+", metavar="NPZ",
                    help="semi-supervised: 2D keypoint files from `vp3d-infer --npz` (or folders of them)")
-    p.add_argument("--warmup-epochs", type=int, default=d.warmup_epochs,
+    p.add_argument("--warmup-epochs", type=_number_type(0, cast=int, include_low=True), default=d.warmup_epochs,
                    help="semi-supervised: supervised epochs before the 2D reprojection loss starts")
     p.add_argument("--bone-length-term", action=argparse.BooleanOptionalAction, default=d.bone_length_term,
                    help="semi-supervised: the paper's bone-length loss (default: off; it made validation worse "
@@ -298,12 +317,12 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--velocity-weight", type=float, default=d.velocity_weight,
                    help="weight of a velocity term (error of frame-to-frame motion; not in the reference), "
                         "chunked scheme")
-    p.add_argument("--out", default=d.out, help="output folder for last.bin / best.bin")
+    p.add_argument("--out", type=Path, default=Path(d.out), help="output folder for last.bin / best.bin")
     p.add_argument("--resume", help="checkpoint (last.bin) to continue from")
     p.add_argument("--init-from", metavar="CKPT",
                    help="fine-tune: start from these weights (same architecture) with a new optimizer and schedule")
     p.add_argument("--device", default=None)
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    p.add_argument("--threads", type=_COUNT, default=None, help="CPU threads for torch")
     p.add_argument("--json", action="store_true",
                    help="one JSON object per epoch on stdout, then {validation, out} (instead of the log on stderr)")
 
@@ -334,6 +353,9 @@ def run_train(args) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    device = resolve_device(args.device or "auto")
+    if args.out.exists() and not args.out.is_dir():
+        raise UserError(f"{args.out}: is a file; --out names the folder for last.bin / best.bin")
     if not args.mocap.exists():
         raise UserError(f"{args.mocap}: mocap folder not found")
     motions = load_collection(args.mocap, cache=args.cache)
@@ -345,10 +367,10 @@ def run_train(args) -> int:
         train_m, _ = labeled_subset(train_m, args.labeled_fraction, args.seed)
     unlabeled = _load_unlabeled(args.unlabeled) if args.unlabeled else None
     config = TrainConfig(
-        filter_widths=tuple(int(x) for x in args.arc.split(",")), channels=args.channels, causal=args.causal,
+        filter_widths=args.arc, channels=args.channels, causal=args.causal,
         dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size, chunk=args.chunk,
         scheme=args.scheme, lr=args.lr, lr_decay=args.lr_decay, seed=args.seed, noise=not args.no_noise,
-        epoch_frames=args.epoch_frames, val_views=args.val_views, bn_batches=args.bn_batches, out=args.out,
+        epoch_frames=args.epoch_frames, val_views=args.val_views, bn_batches=args.bn_batches, out=str(args.out),
         resume=args.resume, init_from=args.init_from, velocity_weight=args.velocity_weight,
         trajectory=args.trajectory, warmup_epochs=args.warmup_epochs,
         bone_length_term=args.bone_length_term, reprojection_weight=args.reprojection_weight,
@@ -367,9 +389,9 @@ def run_train(args) -> int:
             print(json.dumps(entry), flush=True)
 
     result = train(config, [m.positions for m in train_m], [m.positions for m in val_m], log=log,
-                   device=resolve_device(args.device or "auto"), unlabeled=unlabeled, on_epoch=on_epoch).final_validation
+                   device=device, unlabeled=unlabeled, on_epoch=on_epoch).final_validation
     if args.json:
-        print(json.dumps({"validation": result, "out": args.out}))
+        print(json.dumps({"validation": result, "out": str(args.out)}))
     return 0
 
 

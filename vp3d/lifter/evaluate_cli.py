@@ -83,9 +83,9 @@ def h36m_eval_sequences(args) -> list[Sequence]:
 
 def run_evaluate(args) -> int:
     from ..cli import UserError
-    from ..pipeline.infer import default_checkpoint
+    from ..pipeline.infer import default_checkpoint, resolve_device
 
-    lifter = Lifter.load(args.checkpoint or default_checkpoint(), device=args.device, causal=args.causal,
+    lifter = Lifter.load(args.checkpoint or default_checkpoint(), device=resolve_device(args.device), causal=args.causal,
                          input_layout=args.input_layout, trust=args.trust_checkpoint)
     if args.h36m_dir:
         sequences = h36m_eval_sequences(args)
