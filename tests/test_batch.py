@@ -244,7 +244,7 @@ def test_batch_refuses_what_it_cannot_do_in_one_line(clips, tmp_path, capfd):
     cases = [(["batch", folder, "--out", blocker / "sub"], "cannot write the output folder"),
              (["batch", tmp_path / "missing", "--out", tmp_path / "o"], "no such folder"),
              (["batch", blocker, "--out", tmp_path / "o"], "not a folder"),
-             (["batch", tmp_path, "--out", tmp_path / "o"], "no video files found"),
+             (["batch", tmp_path, "--out", tmp_path / "never"], "no video files found"),
              (["batch", folder, "--out", tmp_path / "o", "--formats", "json,gif"], "unknown output format gif"),
              (["batch", folder, "--out", tmp_path / "o", "--people", "all"], "needs a multi-person detector"),
              (["batch", folder, "--out", tmp_path / "o", "--people", "2", "--detector", "rtmpose", "--formats",
@@ -257,6 +257,7 @@ def test_batch_refuses_what_it_cannot_do_in_one_line(clips, tmp_path, capfd):
         assert rc == 1 and len(lines) == 1 and words in lines[0], (args, err)
         assert lines[0].startswith("vp3d: error:") and "Traceback" not in err
     assert list((tmp_path / "o").iterdir()) == []
+    assert not (tmp_path / "never").exists()  # a refused batch does not even create its folder
 
 
 def test_batch_people_all_tracks_everyone_in_every_video(tmp_path):

@@ -245,12 +245,12 @@ def run_batch(in_dir: Path, out_dir: Path, kinds: list[str], options: InferenceO
             check_people_outputs(people, kinds)
         except OutputError as e:
             raise BatchError(str(e)) from None
-    check_out_dir(out_dir)
     tasks, not_videos = plan_batch(in_dir, out_dir, kinds, recursive, output_options)
-    if not tasks:
+    if not tasks:  # before check_out_dir creates the folder: a refused batch leaves nothing behind
         others = f"; {len(not_videos)} other file(s) are not videos" if not_videos else ""
         hint = "" if recursive else " (add --recursive for sub-folders)"
         raise BatchError(f"{in_dir}: no video files found{others}{hint}")
+    check_out_dir(out_dir)
     fingerprint = options_fingerprint(options, output_options, people)
     rows: dict[int, dict] = {}
     todo = []
