@@ -284,6 +284,20 @@ def test_csv_has_a_row_per_frame_and_a_column_per_joint_and_axis(walk, tmp_path)
                                atol=0.006)
 
 
+def test_json_frames_are_streamed_into_one_plain_document(walk, tmp_path):
+    """Written frame by frame (no whole-clip object tree), the file is exactly what json.dump of the whole
+    document gives, and each frame holds the arrays of the result."""
+    result = filmed(walk, filming_camera(walk, 10, azimuth_deg=70), trajectory=True)
+    text = export.write_json(tmp_path / "j.json", result).read_text()
+    doc = {**export.describe(result), "frames": list(export.frame_records(result))}
+    assert text == json.dumps(doc, separators=(",", ":"))
+    frames = json.loads(text)["frames"]
+    assert [f["index"] for f in frames] == list(range(len(walk)))
+    np.testing.assert_allclose([f["joints3d"] for f in frames], result.poses3d, atol=1e-5)
+    np.testing.assert_allclose([f["root_camera"] for f in frames], result.trajectory, atol=1e-5)
+    assert [f["detected"] for f in frames] == result.keypoints.detected.tolist()
+
+
 def test_a_failing_export_takes_the_outputs_written_before_it_away(walk, tmp_path):
     """All or nothing per video: JSON, NPZ and CSV are written, then the custom 2D NPZ fails (its folder is
     missing) -> none of them is left behind."""

@@ -58,7 +58,7 @@ def _person_block(p, world) -> dict:
 def write_people_json(path: str | os.PathLike, people, worlds=None) -> Path:
     worlds = worlds or [None] * len(people.people)
     doc = {**describe_people(people, worlds),
-           "people": [{**_person_block(p, w), "frames": frame_records(p.result, w, p.first_frame)}
+           "people": [{**_person_block(p, w), "frames": list(frame_records(p.result, w, p.first_frame))}
                       for p, w in zip(people.people, worlds)]}
 
     def write(tmp):
