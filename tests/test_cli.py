@@ -61,6 +61,7 @@ def test_joint_files_have_one_entry_per_frame(run):
     doc = json.loads((out / "r.json").read_text())
     assert doc["schema"] == "vp3d.joints/1" and doc["video"]["frame_count"] == 72
     assert doc["joints3d"]["units"] == "metres" and doc["joints3d"]["joint_names"] == list(H36M.joint_names)
+    assert doc["joints3d"]["rigid_bones"] is False  # the model's own per-frame output unless asked
     assert len(doc["frames"]) == 72 and len(doc["frames"][0]["joints3d"]) == 17
     npz = np.load(out / "r.npz")
     assert npz["joints3d"].shape == (72, 17, 3) and npz["keypoints2d"].shape == (72, 17, 2)
@@ -182,6 +183,26 @@ def test_a_kill_mid_render_leaves_nothing_behind(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143 and err.splitlines() == ["vp3d: terminated"], err
     assert list(out.iterdir()) == []
+
+
+def test_rigid_bones_give_one_skeleton_with_the_models_median_bones(clip, run, tmp_path):
+    """--rigid-bones: each bone at one length over the clip (the median of the model's own lengths), its
+    direction in every frame unchanged; the files say so and the video still has every frame."""
+    out, _ = run
+    plain = np.load(out / "r.npz")["joints3d"]
+    proc = vp3d_infer(clip, "--rigid-bones", "--out", tmp_path / "r.mp4", "--npz", tmp_path / "r.npz",
+                      "--json", tmp_path / "r.json", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    rigid = np.load(tmp_path / "r.npz")["joints3d"]
+    assert rigid.shape == plain.shape == (72, 17, 3)
+    for p, j in H36M.bones():
+        bone, model_bone = rigid[:, j] - rigid[:, p], plain[:, j] - plain[:, p]
+        length, model_length = np.linalg.norm(bone, axis=-1), np.linalg.norm(model_bone, axis=-1)
+        assert np.ptp(length) < 1e-4 and abs(length.mean() - np.median(model_length)) < 1e-4
+        cosine = np.sum(bone * model_bone, axis=-1) / (length * model_length)
+        assert cosine.min() > 0.9999
+    assert json.loads((tmp_path / "r.json").read_text())["joints3d"]["rigid_bones"] is True
+    assert decoded_frames(tmp_path / "r.mp4") == 72
 
 
 @pytest.mark.parametrize("case", ["onto_input", "folder", "twice", "no_extension"])

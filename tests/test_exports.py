@@ -22,7 +22,7 @@ from vp3d.lifter.checkpoint import LifterMeta
 from vp3d.lifter.synthetic import VirtualCamera, look_at
 from vp3d.mocap import load_bvh
 from vp3d.mocap.bvh import joint_positions, read_bvh
-from vp3d.pipeline import export
+from vp3d.pipeline import bones, export
 from vp3d.pipeline.bvh_export import write_bvh
 from vp3d.pipeline.infer import InferenceResult
 from vp3d.pipeline.job import Outputs, write_outputs
@@ -101,6 +101,17 @@ def rescaled_to_median_bones(positions: np.ndarray) -> np.ndarray:
             length = np.median(np.linalg.norm(bone, axis=-1))
             out[:, j] = out[:, p] + length * bone / np.linalg.norm(bone, axis=-1, keepdims=True)
     return out
+
+
+def test_rigid_bones_keep_root_and_directions_and_take_the_median_lengths(walk):
+    rng = np.random.default_rng(3)
+    wobbly = walk + rng.normal(0, 0.01, walk.shape)  # bones now change length from frame to frame
+    rigid = bones.rigid_bones(wobbly.astype(np.float32))
+    assert rigid.dtype == np.float32
+    np.testing.assert_allclose(rigid, rescaled_to_median_bones(wobbly), atol=1e-5)
+    lengths = np.linalg.norm(rigid[:, 1:] - rigid[:, list(H36M.parents[1:])], axis=-1)
+    np.testing.assert_allclose(lengths, np.broadcast_to(bones.median_bone_lengths(wobbly)[1:], lengths.shape),
+                               atol=1e-5)
 
 
 # --- world frame ---------------------------------------------------------------------------------------------

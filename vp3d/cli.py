@@ -149,6 +149,9 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
     cam.add_argument("--fov", type=_number_type(0, 180), metavar="DEGREES",
                      help="horizontal field of view in degrees")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")
+    p.add_argument("--rigid-bones", action="store_true",
+                   help="give every 3D bone its median length over the clip, directions kept (one skeleton for "
+                        "animation and biomechanics; default: the model's per-frame output)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--detector", default="mediapipe", metavar="NAME",
                    help="2D keypoints from: mediapipe (default), keypoint-rcnn, detectron2, rtmpose, or "
@@ -167,7 +170,8 @@ def inference_options(args):
     from .pipeline.infer import InferenceOptions
     return InferenceOptions(checkpoint=args.checkpoint, input_layout=args.input_layout, causal=args.causal,
                             trust_checkpoint=args.trust_checkpoint, focal_length=args.focal_length,
-                            fov=args.fov, flip=not args.no_flip, device=args.device or "auto",
+                            fov=args.fov, flip=not args.no_flip, rigid_bones=args.rigid_bones,
+                            device=args.device or "auto",
                             detector=args.detector, detector_weights=args.detector_weights,
                             detector_batch_size=args.detector_batch_size)
 

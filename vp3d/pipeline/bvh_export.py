@@ -30,6 +30,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..skeleton import H36M
+from .bones import median_bone_lengths, with_bone_lengths
 from .world import ANKLE_HEIGHT, Y_UP_TO_Z_UP
 
 ROTATION_ORDER = "ZXY"  # intrinsic: R = Rz @ Rx @ Ry, written "Zrotation Xrotation Yrotation"
@@ -87,27 +88,6 @@ def skeleton() -> list[BvhJoint]:
 
     add("hip", -1)
     return joints
-
-
-def bone_lengths(positions: np.ndarray) -> np.ndarray:
-    """(17,) metres: per H36M joint, the median over frames of the distance to its parent (0 for the root).
-
-    positions: (T, 17, 3)."""
-    lengths = np.zeros(H36M.num_joints)
-    for j, p in enumerate(H36M.parents):
-        if p >= 0:
-            lengths[j] = np.median(np.linalg.norm(positions[:, j] - positions[:, p], axis=-1))
-    return lengths
-
-
-def normalized_positions(positions: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """(T, 17, 3): the same root and bone directions, each bone rescaled to `lengths` (17,) metres."""
-    out = np.empty_like(positions, dtype=np.float64)
-    out[:, 0] = positions[:, 0]
-    for j, p in enumerate(H36M.parents):  # parents come first in H36M order
-        if p >= 0:
-            out[:, j] = out[:, p] + lengths[j] * _unit(positions[:, j] - positions[:, p])
-    return out
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -197,9 +177,9 @@ def animation_from_positions(positions: np.ndarray, fps: float, up_axis: str = "
     """positions: (T, 17, 3) metres, world frame with `up_axis` up ("y" or "z"), floor at 0."""
     to_z_up = {"y": np.eye(3), "z": Y_UP_TO_Z_UP}[up_axis]
     y_up = np.asarray(positions, dtype=np.float64) @ to_z_up  # inverse of the (orthogonal) change of basis
-    lengths = bone_lengths(y_up)
+    lengths = median_bone_lengths(y_up)
     joints = skeleton()
-    local = solve_rotations(normalized_positions(y_up, lengths), joints)
+    local = solve_rotations(with_bone_lengths(y_up, lengths), joints)
     offsets = np.zeros((len(joints), 3))
     for k, joint in enumerate(joints):
         if joint.name in HELPERS:

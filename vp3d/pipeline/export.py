@@ -62,7 +62,7 @@ def describe(result, world=None) -> dict:
         "joints3d": {"layout": H36M.name, "joint_names": list(H36M.joint_names), "parents": list(H36M.parents),
                      "units": "metres", "frame": "camera" if world is None else "world",
                      "coordinates": COORDINATES_3D if world is None else world.coordinates(),
-                     "root_trajectory": result.trajectory is not None,
+                     "root_trajectory": result.trajectory is not None, "rigid_bones": result.rigid_bones,
                      **({} if world is None else {"world": world.describe()})},
     }
 

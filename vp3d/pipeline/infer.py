@@ -16,6 +16,7 @@ import numpy as np
 
 from ..detectors.keypoints import Keypoints2D, NoPersonError, fill_missing, to_layout
 from ..lifter.camera import DEFAULT_FOV_DEGREES, focal_from_fov, normalize_screen_coordinates
+from .bones import rigid_bones
 from .video import VideoInfo, probe
 
 if TYPE_CHECKING:  # torch is imported when a lifter is loaded, not with this module (see job.process_video)
@@ -40,6 +41,7 @@ class InferenceOptions:
     focal_length: float | None = None  # pixels
     fov: float | None = None  # horizontal field of view, degrees
     flip: bool = True
+    rigid_bones: bool = False  # every bone at its median length over the clip (vp3d.pipeline.bones)
     device: str = "auto"  # "cpu", "cuda", "cuda:1", ...; "auto": CUDA when torch sees a GPU
     detector: str = "mediapipe"  # a backend of vp3d.detectors.factory, or "file:PATH"
     detector_weights: str | os.PathLike | None = None  # the backend's local model file(s)
@@ -58,6 +60,7 @@ class InferenceResult:
     focal_px: float
     focal_source: str
     flip: bool = True
+    rigid_bones: bool = False  # poses3d had their bones set to constant lengths (vp3d.pipeline.bones)
     extras: dict = field(default_factory=dict)
 
 
@@ -120,10 +123,12 @@ def result_from_keypoints(raw: Keypoints2D, info: VideoInfo, lifter: Lifter, che
     """One person's raw detections (detector layout, NaN where missed) -> gaps filled, lifter layout, lifted."""
     kp = to_layout(fill_missing(raw), lifter.meta.input_layout)
     lifted = lift_keypoints(lifter, kp, info.fps, options.flip)
+    poses = rigid_bones(lifted.poses) if options.rigid_bones else lifted.poses
     focal, source = camera_focal(info, options.focal_length, options.fov)
-    return InferenceResult(video=info, keypoints=kp, poses3d=lifted.poses, trajectory=lifted.trajectory,
+    return InferenceResult(video=info, keypoints=kp, poses3d=poses, trajectory=lifted.trajectory,
                            lifter=lifter.meta, checkpoint=Path(checkpoint_path or ""), detector_name=detector_name,
-                           focal_px=focal, focal_source=source, flip=options.flip, extras=extras or {})
+                           focal_px=focal, focal_source=source, flip=options.flip, rigid_bones=options.rigid_bones,
+                           extras=extras or {})
 
 
 def lift_keypoints(lifter: Lifter, kp: Keypoints2D, fps: float, flip: bool = True):

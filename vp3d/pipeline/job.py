@@ -134,7 +134,8 @@ def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
     detector = detector or detector_from_options(options)
     rendered = None
     try:
-        if outputs.video and can_overlap(detector):
+        # Constant bone lengths come from the whole clip, so no frame is final before detection ends.
+        if outputs.video and can_overlap(detector) and not options.rigid_bones:
             result, rendered = run_video_rendering(path, outputs.video, options, lifter=lifter,
                                                    checkpoint_path=checkpoint_path, detector=detector,
                                                    progress=detect_progress, render_progress=render_progress,
