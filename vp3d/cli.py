@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from .argtypes import number
+
 EXIT_ERROR = 1
 SHARED_MOCAP = Path(__file__).resolve().parents[2] / "shared" / "data" / "mocap"
 
@@ -85,39 +87,6 @@ def _people(text: str) -> str:
     return text.strip().lower()
 
 
-def _number_type(low: float, high: float = float("inf"), cast=float, include_low: bool = False,
-                 include_high: bool = False):
-    """An argparse type: `cast` of the text, between low and high (each end included or not)."""
-    def parse(text: str):
-        try:
-            value = cast(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        above = value >= low if include_low else value > low
-        below = value <= high if include_high else value < high
-        if not (above and below):
-            if high == float("inf"):
-                bounds = f"{'at least' if include_low else 'above'} {low:g}"
-            else:
-                bounds = f"in {'[' if include_low else '('}{low:g}, {high:g}{']' if include_high else ')'}"
-            raise argparse.ArgumentTypeError(f"must be {bounds}, not {text}")
-        return value
-    return parse
-
-
-_COUNT = _number_type(0, cast=int)
-
-
-def _filter_widths(text: str) -> tuple[int, ...]:
-    try:
-        widths = tuple(int(x) for x in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"comma-separated odd numbers (e.g. 3,3,3), not {text!r}") from None
-    if not all(w >= 1 and w % 2 == 1 for w in widths):
-        raise argparse.ArgumentTypeError(f"filter widths are odd numbers >= 1, not {text!r}")
-    return widths
-
-
 def add_shared_arguments(p: argparse.ArgumentParser) -> None:
     """Options of the inference itself, shared by `vp3d infer` (one video) and `vp3d batch` (a folder)."""
     p.add_argument("--world", action="store_true",
@@ -130,7 +99,7 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
                         "the N largest people; each is lifted on its own (default: the highest-scoring person "
                         "of each frame, untracked)")
     from .pipeline.video import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
-    p.add_argument("--crf", type=_number_type(0, 51, int, include_low=True, include_high=True), default=DEFAULT_CRF,
+    p.add_argument("--crf", type=number(0, 51, int, include_low=True, include_high=True), default=DEFAULT_CRF,
                    metavar="0-51",
                    help=f"quality of the rendered video: 0 lossless, higher is smaller (default: {DEFAULT_CRF})")
     p.add_argument("--preset", choices=X264_PRESETS, default=DEFAULT_PRESET,
@@ -144,9 +113,9 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trust-checkpoint", action="store_true",
                    help="allow full unpickling of a checkpoint (runs code from the file: trusted files only)")
     cam = p.add_mutually_exclusive_group()
-    cam.add_argument("--focal-length", type=_number_type(0), metavar="PIXELS",
+    cam.add_argument("--focal-length", type=number(0), metavar="PIXELS",
                      help="camera focal length in pixels")
-    cam.add_argument("--fov", type=_number_type(0, 180), metavar="DEGREES",
+    cam.add_argument("--fov", type=number(0, 180), metavar="DEGREES",
                      help="horizontal field of view in degrees")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")
     p.add_argument("--rigid-bones", action="store_true",
@@ -281,124 +250,6 @@ def run_batch(args) -> int:
     return report.exit_code
 
 
-# ------------------------------------------------------------------------------------------ train
-
-def add_train_arguments(p: argparse.ArgumentParser) -> None:
-    from .lifter.train import TrainConfig
-    d = TrainConfig()
-    p.add_argument("--mocap", type=Path, default=SHARED_MOCAP,
-                   help="folder of CMU-style mocap (BVH / ASF+AMC), split by subject (default: ../shared/data/mocap)")
-    p.add_argument("--cache", type=Path, default=Path("runs/mocap_cache.npz"), help="cache of the parsed mocap")
-    p.add_argument("--arc", type=_filter_widths, default=d.filter_widths, metavar="3,3,3,3,3",
-                   help="filter widths (odd, >= 1); the receptive field is their product (default: 243 frames)")
-    p.add_argument("--channels", type=_COUNT, default=d.channels)
-    p.add_argument("--causal", action="store_true")
-    p.add_argument("--dropout", type=_number_type(0, 1, include_low=True), default=d.dropout)
-    p.add_argument("--epochs", type=_COUNT, default=d.epochs)
-    p.add_argument("--batch-size", type=_COUNT, default=d.batch_size, help="output frames per step")
-    p.add_argument("--chunk", type=_COUNT, default=d.chunk, help="output frames per window (chunked scheme)")
-    p.add_argument("--scheme", choices=["chunked", "strided"], default=d.scheme)
-    p.add_argument("--lr", type=_number_type(0), default=d.lr)
-    p.add_argument("--lr-decay", type=float, default=d.lr_decay)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--epoch-frames", type=_COUNT, default=None, help="output frames per epoch (default: all)")
-    p.add_argument("--bn-batches", type=_number_type(0, cast=int, include_low=True), default=d.bn_batches,
-                   help="batches of independent windows that re-estimate BatchNorm statistics each epoch")
-    p.add_argument("--val-views", type=_COUNT, default=d.val_views, help="virtual cameras per validation motion")
-    p.add_argument("--no-noise", action="store_true", help="train on clean projections (no detector noise)")
-    p.add_argument("--trajectory", action="store_true", help="also train a trajectory model (root position)")
-    p.add_argument("--labeled-fraction", type=_number_type(0, 1, include_high=True), default=1.0,
-                   help="use only this fraction of the training frames as labeled 3D (whole takes, seeded)")
-    p.add_argument("--unlabeled", type=Path, nargs="+", metavar="NPZ",
-                   help="semi-supervised: 2D keypoint files from `vp3d-infer --npz` (or folders of them)")
-    p.add_argument("--warmup-epochs", type=_number_type(0, cast=int, include_low=True), default=d.warmup_epochs,
-                   help="semi-supervised: supervised epochs before the 2D reprojection loss starts")
-    p.add_argument("--bone-length-term", action=argparse.BooleanOptionalAction, default=d.bone_length_term,
-                   help="semi-supervised: the paper's bone-length loss (default: off; it made validation worse "
-                        "in every CMU run, bench/README.md)")
-    p.add_argument("--reprojection-weight", type=float, default=d.reprojection_weight,
-                   help="semi-supervised: weight of the 2D reprojection loss (default: 1, the reference's)")
-    p.add_argument("--velocity-weight", type=float, default=d.velocity_weight,
-                   help="weight of a velocity term (error of frame-to-frame motion; not in the reference), "
-                        "chunked scheme")
-    p.add_argument("--out", type=Path, default=Path(d.out), help="output folder for last.bin / best.bin")
-    p.add_argument("--resume", help="checkpoint (last.bin) to continue from")
-    p.add_argument("--init-from", metavar="CKPT",
-                   help="fine-tune: start from these weights (same architecture) with a new optimizer and schedule")
-    p.add_argument("--device", default=None)
-    p.add_argument("--threads", type=_COUNT, default=None, help="CPU threads for torch")
-    p.add_argument("--json", action="store_true",
-                   help="one JSON object per epoch on stdout, then {validation, out} (instead of the log on stderr)")
-
-
-def _load_unlabeled(paths: list[Path]):
-    from .lifter.unlabeled import UnlabeledDataError, load_unlabeled
-    files = []
-    for p in paths:
-        if p.is_dir():
-            files += sorted(p.glob("*.npz"))
-        elif p.exists():
-            files.append(p)
-        else:
-            raise UserError(f"{p}: no such file or folder")
-    if not files:
-        raise UserError(f"{', '.join(map(str, paths))}: no .npz files of 2D keypoints found")
-    try:
-        return [load_unlabeled(f) for f in files]
-    except UnlabeledDataError as e:
-        raise UserError(str(e)) from None
-
-
-def run_train(args) -> int:
-    import torch
-    from .lifter.train import TrainConfig, train
-    from .pipeline.infer import resolve_device
-    from .mocap import load_collection, split
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = resolve_device(args.device or "auto")
-    if args.out.exists() and not args.out.is_dir():
-        raise UserError(f"{args.out}: is a file; --out names the folder for last.bin / best.bin")
-    if not args.mocap.exists():
-        raise UserError(f"{args.mocap}: mocap folder not found")
-    motions = load_collection(args.mocap, cache=args.cache)
-    train_m, val_m = split(motions)
-    if not train_m or not val_m:
-        raise UserError(f"{args.mocap}: need motions of both training and validation subjects")
-    if args.labeled_fraction < 1:
-        from .mocap import labeled_subset
-        train_m, _ = labeled_subset(train_m, args.labeled_fraction, args.seed)
-    unlabeled = _load_unlabeled(args.unlabeled) if args.unlabeled else None
-    config = TrainConfig(
-        filter_widths=args.arc, channels=args.channels, causal=args.causal,
-        dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size, chunk=args.chunk,
-        scheme=args.scheme, lr=args.lr, lr_decay=args.lr_decay, seed=args.seed, noise=not args.no_noise,
-        epoch_frames=args.epoch_frames, val_views=args.val_views, bn_batches=args.bn_batches, out=str(args.out),
-        resume=args.resume, init_from=args.init_from, velocity_weight=args.velocity_weight,
-        trajectory=args.trajectory, warmup_epochs=args.warmup_epochs,
-        bone_length_term=args.bone_length_term, reprojection_weight=args.reprojection_weight,
-        data_description=(f"CMU mocap at {args.mocap}: {len(train_m)} training motions "
-                          f"({sum(len(m.positions) for m in train_m)} frames at 50 fps), validation subjects "
-                          f"{sorted({m.subject for m in val_m})} ({len(val_m)} motions)"),
-        command="vp3d train " + " ".join(sys.argv[2:]))
-
-    def log(msg):
-        if args.json:
-            return
-        print(msg, file=sys.stderr, flush=True)
-
-    def on_epoch(entry):
-        if args.json:
-            print(json.dumps(entry), flush=True)
-
-    result = train(config, [m.positions for m in train_m], [m.positions for m in val_m], log=log,
-                   device=device, unlabeled=unlabeled, on_epoch=on_epoch).final_validation
-    if args.json:
-        print(json.dumps({"validation": result, "out": str(args.out)}))
-    return 0
-
-
 # ------------------------------------------------------------------------------------------ main
 
 def build_parser() -> argparse.ArgumentParser:
@@ -407,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_infer_arguments(sub.add_parser("infer", help="video -> side-by-side 2D/3D video and joints"))
     add_batch_arguments(sub.add_parser("batch", help="every video of a folder -> outputs named after each",
                                        description=BATCH_DESCRIPTION, allow_abbrev=False))
+    from .lifter.train_cli import add_train_arguments
     add_train_arguments(sub.add_parser("train", help="train the lifter on mocap"))
     from .lifter.evaluate_cli import add_evaluate_arguments
     add_evaluate_arguments(sub.add_parser("evaluate", help="P1/P2/P3/MPJVE of a checkpoint"))
@@ -446,6 +298,7 @@ def main(argv: list[str] | None = None, *, exit_fast: bool = False) -> int:
     if args.command == "batch":
         return _run(run_batch, args)
     if args.command == "train":
+        from .lifter.train_cli import run_train
         return _run(run_train, args)
     from .lifter.evaluate_cli import run_evaluate
     return _run(run_evaluate, args)

@@ -1,0 +1,136 @@
+"""`vp3d train`: train the lifter on CMU-style mocap filmed by virtual cameras, supervised or semi-supervised.
+
+    vp3d train --epochs 32 --channels 256 --out runs/tcn243      # the shipped default's recipe (weights/)
+    vp3d train --labeled-fraction 0.02 --unlabeled out/*.npz     # + 2D from vp3d-infer --npz, reprojected
+
+Progress goes to stderr; `--json` prints one object per epoch on stdout, then {validation, out}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..argtypes import count, filter_widths, number
+from .train import TrainConfig
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    from ..cli import SHARED_MOCAP
+    d = TrainConfig()
+    p.add_argument("--mocap", type=Path, default=SHARED_MOCAP,
+                   help="folder of CMU-style mocap (BVH / ASF+AMC), split by subject (default: ../shared/data/mocap)")
+    p.add_argument("--cache", type=Path, default=Path("runs/mocap_cache.npz"), help="cache of the parsed mocap")
+    p.add_argument("--arc", type=filter_widths, default=d.filter_widths, metavar="3,3,3,3,3",
+                   help="filter widths (odd, >= 1); the receptive field is their product (default: 243 frames)")
+    p.add_argument("--channels", type=count, default=d.channels)
+    p.add_argument("--causal", action="store_true")
+    p.add_argument("--dropout", type=number(0, 1, include_low=True), default=d.dropout)
+    p.add_argument("--epochs", type=count, default=d.epochs)
+    p.add_argument("--batch-size", type=count, default=d.batch_size, help="output frames per step")
+    p.add_argument("--chunk", type=count, default=d.chunk, help="output frames per window (chunked scheme)")
+    p.add_argument("--scheme", choices=["chunked", "strided"], default=d.scheme)
+    p.add_argument("--lr", type=number(0), default=d.lr)
+    p.add_argument("--lr-decay", type=float, default=d.lr_decay)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--epoch-frames", type=count, default=None, help="output frames per epoch (default: all)")
+    p.add_argument("--bn-batches", type=number(0, cast=int, include_low=True), default=d.bn_batches,
+                   help="batches of independent windows that re-estimate BatchNorm statistics each epoch")
+    p.add_argument("--val-views", type=count, default=d.val_views, help="virtual cameras per validation motion")
+    p.add_argument("--no-noise", action="store_true", help="train on clean projections (no detector noise)")
+    p.add_argument("--trajectory", action="store_true", help="also train a trajectory model (root position)")
+    p.add_argument("--labeled-fraction", type=number(0, 1, include_high=True), default=1.0,
+                   help="use only this fraction of the training frames as labeled 3D (whole takes, seeded)")
+    p.add_argument("--unlabeled", type=Path, nargs="+", metavar="NPZ",
+                   help="semi-supervised: 2D keypoint files from `vp3d-infer --npz` (or folders of them)")
+    p.add_argument("--warmup-epochs", type=number(0, cast=int, include_low=True), default=d.warmup_epochs,
+                   help="semi-supervised: supervised epochs before the 2D reprojection loss starts")
+    p.add_argument("--bone-length-term", action=argparse.BooleanOptionalAction, default=d.bone_length_term,
+                   help="semi-supervised: the paper's bone-length loss (default: off; it made validation worse "
+                        "in every CMU run, bench/README.md)")
+    p.add_argument("--reprojection-weight", type=float, default=d.reprojection_weight,
+                   help="semi-supervised: weight of the 2D reprojection loss (default: 1, the reference's)")
+    p.add_argument("--velocity-weight", type=float, default=d.velocity_weight,
+                   help="weight of a velocity term (error of frame-to-frame motion; not in the reference), "
+                        "chunked scheme")
+    p.add_argument("--out", type=Path, default=Path(d.out), help="output folder for last.bin / best.bin")
+    p.add_argument("--resume", help="checkpoint (last.bin) to continue from")
+    p.add_argument("--init-from", metavar="CKPT",
+                   help="fine-tune: start from these weights (same architecture) with a new optimizer and schedule")
+    p.add_argument("--device", default=None)
+    p.add_argument("--threads", type=count, default=None, help="CPU threads for torch")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per epoch on stdout, then {validation, out} (instead of the log on stderr)")
+
+
+def _load_unlabeled(paths: list[Path]):
+    from ..cli import UserError
+    from .unlabeled import UnlabeledDataError, load_unlabeled
+    files = []
+    for p in paths:
+        if p.is_dir():
+            files += sorted(p.glob("*.npz"))
+        elif p.exists():
+            files.append(p)
+        else:
+            raise UserError(f"{p}: no such file or folder")
+    if not files:
+        raise UserError(f"{', '.join(map(str, paths))}: no .npz files of 2D keypoints found")
+    try:
+        return [load_unlabeled(f) for f in files]
+    except UnlabeledDataError as e:
+        raise UserError(str(e)) from None
+
+
+def run_train(args) -> int:
+    import torch
+
+    from ..cli import UserError
+    from .train import TrainConfig, train
+    from ..pipeline.infer import resolve_device
+    from ..mocap import load_collection, split
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device or "auto")
+    if args.out.exists() and not args.out.is_dir():
+        raise UserError(f"{args.out}: is a file; --out names the folder for last.bin / best.bin")
+    if not args.mocap.exists():
+        raise UserError(f"{args.mocap}: mocap folder not found")
+    motions = load_collection(args.mocap, cache=args.cache)
+    train_m, val_m = split(motions)
+    if not train_m or not val_m:
+        raise UserError(f"{args.mocap}: need motions of both training and validation subjects")
+    if args.labeled_fraction < 1:
+        from ..mocap import labeled_subset
+        train_m, _ = labeled_subset(train_m, args.labeled_fraction, args.seed)
+    unlabeled = _load_unlabeled(args.unlabeled) if args.unlabeled else None
+    config = TrainConfig(
+        filter_widths=args.arc, channels=args.channels, causal=args.causal,
+        dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size, chunk=args.chunk,
+        scheme=args.scheme, lr=args.lr, lr_decay=args.lr_decay, seed=args.seed, noise=not args.no_noise,
+        epoch_frames=args.epoch_frames, val_views=args.val_views, bn_batches=args.bn_batches, out=str(args.out),
+        resume=args.resume, init_from=args.init_from, velocity_weight=args.velocity_weight,
+        trajectory=args.trajectory, warmup_epochs=args.warmup_epochs,
+        bone_length_term=args.bone_length_term, reprojection_weight=args.reprojection_weight,
+        data_description=(f"CMU mocap at {args.mocap}: {len(train_m)} training motions "
+                          f"({sum(len(m.positions) for m in train_m)} frames at 50 fps), validation subjects "
+                          f"{sorted({m.subject for m in val_m})} ({len(val_m)} motions)"),
+        command="vp3d train " + " ".join(sys.argv[2:]))
+
+    def log(msg):
+        if args.json:
+            return
+        print(msg, file=sys.stderr, flush=True)
+
+    def on_epoch(entry):
+        if args.json:
+            print(json.dumps(entry), flush=True)
+
+    result = train(config, [m.positions for m in train_m], [m.positions for m in val_m], log=log,
+                   device=device, unlabeled=unlabeled, on_epoch=on_epoch).final_validation
+    if args.json:
+        print(json.dumps({"validation": result, "out": str(args.out)}))
+    return 0
