@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import sys
 import threading
 import types
 from fractions import Fraction
@@ -11,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import require_shared
+from conftest import decoded_frames, require_shared
 from vp3d.pipeline.video import (H264Writer, VideoError, ffmpeg_exe, fps_to_fraction, iter_frames, prefetch,
                                  probe)
 
@@ -234,6 +237,38 @@ def test_h264_writer_leaves_nothing_on_exception(tmp_path: Path):
             assert not out.exists()  # only the hidden temporary exists while writing
             raise RuntimeError("boom")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_at_a_terminal_reaches_the_pipeline_not_its_encoder(tmp_path: Path):
+    """A terminal sends Ctrl-C to its whole foreground process group. The encoder runs in a session of its
+    own, so that our clean-up decides how it ends (abort, or finish the file) rather than FFmpeg's own SIGINT
+    handling racing with it (which closed the file under the writer: a broken pipe, reported as a failure
+    instead of an interruption)."""
+    out = tmp_path / "r.mp4"
+    script = f"""
+import time
+import numpy as np
+from vp3d.pipeline.video import H264Writer
+frame = np.zeros((48, 64, 3), np.uint8)
+with H264Writer({str(out)!r}, 64, 48, 25) as writer:
+    for _ in range(5):
+        writer.write(frame)
+    try:
+        print("writing", flush=True)
+        time.sleep(60)
+    except KeyboardInterrupt:
+        pass
+    for _ in range(5):
+        writer.write(frame)
+print("closed", flush=True)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    assert proc.stdout.readline().strip() == "writing"
+    os.killpg(proc.pid, signal.SIGINT)  # the terminal's way: everyone in the group
+    out_text, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and out_text.strip() == "closed", err
+    assert decoded_frames(out) == 10
 
 
 def test_h264_writer_does_not_replace_existing_file_on_failure(tmp_path: Path):

@@ -323,7 +323,11 @@ class H264Writer:
         cmd.append(str(self._tmp))
         # stderr to a file, not a pipe: a chatty FFmpeg could otherwise fill the pipe and deadlock us.
         self._stderr = tempfile.TemporaryFile()
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)
+        # A session of its own: a terminal's Ctrl-C goes to the whole foreground group, and FFmpeg would end
+        # the file at once, racing our clean-up (which aborts it, or finishes it, as the caller decides).
+        # If we die, it sees the end of its input and exits.
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr,
+                                      start_new_session=True)
 
     def write(self, frame: np.ndarray) -> None:
         """Append one BGR uint8 frame of shape (height, width, 3)."""
