@@ -370,6 +370,22 @@ def test_ctrl_c_leaves_nothing_half_done_and_the_next_run_finishes(two_videos):
     assert summary["counts"] == {"ok": 2 - len(finished), "skipped": len(finished), "failed": 0, "interrupted": 0}
 
 
+def test_ctrl_c_while_the_workers_are_still_starting_is_one_line(two_videos):
+    """Ctrl-C the moment the first worker process exists (it is still importing torch and MediaPipe): no
+    worker prints a traceback; the batch ends as interrupted with its one line."""
+    src, out = two_videos
+    proc = subprocess.Popen([str(BIN / "vp3d"), "batch", str(src), "--out", str(out), "-j", "2", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    t0 = time.time()
+    while not any("spawn_main" in _cmdline(w) for w in _children(proc.pid)):
+        assert proc.poll() is None and time.time() - t0 < 60, "no worker started"
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and err.strip().splitlines() == [
+        "vp3d: interrupted; run the same command again to finish the rest"], err
+
+
 # ------------------------------------------------------------------------------------------ detector reuse
 
 def test_mediapipe_reset_forgets_the_previous_video(clips):

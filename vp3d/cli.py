@@ -324,6 +324,9 @@ def _batch_args(argv: list[str], prog: str):
     """The batch arguments when argv names a folder and parses as a batch command line, else None."""
     if "-h" in argv or "--help" in argv:
         return None
+    # Most runs name one video: no folder in sight, no need for the trial parse (which imports batch mode).
+    if not any(not a.startswith("-") and Path(a).is_dir() for a in argv):
+        return None
     trial = _TrialParser(prog=prog, add_help=False, allow_abbrev=False)  # --npz must not pass for --npz-2d
     add_batch_arguments(trial)
     try:
@@ -364,14 +367,25 @@ def _exit_without_teardown(code: int) -> NoReturn:
     os._exit(code)
 
 
+def _interruptible(entry) -> NoReturn:
+    """Run a console script's main; Ctrl-C before _run has taken over (while the command line is read and
+    modules import, the first second or so) ends in the same one line instead of a traceback."""
+    try:
+        code = entry(exit_fast=True)
+    except KeyboardInterrupt:
+        print("vp3d: interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)
+
+
 def command() -> NoReturn:
     """The `vp3d` console script."""
-    sys.exit(main(exit_fast=True))
+    _interruptible(main)
 
 
 def infer_command() -> NoReturn:
     """The `vp3d-infer` console script."""
-    sys.exit(infer_main(exit_fast=True))
+    _interruptible(infer_main)
 
 
 if __name__ == "__main__":

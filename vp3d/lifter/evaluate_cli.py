@@ -16,10 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .evaluate import evaluate
 from .h36m import Sequence, h36m_sequences, load_h36m_2d, load_h36m_3d, load_h36m_cameras
-from .inference import Lifter
-from .synthetic import NoiseModel, random_camera, render_view
 
 CAMERAS_JSON = Path(__file__).with_name("h36m_cameras.json")
 H36M_TEST_SUBJECTS = "S9,S11"
@@ -52,6 +49,7 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
 def cmu_validation_sequences(mocap: Path, cache: Path | None, views: int, noisy: bool, seed: int = 0) -> list[Sequence]:
     """Fixed views of the validation subjects' motions: same cameras and noise on every call."""
     from ..mocap import load_collection, split
+    from .synthetic import NoiseModel, random_camera, render_view
     _, val = split(load_collection(mocap, cache=cache))
     rng = np.random.default_rng(seed)
     seqs = []
@@ -82,6 +80,9 @@ def h36m_eval_sequences(args) -> list[Sequence]:
 
 
 def run_evaluate(args) -> int:
+    # Imported here, not at the top: `vp3d batch` builds this parser too, and should not wait for torch.
+    from .evaluate import evaluate
+    from .inference import Lifter
     from ..cli import UserError
     from ..pipeline.infer import default_checkpoint, resolve_device
 

@@ -17,7 +17,7 @@ import math
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,45 +31,11 @@ from .inference import Lifter
 from .model import TemporalModel, TemporalModelStrided
 from .camera import project_to_2d_linear
 from .synthetic import NoiseModel, random_camera, render_view, scale_bones, time_warp
+from .train_config import TrainConfig
 from .unlabeled import UnlabeledSampler, UnlabeledSequence
 
 FLIP = H36M.flip_permutation()
 MIN_DEPTH = 0.5  # metres: semi-supervised reprojection
-
-
-@dataclass
-class TrainConfig:
-    filter_widths: tuple[int, ...] = (3, 3, 3, 3, 3)
-    channels: int = 256
-    causal: bool = False
-    dropout: float = 0.25
-    epochs: int = 60
-    batch_size: int = 1024  # output frames per optimisation step (all ranks together)
-    chunk: int = 16  # output frames per window ("chunked" scheme): 64 independent windows per 1024 frames
-    bn_batches: int = 8  # batches of independent windows that re-estimate BatchNorm statistics per epoch
-    trajectory: bool = False  # also train a trajectory model (root position in the camera frame)
-    # Semi-supervised: epochs of supervised training before the 2D losses start, and the paper's
-    # bone-length term (unlabeled mean bone lengths follow the labeled ones). Defaults from the CMU runs
-    # (bench/README.md): 3 warm-up epochs; the bone-length term off, as it raised validation error in
-    # every run with it (2% labeled, mean of epochs 24-33: P1 137.6 with it, 129.6 without).
-    warmup_epochs: int = 3
-    bone_length_term: bool = False
-    reprojection_weight: float = 1.0  # semi-supervised: weight of the 2D reprojection term (reference: 1)
-    velocity_weight: float = 0.0  # weight of the velocity term (MPJVE of consecutive outputs); chunked only
-    scheme: str = "chunked"
-    lr: float = 1e-3
-    lr_decay: float = 0.95
-    seed: int = 1234
-    fps: float = 50.0
-    noise: bool = True
-    epoch_frames: int | None = None  # output frames per epoch; default: one pass over the training frames
-    val_views: int = 2  # virtual cameras per validation motion
-    out: str = "runs/lifter"
-    resume: str | None = None
-    init_from: str | None = None  # start from these weights (fine-tuning): a new run, new optimizer and schedule
-    data_description: str = ""
-    command: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 class MotionSampler:

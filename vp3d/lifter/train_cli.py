@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from ..argtypes import count, filter_widths, number
-from .train import TrainConfig
+from .train_config import TrainConfig
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
@@ -88,7 +88,7 @@ def run_train(args) -> int:
     import torch
 
     from ..cli import UserError
-    from .train import TrainConfig, train
+    from .train import train
     from ..pipeline.infer import resolve_device
     from ..mocap import load_collection, split
 

@@ -22,12 +22,13 @@ import threading
 import time
 import traceback
 from collections import defaultdict
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..detectors.keypoints import DetectorError, NoPersonError
 from ..lifter.errors import CheckpointError
@@ -130,8 +131,25 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
+@contextmanager
+def _new_workers_hold_sigint() -> Iterator[None]:
+    """Workers started inside the block begin with SIGINT blocked (the signal mask survives fork and exec)
+    and unblock it in _init_worker once _on_sigint is in place: a Ctrl-C while a worker still imports its
+    modules is then held and handled, not printed as its traceback."""
+    if not hasattr(signal, "pthread_sigmask"):  # not POSIX
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _init_worker(job: Job, events, parent: int) -> None:
     signal.signal(signal.SIGINT, _on_sigint)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # see _new_workers_hold_sigint
     _worker.update(job=job, events=events)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     events.put(("worker", os.getpid(), None))
@@ -183,15 +201,20 @@ def _process(task: Task) -> dict:
         return make_row(task, "interrupted")
     job: Job = _worker["job"]
     before = {p: _stat_key(p) for p in task.outputs.paths()}
-    _busy = True
     try:
         _send("start", task.index)
         task.marker.unlink(missing_ok=True)  # from here on the video is not finished
         for p in partial_files(task):
             p.unlink(missing_ok=True)
         source_stat = task.source.stat()
+        # Not interruptible (_busy still False; a SIGINT meanwhile is noted and honoured just after): a
+        # MediaPipe graph stopped half-way through its start logs from its C++ threads onto the restored
+        # stderr, past --quiet (seen under load in test_ctrl_c_leaves_nothing_half_done).
         lifter, checkpoint, detector = _models()
         detector.reset()  # forget the previous video's person (MediaPipe tracks one from frame to frame)
+        if _interrupted:
+            raise KeyboardInterrupt
+        _busy = True
         frames_seen = [None]  # the render draws exactly the frames detection decodes
         detect_progress = _throttled("detect", task.index, lambda: task.frames_hint)
         # With MediaPipe the render runs while detection goes on (overlap.py): its total is the video's.
@@ -287,7 +310,8 @@ def _run_pool(tasks: list[Task], workers: int, job: Job, on_event: Event,
     futures: dict = {}
     pending: set = set()
     try:
-        futures = {ex.submit(_process, t): t for t in tasks}
+        with _new_workers_hold_sigint():  # ProcessPoolExecutor starts its workers in submit()
+            futures = {ex.submit(_process, t): t for t in tasks}
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
