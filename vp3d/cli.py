@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import NoReturn
 
@@ -275,7 +276,8 @@ def _raise_terminated(signum, frame):
 
 
 def _run(handler, args) -> int:
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    if threading.current_thread() is threading.main_thread():  # signal handlers can only be set there
+        signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return handler(args)
     except _user_errors() as e:
