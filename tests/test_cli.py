@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import decoded_frames, require_shared
+from test_video import audio_seconds
 from vp3d.pipeline.infer import default_checkpoint
 from vp3d.pipeline.video import ffmpeg_exe, probe
 from vp3d.skeleton import H36M
@@ -54,6 +55,7 @@ def test_output_video_has_the_input_frame_count_and_rate(clip, run):
     assert decoded_frames(out / "r.mp4") == decoded_frames(clip) == 72
     assert abs(dst.fps - src.fps) < 1e-3
     assert dst.height == src.height and dst.width == src.width + src.height  # square 3D panel on the right
+    assert abs(audio_seconds(out / "r.mp4") - audio_seconds(clip)) < 0.05  # the clip's sound comes along
 
 
 def test_joint_files_have_one_entry_per_frame(run):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -217,6 +218,34 @@ def test_h264_writer_keeps_frame_count_and_exact_rate(tmp_path: Path):
     line = stream_line(out)
     assert "h264" in line and "yuv420p" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]  # no temporary left behind
+
+
+def audio_seconds(path: Path) -> float | None:
+    """Duration of the file's audio track in seconds (decoded), or None when it has no audio."""
+    err = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path), "-map", "0:a:0?", "-f", "null", "-"],
+                         capture_output=True, text=True).stderr
+    if "Audio:" not in err:
+        return None
+    h, m, s = re.findall(r"time=(\d+):(\d+):([\d.]+)", err)[-1]
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def test_h264_writer_takes_the_sound_of_the_source_video(tmp_path: Path):
+    """audio_from: the source's audio track goes into the output beside every written frame; a source
+    without sound gives a silent file, not an error."""
+    loud, mute = tmp_path / "loud.mp4", tmp_path / "mute.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:duration=2",
+                    "-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-pix_fmt", "yuv420p", "-c:a", "aac",
+                    "-shortest", str(loud)], check=True)
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(loud), "-an", "-c", "copy", str(mute)], check=True)
+    for source, sound in [(loud, True), (mute, False)]:
+        out = tmp_path / f"out_{source.stem}.mp4"
+        with H264Writer(out, 64, 48, 25, audio_from=source) as w:
+            for i in range(50):
+                w.write(pattern_frame(i))
+        assert len(list(iter_frames(out))) == 50
+        seconds = audio_seconds(out)
+        assert (seconds is not None and abs(seconds - 2.0) < 0.1) if sound else seconds is None, seconds
 
 
 def test_h264_writer_crops_odd_sizes_to_even(tmp_path: Path):

@@ -349,7 +349,8 @@ def render_video(video_path: str | os.PathLike, out_path: str | os.PathLike, kp2
     written = 0
     frames = prefetch(left_frames(Path(video_path), (left_w, left_h), resize))
     # closing(): on an error the decode thread stops and releases the file now, not when the traceback dies.
-    with H264Writer(out_path, out_w, out_h, out_fps, crf=crf, preset=preset) as writer, closing(frames):
+    with H264Writer(out_path, out_w, out_h, out_fps, crf=crf, preset=preset, audio_from=video_path) as writer, \
+            closing(frames):
         for t, frame in enumerate(frames):
             left[:] = frame
             if t < num:

@@ -119,7 +119,7 @@ class LiveRender:
         try:
             frames = prefetch(left_frames(self.video_path, (self.left_w, self.left_h), self.resize))
             with H264Writer(self.out_path, canvas.shape[1], canvas.shape[0], self.info.fps, crf=self.crf,
-                            preset=self.preset) as writer, closing(frames):
+                            preset=self.preset, audio_from=self.video_path) as writer, closing(frames):
                 for t, frame in enumerate(frames):
                     arrays, panel = self._frame_data(t)
                     left[:] = frame

@@ -126,7 +126,8 @@ def render_people(people, out_path: str | os.PathLike, *, score_threshold: float
     canvas = np.empty((left_h, left_w + left_h, 3), np.uint8)
     left, right = canvas[:, :left_w], canvas[:, left_w:]
     frames = prefetch(left_frames(Path(people.video.path), (left_w, left_h), resize))
-    with H264Writer(out_path, left_w + left_h, left_h, info.fps, crf=crf, preset=preset) as writer, closing(frames):
+    with H264Writer(out_path, left_w + left_h, left_h, info.fps, crf=crf, preset=preset,
+                    audio_from=people.video.path) as writer, closing(frames):
         for t, frame in enumerate(frames):
             left[:] = frame
             for k, p in enumerate(ps):

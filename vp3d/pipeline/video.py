@@ -276,11 +276,15 @@ class H264Writer:
       when close() succeeds; on an exception inside the `with` block (or abort()) the temporary file is
       deleted, so `path` never holds a half-written video.
     - MP4/MOV outputs get `-movflags +faststart` (index at the front: playable while downloading).
+    - audio_from: a file whose first audio track, if it has one, goes into the output (AAC), e.g. the input
+      video of a render, whose sound a viewer expects; its timing is the file's own, so with frames of that
+      same video the two stay in sync. The video track is never cut to the audio's length.
     """
 
     def __init__(self, path: str | os.PathLike, width: int, height: int, fps: float | Fraction, *,
-                 crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET):
+                 crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET, audio_from: str | os.PathLike | None = None):
         self.path = Path(path)
+        self.audio_from = None if audio_from is None else Path(audio_from)
         self.width, self.height = int(width), int(height)
         self.out_width, self.out_height = self.width - self.width % 2, self.height - self.height % 2
         if self.out_width < 2 or self.out_height < 2:
@@ -314,7 +318,13 @@ class H264Writer:
             ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
             "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{self.out_width}x{self.out_height}",
             "-framerate", f"{self.fps.numerator}/{self.fps.denominator}", "-i", "pipe:0",
-            "-an", "-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-pix_fmt", "yuv420p",
+        ]
+        if self.audio_from is None:
+            cmd += ["-an"]
+        else:  # "?": a source without sound gives a silent output, not an error
+            cmd += ["-i", str(self.audio_from), "-map", "0:v:0", "-map", "1:a:0?", "-c:a", "aac", "-b:a", "160k"]
+        cmd += [
+            "-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-pix_fmt", "yuv420p",
             "-colorspace", "smpte170m", "-color_range", "tv",  # what the BT.601 conversion in write() produces
             "-fps_mode", "passthrough",
         ]
