@@ -33,7 +33,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunk", type=count, default=d.chunk, help="output frames per window (chunked scheme)")
     p.add_argument("--scheme", choices=["chunked", "strided"], default=d.scheme)
     p.add_argument("--lr", type=number(0), default=d.lr)
-    p.add_argument("--lr-decay", type=float, default=d.lr_decay)
+    p.add_argument("--lr-decay", type=number(0, 1, include_high=True), default=d.lr_decay,
+                   help="learning rate factor per epoch")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--epoch-frames", type=count, default=None, help="output frames per epoch (default: all)")
     p.add_argument("--bn-batches", type=number(0, cast=int, include_low=True), default=d.bn_batches,
@@ -50,9 +51,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bone-length-term", action=argparse.BooleanOptionalAction, default=d.bone_length_term,
                    help="semi-supervised: the paper's bone-length loss (default: off; it made validation worse "
                         "in every CMU run, bench/README.md)")
-    p.add_argument("--reprojection-weight", type=float, default=d.reprojection_weight,
+    p.add_argument("--reprojection-weight", type=number(0, include_low=True), default=d.reprojection_weight,
                    help="semi-supervised: weight of the 2D reprojection loss (default: 1, the reference's)")
-    p.add_argument("--velocity-weight", type=float, default=d.velocity_weight,
+    p.add_argument("--velocity-weight", type=number(0, include_low=True), default=d.velocity_weight,
                    help="weight of a velocity term (error of frame-to-frame motion; not in the reference), "
                         "chunked scheme")
     p.add_argument("--out", type=Path, default=Path(d.out), help="output folder for last.bin / best.bin")
