@@ -132,24 +132,35 @@ def _watch_parent(parent: int) -> None:
 
 
 @contextmanager
-def _new_workers_hold_sigint() -> Iterator[None]:
-    """Workers started inside the block begin with SIGINT blocked (the signal mask survives fork and exec)
-    and unblock it in _init_worker once _on_sigint is in place: a Ctrl-C while a worker still imports its
-    modules is then held and handled, not printed as its traceback."""
-    if not hasattr(signal, "pthread_sigmask"):  # not POSIX
+def _starting_workers() -> Iterator[None]:
+    """Around the submits that start worker processes (ProcessPoolExecutor spawns them in submit()).
+
+    The workers begin with SIGINT blocked (the signal mask survives fork and exec) and unblock it in
+    _init_worker once _on_sigint is in place: a Ctrl-C while they still import is held and handled, not
+    printed as their traceback. Here, Ctrl-C and SIGTERM are noted and raised as KeyboardInterrupt after
+    the block: raised inside, between a worker's start and the hand-over of its start-up data, the worker
+    died with "EOFError: Ran out of input" on the terminal."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    caught: list[int] = []
+    handlers = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def _init_worker(job: Job, events, parent: int) -> None:
     signal.signal(signal.SIGINT, _on_sigint)
     if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # see _new_workers_hold_sigint
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # see _starting_workers
     _worker.update(job=job, events=events)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     events.put(("worker", os.getpid(), None))
@@ -260,7 +271,10 @@ Event = Callable[[str, Task, object], None]  # (kind, task, value): start / dete
 
 
 def _result(future, task: Task) -> dict | None:
-    """The row a future holds; None when the pool broke under it."""
+    """The row a future holds; None when the pool broke under it, or when it was dropped (cancelled) on
+    Ctrl-C before it started: run_batch marks those interrupted."""
+    if future.cancelled():
+        return None
     try:
         return future.result()
     except BrokenProcessPool:
@@ -310,9 +324,9 @@ def _run_pool(tasks: list[Task], workers: int, job: Job, on_event: Event,
     futures: dict = {}
     pending: set = set()
     try:
-        with _new_workers_hold_sigint():  # ProcessPoolExecutor starts its workers in submit()
+        with _starting_workers():  # may end in KeyboardInterrupt: futures and pending are set by then
             futures = {ex.submit(_process, t): t for t in tasks}
-        pending = set(futures)
+            pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             drain()
