@@ -124,7 +124,8 @@ def test_vp3d_infer_subcommand_flushes_its_output_before_the_fast_exit(clip, tmp
     assert np.load(tmp_path / "b.npz")["joints3d"].shape == (72, 17, 3)
     failed = subprocess.run([str(BIN / "vp3d"), "infer", str(tmp_path / "missing.mp4"), "--no-render", "--json"],
                             capture_output=True, text=True, timeout=300)
-    assert failed.returncode == 1 and failed.stderr.startswith("vp3d: error:") and failed.stdout == ""
+    assert failed.returncode == 1 and failed.stderr.startswith("vp3d: error:")
+    assert json.loads(failed.stdout)["exit_code"] == 1  # the failure's JSON report is flushed too
 
 
 def test_crf_and_preset_set_the_video_quality(clip, tmp_path):
@@ -162,6 +163,18 @@ def test_bad_inputs_fail_with_one_line_and_no_output(tmp_path, case):
     out = tmp_path / "out"
     proc = vp3d_infer(src, "--out", out / "r.mp4", "--json", out / "r.json", "--quiet")
     assert_clean_failure(proc, src.name, out)
+
+
+def test_json_summary_mode_reports_a_failure_on_stdout_too(tmp_path):
+    """--json without a path: a program reads stdout, so a failure is a JSON object there as well as the
+    line on stderr."""
+    src = tmp_path / "notes.mp4"
+    src.write_text("this is not a video\n")
+    proc = vp3d_infer(src, "--out", tmp_path / "out" / "r.mp4", "--json")
+    assert proc.returncode == 1 and proc.stderr.startswith("vp3d: error:")
+    report = json.loads(proc.stdout)
+    assert report == {"input": str(src), "error": proc.stderr.strip().removeprefix("vp3d: error: "), "exit_code": 1}
+    assert "not a readable video" in report["error"]
 
 
 def test_unwritable_output_is_reported_before_any_work(clip, tmp_path):

@@ -275,13 +275,18 @@ def _raise_terminated(signum, frame):
     raise _Terminated()
 
 
-def _run(handler, args) -> int:
+def _run(handler, args, json_errors: bool = False) -> int:
+    """handler(args) with the one-line errors and interruptions; json_errors: stdout is being read by a
+    program (--json summaries), which then gets the error as a JSON object too."""
     if threading.current_thread() is threading.main_thread():  # signal handlers can only be set there
         signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return handler(args)
     except _user_errors() as e:
         print(f"vp3d: error: {e}", file=sys.stderr)
+        if json_errors:
+            where = {"input": str(args.input)} if hasattr(args, "input") else {}
+            print(json.dumps({**where, "error": str(e), "exit_code": EXIT_ERROR}))
         return EXIT_ERROR
     except _Terminated:
         print("vp3d: terminated", file=sys.stderr)
@@ -298,12 +303,12 @@ def main(argv: list[str] | None = None, *, exit_fast: bool = False) -> int:
         return infer_main(argv[1:], prog="vp3d infer", exit_fast=exit_fast)
     args = build_parser().parse_args(argv)
     if args.command == "batch":
-        return _run(run_batch, args)
+        return _run(run_batch, args, json_errors=args.json)
     if args.command == "train":
         from .lifter.train_cli import run_train
-        return _run(run_train, args)
+        return _run(run_train, args, json_errors=args.json)
     from .lifter.evaluate_cli import run_evaluate
-    return _run(run_evaluate, args)
+    return _run(run_evaluate, args, json_errors=args.json)
 
 
 BATCH_DESCRIPTION = ("Every video of a folder -> outputs named after each (clip.mp4 -> clip.vp3d.mp4, clip.json, "
@@ -344,7 +349,7 @@ def infer_main(argv: list[str] | None = None, prog: str = "vp3d-infer", *, exit_
     argv = sys.argv[1:] if argv is None else list(argv)
     batch_args = _batch_args(argv, prog)
     if batch_args is not None:  # `vp3d-infer FOLDER --out OUT_FOLDER ...` is `vp3d batch`
-        return _run(run_batch, batch_args)
+        return _run(run_batch, batch_args, json_errors=batch_args.json)
     parser = argparse.ArgumentParser(prog=prog, description="Video -> side-by-side 2D/3D video and joints. "
                                      "INPUT may be a folder: then this is `vp3d batch` (see vp3d batch -h).")
     add_infer_arguments(parser)
@@ -353,7 +358,7 @@ def infer_main(argv: list[str] | None = None, prog: str = "vp3d-infer", *, exit_
         batch_parser = argparse.ArgumentParser(prog=prog, description=BATCH_DESCRIPTION, allow_abbrev=False)
         add_batch_arguments(batch_parser)
         batch_parser.parse_args(argv)  # exits with the usage error
-    code = _run(run_infer, args)
+    code = _run(run_infer, args, json_errors=args.json == "-")
     if exit_fast:
         _exit_without_teardown(code)
     return code
