@@ -19,9 +19,8 @@ def median_bone_lengths(positions: np.ndarray) -> np.ndarray:
 
     positions: (T, 17, 3) Human3.6M order."""
     lengths = np.zeros(H36M.num_joints)
-    for j, p in enumerate(H36M.parents):
-        if p >= 0:
-            lengths[j] = np.median(np.linalg.norm(positions[:, j] - positions[:, p], axis=-1))
+    for p, j in H36M.bones():
+        lengths[j] = np.median(np.linalg.norm(positions[:, j] - positions[:, p], axis=-1))
     return lengths
 
 
@@ -29,10 +28,9 @@ def with_bone_lengths(positions: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """(T, 17, 3) float64: the same root and bone directions, each bone rescaled to `lengths` (17,) metres."""
     out = np.empty_like(positions, dtype=np.float64)
     out[:, 0] = positions[:, 0]
-    for j, p in enumerate(H36M.parents):  # parents come first in H36M order
-        if p >= 0:
-            bone = positions[:, j] - positions[:, p]
-            out[:, j] = out[:, p] + lengths[j] * bone / np.maximum(np.linalg.norm(bone, axis=-1, keepdims=True), 1e-12)
+    for p, j in H36M.bones():  # parents come first in H36M order
+        bone = positions[:, j] - positions[:, p]
+        out[:, j] = out[:, p] + lengths[j] * bone / np.maximum(np.linalg.norm(bone, axis=-1, keepdims=True), 1e-12)
     return out
 
 

@@ -39,8 +39,12 @@ class Outputs:
     crf: int = DEFAULT_CRF  # the video's x264 quality (0 lossless ... 51)
     preset: str = DEFAULT_PRESET  # the video's x264 speed/size trade-off
 
+    def named_paths(self) -> list[tuple[str, Path]]:
+        """(kind, path) of every output asked for, kind being the field's name ("video", "json", ...)."""
+        return [(f.name, getattr(self, f.name)) for f in fields(self) if isinstance(getattr(self, f.name), Path)]
+
     def paths(self) -> list[Path]:
-        return [getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), Path)]
+        return [p for _, p in self.named_paths()]
 
     @classmethod
     def named_after(cls, video: Path, out_dir: Path, kinds: list[str], **options) -> "Outputs":
@@ -134,8 +138,7 @@ def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
     detector = detector or detector_from_options(options)
     rendered = None
     try:
-        # Constant bone lengths come from the whole clip, so no frame is final before detection ends.
-        if outputs.video and can_overlap(detector) and not options.rigid_bones:
+        if outputs.video and can_overlap(detector, options):
             result, rendered = run_video_rendering(path, outputs.video, options, lifter=lifter,
                                                    checkpoint_path=checkpoint_path, detector=detector,
                                                    progress=detect_progress, render_progress=render_progress,
@@ -162,9 +165,8 @@ def prepare_outputs(outputs: Outputs, source: Path | None = None) -> None:
     or the rendered video has no video file extension."""
     if not outputs.paths():
         raise OutputError("nothing to write: ask for a video, JSON, NPZ or another export")
-    named = [(f.name, getattr(outputs, f.name)) for f in fields(outputs) if isinstance(getattr(outputs, f.name), Path)]
     seen: dict[Path, str] = {}
-    for kind, p in named:
+    for kind, p in outputs.named_paths():
         if p.is_dir():
             raise OutputError(f"{p}: is a folder; give a file name for the {kind} output")
         if source is not None and _same_file(p, source):
@@ -175,7 +177,7 @@ def prepare_outputs(outputs: Outputs, source: Path | None = None) -> None:
         seen[key] = kind
     if outputs.video is not None and outputs.video.suffix.lower() not in VIDEO_SUFFIXES:
         raise OutputError(f"{outputs.video}: the rendered video needs a {' / '.join(VIDEO_SUFFIXES)} name")
-    for _, p in named:
+    for p in outputs.paths():
         ensure_writable(p)
 
 

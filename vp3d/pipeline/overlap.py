@@ -42,9 +42,12 @@ def settled_frames(detected: np.ndarray, lookahead: int) -> int:
     return max(0, int(found[-1]) + 1 - lookahead)
 
 
-def can_overlap(detector) -> bool:
-    """Only frame-by-frame detectors (MediaPipe) report detections while the video is read."""
-    return hasattr(detector, "detect") and not hasattr(detector, "read") and not hasattr(detector, "detect_batch")
+def can_overlap(detector, options: InferenceOptions) -> bool:
+    """Only frame-by-frame detectors (MediaPipe) report detections while the video is read, and frames
+    settle before the end only when no option draws on the whole clip (rigid_bones: median bone lengths)."""
+    frame_by_frame = (hasattr(detector, "detect") and not hasattr(detector, "read")
+                      and not hasattr(detector, "detect_batch"))
+    return frame_by_frame and not options.rigid_bones
 
 
 def run_video_rendering(path: str | os.PathLike, out_video: Path, options: InferenceOptions, *, detector,
