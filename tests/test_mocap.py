@@ -131,10 +131,16 @@ def test_subject16_header_fps_is_wrong_gravity_says_120():
 # --- the 17 joints are a plausible human --------------------------------------------------------------------
 
 def test_limb_lengths_constant_over_time():
+    """Every limb is rigid, except that a thigh may vary by up to 3% (1.8% in a dance take): the hip points sit outside the hip
+    joint centres (where detectors mark hips, Human3.6M's hip width), so the distance to the knee follows
+    the femur's rotation a little."""
+    thighs = [i for i, limb in enumerate(LIMBS) if limb in (("left_hip", "left_knee"), ("right_hip", "right_knee"))]
+    assert len(thighs) == 2
     for m in sample_motions():
         lengths = bone_lengths(m.positions.astype(np.float64), LIMBS)
         rel = lengths.std(axis=0) / lengths.mean(axis=0)
-        assert rel.max() < 0.002, (m.rig, m.name, rel)
+        assert np.delete(rel, thighs).max() < 0.002, (m.rig, m.name, rel)
+        assert rel[thighs].max() < 0.03, (m.rig, m.name, rel)
 
 
 def test_left_right_symmetry():
@@ -233,8 +239,9 @@ def test_user_mapping_dict_for_another_rig(tmp_path):
         "scale": CMU_UNIT,
         "points": {"crown": {"joint": "head", "offset": [0, 1.0, 0]}},  # a point above the head joint
         "joints": {
-            "hip": {"thigh_l": 0.5, "thigh_r": 0.5}, "right_hip": "thigh_r", "right_knee": "calf_r",
-            "right_foot": "foot_r", "left_hip": "thigh_l", "left_knee": "calf_l", "left_foot": "foot_l",
+            "hip": {"thigh_l": 0.5, "thigh_r": 0.5}, "right_hip": {"thigh_r": 1.25, "thigh_l": -0.25},
+            "right_knee": "calf_r", "right_foot": "foot_r", "left_hip": {"thigh_l": 1.25, "thigh_r": -0.25},
+            "left_knee": "calf_l", "left_foot": "foot_l",
             "spine": "spine_01", "thorax": "spine_02", "neck_nose": {"neck_01": 0.5, "head": 0.5}, "head": "crown",
             "left_shoulder": "upperarm_l", "left_elbow": "lowerarm_l", "left_wrist": "hand_l",
             "right_shoulder": "upperarm_r", "right_elbow": "lowerarm_r", "right_wrist": "hand_r",

@@ -30,8 +30,11 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trust-checkpoint", action="store_true", help="allow full unpickling of the checkpoint")
     p.add_argument("--mocap", type=Path, default=SHARED_MOCAP, help="CMU mocap folder (validation split)")
     p.add_argument("--cache", type=Path, default=Path("runs/mocap_cache.npz"))
+    p.add_argument("--bvh-dir", type=Path,
+                   help="instead of the CMU split: every BVH take in this folder (any supported rig, e.g. "
+                        "../shared/data/mocap_validation/bandai2), seen by the same kind of virtual cameras")
     p.add_argument("--noise", choices=["detector", "none"], default="detector",
-                   help="2D input of the CMU split: detector-like noise (default) or clean projections")
+                   help="2D input of the CMU split or --bvh-dir: detector-like noise (default) or clean projections")
     p.add_argument("--views", type=int, default=2, help="virtual cameras per CMU validation motion")
     p.add_argument("--h36m-dir", type=Path, help="folder with data_3d_h36m.npz and data_2d_h36m_<keypoints>.npz")
     p.add_argument("-k", "--keypoints", default="cpn_ft_h36m_dbb", help="2D detections name (with --h36m-dir)")
@@ -49,8 +52,13 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
 def cmu_validation_sequences(mocap: Path, cache: Path | None, views: int, noisy: bool, seed: int = 0) -> list[Sequence]:
     """Fixed views of the validation subjects' motions: same cameras and noise on every call."""
     from ..mocap import load_collection, split
-    from .synthetic import NoiseModel, random_camera, render_view
     _, val = split(load_collection(mocap, cache=cache))
+    return virtual_view_sequences(val, views, noisy, seed)
+
+
+def virtual_view_sequences(val, views: int, noisy: bool, seed: int = 0) -> list[Sequence]:
+    """Motions (vp3d.mocap.Motion) seen by fixed, seeded virtual cameras: same cameras and noise on every call."""
+    from .synthetic import NoiseModel, random_camera, render_view
     rng = np.random.default_rng(seed)
     seqs = []
     for motion in val:
@@ -91,6 +99,14 @@ def run_evaluate(args) -> int:
     if args.h36m_dir:
         sequences = h36m_eval_sequences(args)
         source = f"Human3.6M {args.keypoints} {args.subjects}"
+    elif args.bvh_dir:
+        from ..mocap import load_bvh_folder
+        try:
+            motions = load_bvh_folder(args.bvh_dir)
+        except (OSError, ValueError) as e:
+            raise UserError(f"{args.bvh_dir}: {e}") from None
+        sequences = virtual_view_sequences(motions, args.views, args.noise == "detector")
+        source = f"{args.bvh_dir}, {args.views} virtual cameras per take, 2D noise: {args.noise}"
     else:
         if not args.mocap.exists():
             raise UserError(f"{args.mocap}: mocap folder not found (give --mocap or --h36m-dir)")

@@ -30,6 +30,7 @@ from .checkpoint import LifterMeta, LoadedCheckpoint, load_checkpoint, save_chec
 from .inference import Lifter
 from .model import TemporalModel, TemporalModelStrided
 from .camera import project_to_2d_linear
+from .pose_augmentation import recombine, reverse, vary_proportions
 from .synthetic import NoiseModel, random_camera, render_view, scale_bones, time_warp
 from .train_config import TrainConfig
 from .unlabeled import UnlabeledSampler, UnlabeledSequence
@@ -41,7 +42,9 @@ MIN_DEPTH = 0.5  # metres: semi-supervised reprojection
 class MotionSampler:
     """Draws training windows from world motions with camera, body and speed augmentation."""
 
-    def __init__(self, motions: list[np.ndarray], receptive_field: int, causal: bool, noise: NoiseModel | None):
+    def __init__(self, motions: list[np.ndarray], receptive_field: int, causal: bool, noise: NoiseModel | None,
+                 pose_augmentation: bool = False):
+        self.pose_augmentation = pose_augmentation
         self.motions = [m for m in motions if len(m) > 1]
         lengths = np.array([len(m) for m in self.motions], dtype=np.float64)
         self.weights = lengths / lengths.sum()
@@ -54,16 +57,27 @@ class MotionSampler:
     def window(self, rng: np.random.Generator, out_frames: int):
         """One window: inputs (RF + L - 1, 17, 2) normalized 2D, targets (L, 17, 3) metres root-relative,
         root trajectory (L, 3) metres in the camera frame, intrinsics (4,) normalized."""
-        motion = self.motions[rng.choice(len(self.motions), p=self.weights)]
         speed = float(np.exp(rng.uniform(np.log(0.8), np.log(1.25))))
         n_in = self.rf + out_frames - 1
         left = 2 * self.pad if self.causal else self.pad
-        first_out = rng.uniform(0, len(motion) - 1)
-        seg = time_warp(motion, first_out - left * speed, n_in, speed)
-        seg = scale_bones(rng, seg) * np.exp(rng.normal(0, 0.06))
+        seg = self._segment(rng, n_in, left, speed)
+        if self.pose_augmentation:
+            if rng.random() < 0.5:
+                seg = recombine(seg, self._segment(rng, n_in, left, speed))
+            if rng.random() < 0.2:
+                seg = reverse(seg)
+            seg = vary_proportions(rng, seg)
+        else:
+            seg = scale_bones(rng, seg) * np.exp(rng.normal(0, 0.06))
         kp, pose, traj, intr = render_view(rng, seg, self.noise)
         out = slice(left, left + out_frames)
         return kp, pose[out], traj[out], intr
+
+    def _segment(self, rng: np.random.Generator, frames: int, left: int, speed: float) -> np.ndarray:
+        """`frames` frames of a random take (drawn by length) at `speed`, the first output frame `left` in."""
+        motion = self.motions[rng.choice(len(self.motions), p=self.weights)]
+        first_out = rng.uniform(0, len(motion) - 1)
+        return time_warp(motion, first_out - left * speed, frames, speed)
 
     def batch(self, rng: np.random.Generator, windows: int, out_frames: int):
         """-> inputs (W, RF + L - 1, 17, 2), targets (W, L, 17, 3): torch float32."""
@@ -240,7 +254,7 @@ def recalibrate_batchnorm(model: torch.nn.Module, sampler: MotionSampler, rng: n
 
 def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: list[np.ndarray],
           log=print, device: str = "cpu", unlabeled: list[UnlabeledSequence] | None = None,
-          on_epoch=None) -> TrainOutcome:
+          on_epoch=None, extra_validation: dict[str, list[np.ndarray]] | None = None) -> TrainOutcome:
     """Train, validating after every epoch (`on_epoch(entry)` gets each epoch's history entry: epoch,
     loss_mm, val {noisy, clean: p1, p2, mpjve}, train_frames_per_s, seconds).
 
@@ -248,6 +262,8 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
     batch of unlabeled windows, adds the predicted trajectory, projects with the sequence's intrinsics
     and penalizes the distance to the input 2D (after `warmup_epochs`), plus the bone-length term if
     `bone_length_term`.
+    `extra_validation` names further validation-only motion sets (e.g. another capture system), measured
+    each epoch beside the main one (entry["val_extra"][name]); they never choose the best epoch.
     Writes <out>/last.bin every epoch and <out>/best.bin (lowest noisy-2D P1).
     """
     rank, world = _distributed()
@@ -298,9 +314,12 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
     ddp_traj = model_traj
     if model_traj is not None and world > 1:
         ddp_traj = torch.nn.parallel.DistributedDataParallel(model_traj)
-    sampler = MotionSampler(train_motions, rf, meta.causal, NoiseModel() if config.noise else None)
+    sampler = MotionSampler(train_motions, rf, meta.causal, NoiseModel() if config.noise else None,
+                            pose_augmentation=config.pose_augmentation)
     unlabeled_sampler = UnlabeledSampler(unlabeled, rf, meta.causal) if semi else None
     validation = ValidationSet.build(val_motions, config.val_views) if rank == 0 else None
+    extra_sets = {name: ValidationSet.build(m, config.val_views) for name, m in (extra_validation or {}).items()
+                  if rank == 0}
     epoch_frames = config.epoch_frames or sampler.total_frames
     windows_per_step = max(1, config.batch_size // out_frames // world)
     steps = max(1, epoch_frames // (windows_per_step * out_frames * world))
@@ -353,8 +372,10 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                 recalibrate_batchnorm(exported.to(device), sampler, np.random.default_rng([config.seed, 7, epoch]),
                                       config.bn_batches, device=device)
                 exported.cpu()
-        val = validation.evaluate(Lifter(LoadedCheckpoint(meta, eval_model.eval(), None, {}), device))
-        entry = {"epoch": epoch + 1, "loss_mm": 1000 * loss_sum / steps, "val": val,
+        lifter = Lifter(LoadedCheckpoint(meta, eval_model.eval(), None, {}), device)
+        val = validation.evaluate(lifter)
+        val_extra = {name: s.evaluate(lifter) for name, s in extra_sets.items()}
+        entry = {"epoch": epoch + 1, "loss_mm": 1000 * loss_sum / steps, "val": val, "val_extra": val_extra,
                  "train_frames_per_s": steps * windows_per_step * out_frames * world / train_time,
                  "seconds": time.time() - t0}
         history.append(entry)
@@ -363,9 +384,13 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
         log(f"epoch {epoch + 1:3d}/{config.epochs}  loss {entry['loss_mm']:6.1f} mm  "
             f"val P1 {val['noisy']['p1']:6.1f}  P2 {val['noisy']['p2']:6.1f}  MPJVE {val['noisy']['mpjve']:5.2f} mm "
             f"(noisy 2D) | clean P1 {val['clean']['p1']:6.1f}  lr {lr:.2e}  "
-            f"{entry['train_frames_per_s']:.0f} frames/s  {entry['seconds']:.0f}s")
+            f"{entry['train_frames_per_s']:.0f} frames/s  {entry['seconds']:.0f}s"
+            + "".join(f" | {name} P1 {v['noisy']['p1']:6.1f} P2 {v['noisy']['p2']:6.1f} MPJVE {v['noisy']['mpjve']:5.2f}"
+                      for name, v in val_extra.items()))
         meta.training = {"data": config.data_description, "command": config.command, "seed": config.seed,
-                         "epochs": epoch + 1, "scheme": config.scheme, "validation": val, **config.extra}
+                         "epochs": epoch + 1, "scheme": config.scheme, "validation": val,
+                         "validation_extra": val_extra, "pose_augmentation": config.pose_augmentation,
+                         **config.extra}
         extra = {"vp3d_history": history, "vp3d_rng": [rng.bit_generator.state],
                  "vp3d_torch_rng": torch.get_rng_state()}  # dropout masks: a resumed run continues exactly
         save_checkpoint(out_dir / "last.bin", meta, eval_model, eval_traj, epoch=epoch + 1, lr=lr,

@@ -41,6 +41,12 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="batches of independent windows that re-estimate BatchNorm statistics each epoch")
     p.add_argument("--val-views", type=count, default=d.val_views, help="virtual cameras per validation motion")
     p.add_argument("--no-noise", action="store_true", help="train on clean projections (no detector noise)")
+    p.add_argument("--pose-augmentation", action="store_true",
+                   help="more motion from the same takes: body parts recombined across takes, wide body "
+                        "proportions (children included), reversed motion")
+    p.add_argument("--val-bvh", type=Path, action="append", default=[], metavar="DIR",
+                   help="a folder of BVH takes (any supported rig) measured each epoch beside the CMU "
+                        "validation split, never trained on; repeatable")
     p.add_argument("--trajectory", action="store_true", help="also train a trajectory model (root position)")
     p.add_argument("--labeled-fraction", type=number(0, 1, include_high=True), default=1.0,
                    help="use only this fraction of the training frames as labeled 3D (whole takes, seeded)")
@@ -85,6 +91,15 @@ def _load_unlabeled(paths: list[Path]):
         raise UserError(str(e)) from None
 
 
+def _load_bvh_folder(folder: Path):
+    from ..cli import UserError
+    from ..mocap import load_bvh_folder
+    try:
+        return load_bvh_folder(folder)
+    except (OSError, ValueError) as e:
+        raise UserError(f"{folder}: {e}") from None
+
+
 def run_train(args) -> int:
     import torch
 
@@ -108,13 +123,14 @@ def run_train(args) -> int:
         from ..mocap import labeled_subset
         train_m, _ = labeled_subset(train_m, args.labeled_fraction, args.seed)
     unlabeled = _load_unlabeled(args.unlabeled) if args.unlabeled else None
+    extra_validation = {d.name: [m.positions for m in _load_bvh_folder(d)] for d in args.val_bvh}
     config = TrainConfig(
         filter_widths=args.arc, channels=args.channels, causal=args.causal,
         dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size, chunk=args.chunk,
         scheme=args.scheme, lr=args.lr, lr_decay=args.lr_decay, seed=args.seed, noise=not args.no_noise,
         epoch_frames=args.epoch_frames, val_views=args.val_views, bn_batches=args.bn_batches, out=str(args.out),
         resume=args.resume, init_from=args.init_from, velocity_weight=args.velocity_weight,
-        trajectory=args.trajectory, warmup_epochs=args.warmup_epochs,
+        trajectory=args.trajectory, pose_augmentation=args.pose_augmentation, warmup_epochs=args.warmup_epochs,
         bone_length_term=args.bone_length_term, reprojection_weight=args.reprojection_weight,
         data_description=(f"CMU mocap at {args.mocap}: {len(train_m)} training motions "
                           f"({sum(len(m.positions) for m in train_m)} frames at 50 fps), validation subjects "
@@ -131,7 +147,8 @@ def run_train(args) -> int:
             print(json.dumps(entry), flush=True)
 
     result = train(config, [m.positions for m in train_m], [m.positions for m in val_m], log=log,
-                   device=device, unlabeled=unlabeled, on_epoch=on_epoch).final_validation
+                   device=device, unlabeled=unlabeled, on_epoch=on_epoch,
+                   extra_validation=extra_validation).final_validation
     if args.json:
         print(json.dumps({"validation": result, "out": str(args.out)}))
     return 0

@@ -95,3 +95,18 @@ def load_collection(root: str | Path, fps: float = 50.0, cache: str | Path | Non
     if cache:
         _save(Path(cache), key, motions)
     return motions
+
+
+def load_bvh_folder(folder: str | Path, fps: float = 50.0) -> list[Motion]:
+    """Every BVH take in `folder` (not recursive), rig detected from its joint names, at `fps`: a validation
+    set from another capture system. Raises ValueError if there is none or a take cannot be read."""
+    paths = sorted(Path(folder).glob("*.bvh"))
+    if not paths:
+        raise ValueError("no .bvh files in this folder")
+    motions = []
+    for path in paths:
+        try:
+            motions.append(load_bvh(path, fps=fps))
+        except (KeyError, ValueError) as e:
+            raise ValueError(f"{path.name}: {e}") from None
+    return motions

@@ -57,8 +57,8 @@ import numpy as np
 from ..skeleton import H36M
 
 HERE = Path(__file__).resolve().parent
-BUILTIN_MAPPINGS = ("cmu", "cmu_acclaim_names", "daz", "asf")
-BVH_MAPPINGS = ("cmu", "cmu_acclaim_names", "daz")  # tried in this order when detecting a BVH's rig
+BUILTIN_MAPPINGS = ("cmu", "cmu_acclaim_names", "daz", "asf", "bandai")
+BVH_MAPPINGS = ("cmu", "cmu_acclaim_names", "daz", "bandai")  # tried in this order when detecting a BVH's rig
 
 MappingLike = Union[str, Path, dict, "JointMapping"]
 

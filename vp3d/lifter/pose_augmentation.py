@@ -1,0 +1,95 @@
+"""More motion from the same mocap, in pose space (not only in camera space).
+
+Every function takes and returns world motion (T, 17, 3): metres, Y up, Human3.6M-17 order. Validation
+motions never pass through here: the sampler only draws training takes.
+
+- `recombine`: the legs and root path of one take with the trunk, arms and head of another, time-aligned,
+  the upper body turned with the lower body's pelvis (the idea of Li et al., CVPR 2020, "Cascaded deep
+  monocular 3D human pose estimation with evolutionary training data": crossover of body parts).
+- `vary_proportions`: body proportions well beyond the +-5% of the baseline recipe: taller and shorter
+  people, long or short limbs, broad or narrow hips and shoulders, now and then a child's proportions
+  (PoseAug, Gong et al., CVPR 2021, augments bone lengths and ratios the same way).
+- `reverse`: motion played backwards (walking backwards, arms lowered instead of raised: plausible for
+  almost everything CMU holds; a fall or a jump's landing the other way round is the rare exception).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..skeleton import H36M
+
+LOWER = (1, 2, 3, 4, 5, 6)  # hips, knees, feet (the root, joint 0, comes with them)
+UPPER = tuple(range(7, 17))  # spine, thorax, nose, head, arms
+_R_HIP, _L_HIP = 1, 4
+_BONE_GROUPS = {  # child joint -> group of the bone that ends at it
+    "legs": (2, 3, 5, 6), "hips": (1, 4), "torso": (7, 8), "head": (9, 10), "shoulders": (11, 14),
+    "arms": (12, 13, 15, 16),
+}
+
+
+def pelvis_yaw(motion: np.ndarray) -> np.ndarray:
+    """(T,) heading of the pelvis about the vertical, radians (from the right hip to the left hip)."""
+    v = motion[:, _L_HIP] - motion[:, _R_HIP]
+    return np.arctan2(v[:, 2], v[:, 0])
+
+
+def _yaw_rotation(angle: np.ndarray) -> np.ndarray:
+    """(T,) radians -> (T, 3, 3) rotations about +Y that turn a heading of 0 into `angle` as pelvis_yaw measures."""
+    c, s = np.cos(angle), np.sin(angle)
+    R = np.zeros((len(angle), 3, 3))
+    R[:, 0, 0], R[:, 0, 2], R[:, 1, 1], R[:, 2, 0], R[:, 2, 2] = c, -s, 1, s, c
+    return R
+
+
+def recombine(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Root and legs of `lower`, everything above the pelvis from `upper` (same length T), turned each
+    frame by the difference of the two pelvis headings so that the trunk faces where the hips face as
+    it did in its own take."""
+    if lower.shape != upper.shape:
+        raise ValueError(f"takes to recombine differ in shape: {lower.shape} vs {upper.shape}")
+    turn = _yaw_rotation(pelvis_yaw(lower) - pelvis_yaw(upper))
+    relative = upper[:, UPPER] - upper[:, :1]
+    out = lower.copy()
+    out[:, UPPER] = lower[:, :1] + np.einsum("tij,tkj->tki", turn, relative)
+    return out
+
+
+@dataclass
+class Proportions:
+    """Spread of body proportions (log-normal sigmas of scale factors)."""
+    stature: float = 0.08  # the whole body: ~1.45-1.95 m for a 1.7 m take within two sigma
+    group: float = 0.07  # legs, arms, torso, head, hip width, shoulder width: each its own factor
+    bone: float = 0.03  # then every bone (left and right alike)
+    child_probability: float = 0.1  # a child: 0.55-0.85 of the size, head relatively bigger, legs shorter
+
+
+def vary_proportions(rng: np.random.Generator, motion: np.ndarray, spread: Proportions = Proportions()) -> np.ndarray:
+    """The same motion performed by a person of other proportions: every bone keeps its direction,
+    its length changes by the product of a whole-body, a body-part and a per-bone factor."""
+    factors = np.ones(H36M.num_joints)
+    for joints in _BONE_GROUPS.values():
+        factors[list(joints)] *= np.exp(rng.normal(0, spread.group))
+    flip = H36M.flip_permutation()
+    for j in range(1, H36M.num_joints):
+        if flip[j] >= j:
+            factors[j] *= np.exp(rng.normal(0, spread.bone))
+            factors[flip[j]] = factors[j]
+    size = np.exp(rng.normal(0, spread.stature))
+    if rng.random() < spread.child_probability:
+        size *= rng.uniform(0.55, 0.85)
+        factors[list(_BONE_GROUPS["head"])] *= 1.25  # a child's head is a larger part of its height
+        factors[list(_BONE_GROUPS["legs"])] *= 0.9
+    out = motion.copy()
+    for j, parent in enumerate(H36M.parents):  # parents come before children in H36M order
+        if parent >= 0:
+            out[:, j] = out[:, parent] + factors[j] * (motion[:, j] - motion[:, parent])
+    root = motion[:, :1]
+    return root + size * (out - root)
+
+
+def reverse(motion: np.ndarray) -> np.ndarray:
+    """The motion played backwards."""
+    return motion[::-1].copy()
