@@ -313,3 +313,34 @@ def test_load_collection_all_rigs_with_cache(tmp_path):
     assert time.perf_counter() - start < 2.0
     assert [(m.name, m.rig, m.subject) for m in again] == [(m.name, m.rig, m.subject) for m in motions]
     assert all(np.array_equal(a.positions, b.positions) for a, b in zip(again, motions))
+
+
+# --- one definition per joint, in every rig ---------------------------------------------------------------------
+
+def mean_distance(motion, a, b):
+    return float(np.linalg.norm(motion.positions[:, J[a]] - motion.positions[:, J[b]], axis=-1).mean())
+
+
+def test_hips_are_where_detectors_and_human36m_put_them():
+    """Hip points about 0.7 shoulder widths apart (Human3.6M: 266 mm; MediaPipe on the shared clips: 0.6-0.7 of
+    the shoulders in 2D), not at CMU's femur heads (0.46): what the lifter learns from is what it sees."""
+    for m in sample_motions():
+        hips = mean_distance(m, "left_hip", "right_hip")
+        shoulders = mean_distance(m, "left_shoulder", "right_shoulder")
+        assert 0.19 < hips < 0.3, (m.rig, hips)
+        assert 0.6 < hips / shoulders < 0.8, (m.rig, hips / shoulders)
+
+
+def test_second_capture_system_maps_to_the_same_joint_definitions():
+    """bandai2 (validation only, another studio's 22-joint rig in cm) is recognised by its joint names and gives
+    the joints the CMU rigs give: hip and shoulder widths, head and nose placement within 15% of theirs."""
+    path = require_shared("mocap_validation", "bandai2", "dataset-2_walk_normal_001.bvh")
+    bandai = load_bvh(path)
+    cmu = sample_motions()  # three CMU rigs, two people
+    assert bandai.rig == "bandai" and bandai.fps == 50
+    for a, b in (("left_hip", "right_hip"), ("left_shoulder", "right_shoulder"), ("thorax", "neck_nose"),
+                 ("neck_nose", "head"), ("hip", "spine"), ("left_knee", "left_foot")):
+        ours, theirs = mean_distance(bandai, a, b), np.mean([mean_distance(m, a, b) for m in cmu])
+        assert abs(ours / theirs - 1) < 0.15, (a, b, ours, theirs)
+    # Y up, metres, standing on the floor: the head well above the feet.
+    assert 1.4 < np.median(bandai.positions[:, J["head"], 1] - bandai.positions[:, J["left_foot"], 1]) < 1.9
