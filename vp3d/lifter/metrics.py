@@ -137,6 +137,38 @@ def mpjve(pred, target, time_axis: int = -3) -> float:
     return float(np.mean(err))
 
 
+def root_errors(pred_traj, true_traj) -> tuple[float, float]:
+    """Root position errors of one sequence: pred_traj, true_traj (T, 3) root positions in the camera frame.
+
+    Returns (mean distance, mean distance after removing the sequence's mean offset). The second is the
+    error of the root's motion (travelling, turning, jumping) without the error of where the person stands,
+    which a single camera only knows up to its depth estimate. Input units."""
+    pred, target = _as_pair(np.asarray(pred_traj)[:, None], np.asarray(true_traj)[:, None])
+    offset = (pred - target).mean(axis=0, keepdims=True)
+    return float(np.mean(joint_errors(pred, target))), float(np.mean(joint_errors(pred - offset, target)))
+
+
+def foot_skate(world_positions, fps: float, ankles: Sequence[int], ankle_height: float,
+               contact: float = 0.05) -> float:
+    """Mean horizontal speed (input units per second) of the lower foot while it is within `contact` of the
+    floor: a foot that stands should not slide.
+
+    world_positions: (T, J, 3), Y up, floor at y = 0; `ankles`: the two ankle joints, which sit
+    `ankle_height` above the sole. NaN when no frame has a foot on the floor."""
+    pos = np.asarray(world_positions, dtype=np.float64)
+    if len(pos) < 2:
+        return float("nan")
+    feet = pos[:, list(ankles)]  # (T, 2, 3)
+    lower = np.argmin(feet[:-1, :, 1], axis=1)
+    frames = np.arange(len(pos) - 1)
+    here, after = feet[frames, lower], feet[frames + 1, lower]
+    on_floor = here[:, 1] - ankle_height < contact
+    if not on_floor.any():
+        return float("nan")
+    step = np.linalg.norm((after - here)[:, [0, 2]], axis=-1)
+    return float(step[on_floor].mean() * fps)
+
+
 # ----------------------------------------------------------------------------------------------
 # torch losses (training)
 # ----------------------------------------------------------------------------------------------

@@ -101,30 +101,54 @@ class ValidationSet:
     clean: list[np.ndarray]
     noisy: list[np.ndarray]
     targets: list[np.ndarray]
+    trajectories: list[np.ndarray] | None = None  # (T, 3) true root positions in the camera frame, metres
+    fps: float = 50.0
 
     @classmethod
-    def build(cls, motions: list[np.ndarray], views: int, seed: int = 0) -> "ValidationSet":
+    def build(cls, motions: list[np.ndarray], views: int, seed: int = 0, fps: float = 50.0) -> "ValidationSet":
         rng = np.random.default_rng(seed)
-        clean, noisy, targets = [], [], []
+        clean, noisy, targets, trajectories = [], [], [], []
         for m in motions:
             for _ in range(views):
                 cam = random_camera(rng, m)
-                kp_clean, pose, _, _ = render_view(rng, m, None, cam)
+                kp_clean, pose, traj, _ = render_view(rng, m, None, cam)
                 kp_noisy, _, _, _ = render_view(rng, m, NoiseModel(), cam)
-                clean.append(kp_clean), noisy.append(kp_noisy), targets.append(pose)
-        return cls(clean, noisy, targets)
+                clean.append(kp_clean), noisy.append(kp_noisy), targets.append(pose), trajectories.append(traj)
+        return cls(clean, noisy, targets, trajectories, fps)
 
     def evaluate(self, lifter: Lifter) -> dict:
         """P1, P2 and MPJVE in millimetres (MPJVE per frame at the training rate) on clean and
-        detector-like noisy 2D, pooled over all frames."""
+        detector-like noisy 2D, pooled over all frames. With a trajectory model, also on noisy 2D: the root's
+        camera-frame error and the error of its motion (per-sequence offset removed), millimetres, and
+        foot-skate (cm/s, vp3d.lifter.metrics.foot_skate) in the world frame vp3d's --world makes: with the
+        predicted trajectory, with root-relative poses (the placement without one), and of the truth."""
         out = {}
         for name, inputs in (("clean", self.clean), ("noisy", self.noisy)):
-            preds = [lifter.lift(kp).poses for kp in inputs]
+            lifted = [lifter.lift(kp) for kp in inputs]
+            preds = [r.poses for r in lifted]
             pred, target = np.concatenate(preds), np.concatenate(self.targets)
             vel = np.concatenate([metrics.velocity_errors(p, t) for p, t in zip(preds, self.targets)], axis=0)
             out[name] = {"p1": 1000 * metrics.mpjpe(pred, target), "p2": 1000 * metrics.p_mpjpe(pred, target),
                          "mpjve": 1000 * float(vel.mean())}
+            if name == "noisy" and lifted[0].trajectory is not None and self.trajectories is not None:
+                out[name].update(self._root_motion(lifted))
         return out
+
+    def _root_motion(self, lifted) -> dict:
+        from ..pipeline.world import ANKLE_HEIGHT, ANKLES, to_world  # noqa: the world frame of the exports
+
+        def skate(poses, traj=None) -> float:
+            world = to_world(poses, traj).positions
+            return 100 * metrics.foot_skate(world, self.fps, ANKLES, ANKLE_HEIGHT)
+
+        frames = np.array([len(t) for t in self.trajectories], dtype=np.float64)
+        errors = np.array([metrics.root_errors(r.trajectory, t) for r, t in zip(lifted, self.trajectories)])
+        skates = np.array([[skate(r.poses, r.trajectory), skate(r.poses), skate(p, t)]
+                           for r, p, t in zip(lifted, self.targets, self.trajectories)])
+        mean = lambda v: float(np.nansum(v * frames) / frames[~np.isnan(v)].sum())  # noqa: E731 (frame-weighted)
+        return {"root_mm": 1000 * mean(errors[:, 0]), "root_motion_mm": 1000 * mean(errors[:, 1]),
+                "foot_skate_cm_s": mean(skates[:, 0]), "foot_skate_root_relative_cm_s": mean(skates[:, 1]),
+                "foot_skate_truth_cm_s": mean(skates[:, 2])}
 
 
 def _distributed() -> tuple[int, int]:
@@ -372,7 +396,8 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                 recalibrate_batchnorm(exported.to(device), sampler, np.random.default_rng([config.seed, 7, epoch]),
                                       config.bn_batches, device=device)
                 exported.cpu()
-        lifter = Lifter(LoadedCheckpoint(meta, eval_model.eval(), None, {}), device)
+        lifter = Lifter(LoadedCheckpoint(meta, eval_model.eval(), eval_traj.eval() if eval_traj else None, {}),
+                        device)
         val = validation.evaluate(lifter)
         val_extra = {name: s.evaluate(lifter) for name, s in extra_sets.items()}
         entry = {"epoch": epoch + 1, "loss_mm": 1000 * loss_sum / steps, "val": val, "val_extra": val_extra,
