@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.signal import lfilter
 
 from ..detectors.keypoints import interpolate_frames
 from ..skeleton import H36M
@@ -72,13 +73,67 @@ def random_camera(rng: np.random.Generator, motion: np.ndarray) -> VirtualCamera
 
 @dataclass
 class NoiseModel:
-    """Detector-like 2D errors, in units of the person's height in the image."""
+    """Detector-like 2D errors, in units of the person's height in the image.
+
+    `NoiseModel()` is the original model (white jitter, the same for every joint) and draws exactly the
+    same random numbers as it always has: it defines the noisy validation sets of past results. The
+    fields after `max_gap` shape the jitter like a real detector's and are off by default:
+    `joint_scale` (per-joint multiplier), `jitter_time` (temporally correlated jitter) and `motion_jitter`
+    (jitter that grows with the joint's own speed, as under motion blur). The two time-based ones are in
+    seconds and need `fps`, the frame rate of the sequences given to `apply`. `fitted_to_mediapipe()` is
+    a preset fitted to MediaPipe on real video (bench/noise_model_fit.py).
+    """
     jitter: tuple[float, float] = (0.0, 0.012)  # per-frame Gaussian sigma, drawn per sequence
     bias: float = 0.01  # per-sequence, per-joint constant offset sigma
     outlier_rate: tuple[float, float] = (0.0, 0.004)  # probability per joint and frame
     outlier_size: float = 0.08
     gap_probability: float = 0.3  # chance that a sequence has missed detections
     max_gap: int = 15  # frames
+    joint_scale: tuple[float, ...] | None = None  # per-joint factor on the jitter sigma (H36M order); None: all 1
+    jitter_time: float = 0.0  # s: correlation time of the jitter, a first-order autoregressive process; 0: white
+    motion_jitter: tuple[float, float] = (0.0, 0.0)  # s, drawn per sequence: extra sigma = this x joint speed
+    fps: float = 50.0  # frame rate of the sequences given to apply (the training rate); for the two fields above
+
+    @property
+    def jitter_correlation(self) -> float:
+        """Lag-1 autocorrelation of the jitter at `fps`: exp(-1 / (fps * jitter_time)), 0 when white."""
+        return float(np.exp(-1.0 / (self.fps * self.jitter_time))) if self.jitter_time > 0 else 0.0
+
+    @classmethod
+    def fitted_to_mediapipe(cls, fps: float = 50.0) -> "NoiseModel":
+        """MediaPipe Pose (vp3d's default detector, landmark smoothing on), fitted by bench/noise_model_fit.py
+        to the two shared clips: taiji (static camera, fast arm swings, 23.976 fps, person ~580 px) and
+        figure_skating (moving broadcast camera, 25 fps, ~400 px). Measured on the residual of a 9-frame
+        Savitzky-Golay fit, in % of the person's 2D height h (taiji / figure_skating; CMU clean = the
+        floor of real motion; the whole table is in bench/README.md):
+
+        - jitter of still joints (< 0.2 h/s), robust std: 0.10 / 0.28 (CMU clean 0.08): the detector's
+          share 0.06 / 0.27, i.e. sigma 0.12 / 0.55 % through this filter -> `jitter` 0-0.5 %.
+        - jitter grows with the joint's own speed: 0.36 / 0.67 / 1.39 at 0.2-0.4 / 0.4-0.8 / 0.8-1.6 h/s
+          on taiji (0.022 s x speed), 0.43 / 0.44 / 0.50 on figure_skating (0.006-0.02 s); CMU clean
+          0.12 / 0.15 / 0.22 -> `motion_jitter` 0.004-0.025 s.
+        - not white: residual lag-1 autocorrelation (all frames) 0.01 / -0.14 and share of the residual
+          power above 8 Hz 0.21 / 0.26, where white jitter gives -0.26 and 0.37 -> `jitter_time` 0.1 s
+          (an AR(1) with lag-1 0.66 at 24 fps, 0.82 at 50 fps; the jitter alone has residual lag-1
+          -0.14 at 24 fps; on CMU motion the preset gives -0.12 and 0.28).
+        - per joint, still frames, both clips alike: mid-hip, spine and thorax (means of two or four
+          detected points) 0.80-0.85 of the hips, knees 1.37-1.47 -> `joint_scale`; the other joints
+          disagree between the clips and stay 1.
+        - jumps > 5 % h from frame to frame beyond the smooth motion, joints slower than 0.4 h/s:
+          0.15 / 2.5 % of joint-frames -> `outlier_rate` 0-0.5 % (NoiseModel(): 0-0.4 %).
+        - no missed detection in either clip: gaps as in NoiseModel(). The per-joint bias cannot be
+          measured in 2D without 3D truth: 1 % as in NoiseModel().
+        Two clips, one of them from a moving camera, give two points, not a distribution: the ranges
+        span the two clips and are not fitted to more.
+
+        fps: the rate of the sequences it will see (50 = training); the time-based fields are in seconds.
+        """
+        scale = np.ones(H36M.num_joints)
+        scale[[0, 7, 8]] = 0.8
+        scale[[2, 5]] = 1.4
+        return cls(jitter=(0.0, 0.005), bias=0.01, outlier_rate=(0.0, 0.005), outlier_size=0.08,
+                   joint_scale=tuple(float(v) for v in scale), jitter_time=0.1, motion_jitter=(0.004, 0.025),
+                   fps=fps)
 
     def apply(self, rng: np.random.Generator, xy: np.ndarray) -> np.ndarray:
         """xy: (T, J, 2) pixels -> disturbed copy; missed frames are filled the way the pipeline
@@ -86,7 +141,7 @@ class NoiseModel:
         T, J, _ = xy.shape
         size = float(np.median(np.ptp(xy[..., 1], axis=1))) + 1e-6
         out = xy + rng.normal(0, self.bias * size, (1, J, 2))
-        out = out + rng.normal(0, rng.uniform(*self.jitter) * size, out.shape)
+        out = out + self._jitter(rng, xy, rng.uniform(*self.jitter) * size, size)
         outliers = rng.random((T, J)) < rng.uniform(*self.outlier_rate)
         out[outliers] += rng.normal(0, self.outlier_size * size, (int(outliers.sum()), 2))
         if T > 2 and rng.random() < self.gap_probability:
@@ -97,6 +152,25 @@ class NoiseModel:
             if not missing.all():
                 out = interpolate_frames(out, ~missing)
         return out.astype(np.float32)
+
+    def _jitter(self, rng: np.random.Generator, xy: np.ndarray, sigma: float, size: float) -> np.ndarray:
+        """(T, J, 2) pixels: white Gaussian of `sigma` when the shaping fields are off (the original
+        draws, bit for bit); else per-joint and speed-dependent sigma on a unit AR(1) process."""
+        shaped = self.joint_scale is not None or self.jitter_time > 0 or self.motion_jitter != (0.0, 0.0)
+        if not shaped:
+            return rng.normal(0, sigma, xy.shape)
+        unit = rng.normal(0, 1, xy.shape)
+        rho = self.jitter_correlation
+        if rho > 0 and len(unit) > 1:  # stationary AR(1): e0 = w0, e_t = rho e_(t-1) + sqrt(1 - rho^2) w_t
+            gain = np.sqrt(1 - rho * rho)
+            unit = lfilter([gain], [1.0, -rho], unit, axis=0, zi=unit[:1] * (1 - gain))[0]
+        scale = np.ones(xy.shape[1]) if self.joint_scale is None else np.asarray(self.joint_scale, float)
+        sigma_tj = sigma * scale[None, :]
+        if self.motion_jitter != (0.0, 0.0):
+            blur = rng.uniform(*self.motion_jitter)
+            speed = np.linalg.norm(np.gradient(xy, axis=0), axis=-1) * self.fps if len(xy) > 1 else 0.0
+            sigma_tj = np.sqrt(sigma_tj ** 2 + (blur * speed) ** 2)  # speed: pixels/s
+        return unit * sigma_tj[..., None]
 
 
 def scale_bones(rng: np.random.Generator, pose: np.ndarray, sigma: float = 0.05) -> np.ndarray:
