@@ -69,11 +69,14 @@ class LiveRender:
         self.raise_if_failed()
         scale = np.array([self.left_w / self.info.width, self.left_h / self.info.height]) if self.resize else 1.0
         panel = self._panel
-        if panel is None and (len(poses3d) >= self.geometry_frames or complete):
-            # All poses so far, settled or not: the geometry needs extents, not final values, and waiting
-            # for settled ones would hold the render back by the lifter's lookahead.
-            panel = Pose3DPanel(poses3d, self.left_h, trajectory=trajectory, margin=1.0 if complete else 1.2,
-                                **self.view)
+        if panel is None and complete and ready < self.geometry_frames:  # a clip shorter than that: all of it
+            panel = Pose3DPanel(poses3d, self.left_h, trajectory=trajectory, margin=1.0, **self.view)
+        elif panel is None and ready >= self.geometry_frames:
+            # Exactly the first geometry_frames settled poses: built from whatever had been detected when the
+            # lifter finished loading, the panel's scale and floor (and so every pixel) varied from run to run.
+            n = self.geometry_frames
+            panel = Pose3DPanel(poses3d[:n], self.left_h, trajectory=None if trajectory is None else trajectory[:n],
+                                margin=1.2, **self.view)
         with self._cond:
             self.layout2d = get_layout(keypoints.layout)
             self._arrays = (keypoints.xy.astype(np.float64) * scale, keypoints.score.astype(np.float64),
