@@ -54,10 +54,12 @@ class EvalResult:
             "sequences": [_clean(asdict(s)) for s in self.sequences],
         }
 
-    def to_table(self, decimals: int = 1) -> str:
-        """Aligned text table: one row per group, then "Average"."""
-        header = ["Group", "Frames", "P1 (mm)", "P2 (mm)", "P3 (mm)", "MPJVE (mm/frame)"]
-        rows = [_row(g, decimals) for g in self.groups] + [_row(self.average, decimals)]
+    def to_table(self, decimals: int = 1, velocity_decimals: int = 2) -> str:
+        """Aligned text table: one row per group, then "Average". P1-P3 with ``decimals``, MPJVE with
+        ``velocity_decimals`` (the reference prints 1 and 2). A row's frames are summed over its
+        sequences, i.e. over cameras too."""
+        header = ["Group", "Frames x cameras", "P1 (mm)", "P2 (mm)", "P3 (mm)", "MPJVE (mm/frame)"]
+        rows = [_row(g, decimals, velocity_decimals) for g in self.groups + [self.average]]
         widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
 
         def fmt(r: list[str]) -> str:
@@ -68,8 +70,9 @@ class EvalResult:
         return "\n".join(lines)
 
 
-def _row(g: GroupResult, decimals: int) -> list[str]:
-    return [g.name, str(g.n_frames)] + [_num(v, decimals) for v in (g.p1, g.p2, g.p3, g.mpjve)]
+def _row(g: GroupResult, decimals: int, velocity_decimals: int) -> list[str]:
+    return ([g.name, str(g.n_frames)] + [_num(v, decimals) for v in (g.p1, g.p2, g.p3)]
+            + [_num(g.mpjve, velocity_decimals)])
 
 
 def _num(v: float, decimals: int) -> str:
@@ -145,20 +148,26 @@ def _average(groups: list[GroupResult]) -> GroupResult:
     )
 
 
-def evaluate(predict: Predictor, sequences: Iterable[Sequence], group_by: str = "action") -> EvalResult:
+def evaluate(predict: Predictor, sequences: Iterable[Sequence], group_by: str = "action",
+             progress: Callable[[int], None] | None = None) -> EvalResult:
     """Run ``predict`` on every sequence and report P1, P2, P3 (mm) and MPJVE (mm/frame).
 
     predict: kp2d_norm (T, J, 2) -> (T, 17, 3) root-relative camera-frame metres (the predicted
     root is scored as predicted, like the reference). group_by: "action" (reference grouping) or
-    "sequence" (one row per subject/action/camera). Groups keep first-seen order.
+    "sequence" (one row per subject/action/camera). Groups keep first-seen order. progress: called
+    after each sequence with the frames evaluated so far (summed over sequences).
     """
     per_seq: list[GroupResult] = []
     members: dict[str, list[GroupResult]] = {}
+    frames_done = 0
     for seq in sequences:
         key = group_key(seq, group_by)
         result = evaluate_sequence(predict(seq.kp2d_norm), seq)
         per_seq.append(result)
         members.setdefault(key, []).append(result)
+        frames_done += seq.num_frames
+        if progress is not None:
+            progress(frames_done)
     if not per_seq:
         raise ValueError("no sequences to evaluate")
     groups = [_pool(name, parts) for name, parts in members.items()]

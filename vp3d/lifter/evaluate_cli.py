@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from .h36m import Sequence, h36m_sequences, load_h36m_2d, load_h36m_3d, load_h36m_cameras
+from .h36m import (TRUST_FLAG, H36MDataError, Sequence, UntrustedFileError, h36m_sequences, load_h36m_2d,
+                   load_h36m_3d, load_h36m_cameras)
 
 CAMERAS_JSON = Path(__file__).with_name("h36m_cameras.json")
 H36M_TEST_SUBJECTS = "S9,S11"
+UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError)
+"""What reading a damaged or foreign data file raises."""
 
 
 def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,7 +43,7 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--views", type=int, default=2, help="virtual cameras per CMU validation motion")
     p.add_argument("--h36m-dir", type=Path, help="folder with data_3d_h36m.npz and data_2d_h36m_<keypoints>.npz")
     p.add_argument("-k", "--keypoints", default="cpn_ft_h36m_dbb", help="2D detections name (with --h36m-dir)")
-    p.add_argument("--subjects", default=H36M_TEST_SUBJECTS, help="Human3.6M test subjects")
+    p.add_argument("--subjects", default=H36M_TEST_SUBJECTS, help="Human3.6M test subjects, comma-separated")
     p.add_argument("--actions", default=None, help="comma-separated action prefixes (default: all)")
     p.add_argument("--cameras", type=Path, default=CAMERAS_JSON, help="Human3.6M camera parameters JSON")
     p.add_argument("--trust-data", action="store_true",
@@ -46,7 +51,8 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", choices=["action", "sequence"], default="action", help="table rows")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table (and no progress)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
 def cmu_validation_sequences(mocap: Path, cache: Path | None, views: int, noisy: bool, seed: int = 0) -> list[Sequence]:
@@ -72,33 +78,66 @@ def virtual_view_sequences(val, views: int, noisy: bool, seed: int = 0) -> list[
     return seqs
 
 
-def h36m_eval_sequences(args) -> list[Sequence]:
+def name_list(text: str | None) -> list[str]:
+    """Comma-separated names, "S9, S11" -> ["S9", "S11"]: spaces around a name dropped, empty names skipped."""
+    return [name.strip() for name in (text or "").split(",") if name.strip()]
+
+
+def _naming(path: Path, e: Exception) -> str:
+    """The first line of ``e``'s message, led by ``path`` unless the message starts with it already."""
+    text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)  # KeyError's str() is quoted
+    text = (text.splitlines() or [type(e).__name__])[0]
+    return text if text.startswith(str(path)) else f"{path}: {text}"
+
+
+def _read(path: Path, load):
+    """load(path), with the failures of a file that cannot be used as one line naming it (UserError)."""
     from ..cli import UserError
-    d3, d2 = args.h36m_dir / "data_3d_h36m.npz", args.h36m_dir / f"data_2d_h36m_{args.keypoints}.npz"
-    for f in (d3, d2):
+    try:
+        return load(path)
+    except UntrustedFileError:
+        raise UserError(f"{path}: holds pickled Python objects, and reading them can run code embedded in the "
+                        f"file; pass {TRUST_FLAG} if you trust where it came from") from None
+    except UNREADABLE as e:
+        raise UserError(_naming(path, e)) from None
+
+
+def h36m_eval_sequences(args) -> list[Sequence]:
+    """The sequences of --subjects (and --actions) from the reference's files; every problem with them is a
+    UserError naming the file at fault."""
+    from ..cli import UserError
+    files = {"3d": args.h36m_dir / "data_3d_h36m.npz", "2d": args.h36m_dir / f"data_2d_h36m_{args.keypoints}.npz",
+             "cameras": args.cameras}
+    for f in (files["3d"], files["2d"]):
         if not f.exists():
             raise UserError(f"{f}: not found (reference release layout: data_3d_h36m.npz, data_2d_h36m_<name>.npz)")
+    if not files["cameras"].exists():
+        raise UserError(f"{files['cameras']}: camera parameters not found")
+    subjects, actions = name_list(args.subjects), name_list(args.actions) or None
+    if not subjects:
+        raise UserError(f"--subjects {args.subjects!r}: no subject given")
+    data3d = _read(files["3d"], lambda f: load_h36m_3d(f, trust=args.trust_data))
+    data2d = _read(files["2d"], lambda f: load_h36m_2d(f, trust=args.trust_data))
+    cameras = _read(files["cameras"], load_h36m_cameras)
     try:
-        data3d = load_h36m_3d(d3, trust=args.trust_data)
-        data2d = load_h36m_2d(d2, trust=args.trust_data)
-    except ValueError as e:
-        raise UserError(str(e).replace("trust=True", "--trust-data").splitlines()[0]) from None
-    actions = args.actions.split(",") if args.actions else None
-    return h36m_sequences(data3d, data2d, load_h36m_cameras(args.cameras), args.subjects.split(","), actions)
+        sequences = h36m_sequences(data3d, data2d, cameras, subjects, actions)
+    except H36MDataError as e:
+        raise UserError(_naming(files[e.source], e)) from None
+    if not sequences:
+        have = dict.fromkeys(action.split(" ")[0] for subject in subjects for action in data3d[subject])
+        wanted = f" starting with {' or '.join(map(repr, actions))}" if actions else ""
+        raise UserError(f"{files['3d']}: no action{wanted} for {', '.join(subjects)} "
+                        f"(actions: {', '.join(have) or 'none'})")
+    return sequences
 
 
 def run_evaluate(args) -> int:
-    # Imported here, not at the top: `vp3d batch` builds this parser too, and should not wait for torch.
-    from .evaluate import evaluate
-    from .inference import Lifter
-    from ..cli import UserError
-    from ..pipeline.infer import default_checkpoint, resolve_device
+    from ..cli import Progress, UserError
 
-    lifter = Lifter.load(args.checkpoint or default_checkpoint(), device=resolve_device(args.device), causal=args.causal,
-                         input_layout=args.input_layout, trust=args.trust_checkpoint)
-    if args.h36m_dir:
+    args.input = args.h36m_dir or args.bvh_dir or args.mocap  # what a --json error names as "input" (cli._run)
+    if args.h36m_dir:  # the data first: a problem with it shows without waiting for torch and the model
         sequences = h36m_eval_sequences(args)
-        source = f"Human3.6M {args.keypoints} {args.subjects}"
+        source = f"Human3.6M {args.keypoints} {','.join(name_list(args.subjects))}"
     elif args.bvh_dir:
         from ..mocap import load_bvh_folder
         try:
@@ -112,11 +151,23 @@ def run_evaluate(args) -> int:
             raise UserError(f"{args.mocap}: mocap folder not found (give --mocap or --h36m-dir)")
         sequences = cmu_validation_sequences(args.mocap, args.cache, args.views, args.noise == "detector")
         source = f"CMU validation split, {args.views} virtual cameras per motion, 2D noise: {args.noise}"
-    if sequences and sequences[0].kp2d_norm.shape[1] != lifter.meta.num_joints_in:
+    if not sequences:
+        raise UserError(f"{args.input}: nothing to evaluate")
+    # Imported here, not at the top: `vp3d batch` builds this parser too, and should not wait for torch.
+    from .evaluate import evaluate
+    from .inference import Lifter
+    from ..pipeline.infer import default_checkpoint, resolve_device
+    lifter = Lifter.load(args.checkpoint or default_checkpoint(), device=resolve_device(args.device), causal=args.causal,
+                         input_layout=args.input_layout, trust=args.trust_checkpoint)
+    if sequences[0].kp2d_norm.shape[1] != lifter.meta.num_joints_in:
         raise UserError(f"the 2D data has {sequences[0].kp2d_norm.shape[1]} joints, the checkpoint expects "
                         f"{lifter.meta.num_joints_in}")
     flip = not args.no_flip
-    result = evaluate(lambda kp: lifter.lift(kp, flip=flip).poses, sequences, group_by=args.by)
+    bar = Progress(args.quiet or args.json, "evaluate", sum(s.num_frames for s in sequences))
+    try:
+        result = evaluate(lambda kp: lifter.lift(kp, flip=flip).poses, sequences, group_by=args.by, progress=bar)
+    finally:
+        bar.close()
     if args.json:
         print(json.dumps({"source": source, "checkpoint": str(args.checkpoint or default_checkpoint()),
                           **result.to_dict()}))

@@ -15,7 +15,9 @@ Files and their layout (all written by ``np.savez`` with pickled Python objects 
   the order of the per-camera 2D arrays.
 
 Reading pickled objects can execute arbitrary code, so every reader of an ``.npz`` needs an explicit
-``trust=True``; without it they raise ``UntrustedFileError`` naming the file.
+``trust=True``; without it they raise ``UntrustedFileError`` naming the file. Files that do not fit
+together (a subject or action one of them lacks, 2D shorter than its 3D) raise ``H36MDataError``,
+which tells which of them is at fault.
 
 Conventions of the sequences built here (what the lifter trains and is evaluated on): 2D
 keypoints normalized with ``camera.normalize_screen_coordinates`` using each camera's resolution;
@@ -43,12 +45,25 @@ TRAIN_SUBJECTS = ("S1", "S5", "S6", "S7", "S8")
 TEST_SUBJECTS = ("S9", "S11")
 FPS = 50
 
-TRUST_FLAG = "--trust-pickle"
-"""Command-line flag that the CLI maps to ``trust=True``; named in the refusal message."""
+TRUST_FLAG = "--trust-data"
+"""Command-line flag (of `vp3d evaluate`) that maps to ``trust=True``; named in the refusal message."""
 
 
 class UntrustedFileError(ValueError):
     """Raised when a pickled ``.npz`` would be loaded without ``trust=True``."""
+
+
+class H36MDataError(KeyError, ValueError):
+    """The 3D, 2D and camera data do not fit together. ``source`` is the one at fault: "3d", "2d" or
+    "cameras". A KeyError (missing subject or action) and a ValueError (wrong lengths) at once, as the
+    errors it replaces were; str() is the plain message (not KeyError's quoted one)."""
+
+    def __init__(self, message: str, source: str):
+        super().__init__(message)
+        self.source = source
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -260,8 +275,8 @@ def split_root(pose: np.ndarray, root: int = 0) -> tuple[np.ndarray, np.ndarray]
 def cut_to_length(kp2d: np.ndarray, length: int, where: str = "") -> np.ndarray:
     """Drop the extra trailing 2D frames of sequences recorded longer than the mocap (T >= length)."""
     if kp2d.shape[0] < length:
-        raise ValueError(f"2D sequence {where} has {kp2d.shape[0]} frames, fewer than the "
-                         f"{length} frames of its 3D ground truth")
+        raise H36MDataError(f"2D sequence {where} has {kp2d.shape[0]} frames, fewer than the "
+                            f"{length} frames of its 3D ground truth", "2d")
     return kp2d[:length]
 
 
@@ -321,27 +336,30 @@ def h36m_sequences(data3d: Mapping[str, Mapping[str, np.ndarray]],
 
     data3d: from ``load_h36m_3d`` (world metres, 17 joints); data2d: ``load_h36m_2d`` result (or its
     positions dict), pixels; cameras: ``load_h36m_cameras`` result; actions: optional name prefixes.
-    Order: subjects as given, actions in file order, cameras in camera order.
+    Order: subjects as given, actions in file order, cameras in camera order. Raises ``H36MDataError``
+    (naming the data at fault) when a subject or action is missing or a 2D sequence is too short.
     """
     positions2d = data2d.positions if isinstance(data2d, H36M2D) else data2d
     actions = list(actions) if actions is not None else None
     out: list[Sequence] = []
     for subject in subjects:
         if subject not in data3d:
-            raise KeyError(f"subject {subject!r} not in the 3D data (has {', '.join(data3d)})")
+            raise H36MDataError(f"subject {subject!r} not in the 3D data (has {', '.join(data3d)})", "3d")
         if subject not in positions2d:
-            raise KeyError(f"subject {subject!r} not in the 2D data (has {', '.join(positions2d)})")
+            raise H36MDataError(f"subject {subject!r} not in the 2D data (has {', '.join(positions2d)})", "2d")
         if subject not in cameras:
-            raise KeyError(f"subject {subject!r} has no camera extrinsics")
+            raise H36MDataError(f"subject {subject!r} has no camera extrinsics (has {', '.join(cameras)})",
+                                "cameras")
         cams = cameras[subject]
         for action, world in data3d[subject].items():
             if not _matches(action, actions):
                 continue
             if action not in positions2d[subject]:
-                raise KeyError(f"{subject} {action!r} has 3D but no 2D keypoints")
+                raise H36MDataError(f"{subject} {action!r} has 3D but no 2D keypoints", "2d")
             kps = positions2d[subject][action]
             if len(kps) != len(cams):
-                raise ValueError(f"{subject} {action!r}: {len(kps)} 2D camera views for {len(cams)} cameras")
+                raise H36MDataError(f"{subject} {action!r}: {len(kps)} 2D camera views for {len(cams)} cameras",
+                                    "2d")
             for cam, kp in zip(cams, kps):
                 out.append(_make_sequence(subject, action, cam, world, kp))
     return out
