@@ -3,29 +3,16 @@
 import json
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import decoded_frames, require_shared
+from conftest import BIN, decoded_frames, ffmpeg, require_shared, vp3d_infer
 from test_video import audio_seconds
 from vp3d.pipeline.infer import default_checkpoint
-from vp3d.pipeline.video import ffmpeg_exe, probe
+from vp3d.pipeline.video import probe
 from vp3d.skeleton import H36M
-
-BIN = Path(sys.executable).parent
-
-
-def vp3d_infer(*args, cwd=None):
-    return subprocess.run([str(BIN / "vp3d-infer"), *map(str, args)], capture_output=True, text=True,
-                          timeout=600, cwd=cwd)
-
-
-def ffmpeg(*args):
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", *map(str, args)], check=True, timeout=120)
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,14 @@
-"""Readers of the reference release's Human3.6M files, on tiny synthetic files in the same formats."""
+"""Readers of the reference release's Human3.6M files, on tiny synthetic files in the same formats, and the
+Human3.6M camera file the package ships."""
 
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require_shared
 
+from vp3d.lifter import h36m
 from vp3d.lifter.camera import image_coordinates, project_to_2d_linear
 from vp3d.lifter.evaluate import evaluate
 from vp3d.lifter.h36m import (KEPT_JOINTS_OF_32, TRUST_FLAG, UntrustedFileError, camera_to_world,
@@ -13,7 +16,7 @@ from vp3d.lifter.h36m import (KEPT_JOINTS_OF_32, TRUST_FLAG, UntrustedFileError,
                               load_h36m_cameras, save_custom_2d_npz, world_to_camera)
 from vp3d.skeleton import COCO, H36M
 
-REAL_CAMERAS = Path("/work/shared/docs/h36m_cameras.json")
+SHIPPED_CAMERAS = Path(h36m.__file__).with_name("h36m_cameras.json")  # package data (setup.cfg)
 
 RES_W, RES_H = 1000, 1002
 FOCAL = (1150.0, 1140.0)
@@ -175,10 +178,17 @@ def test_sequences_evaluate_end_to_end(files):
     assert res.average.mpjve == pytest.approx(0.0, abs=1e-3)
 
 
-@pytest.mark.skipif(not REAL_CAMERAS.is_file(), reason="h36m_cameras.json not available")
-def test_real_cameras_look_at_the_stage():
-    """The quaternion convention is right if every camera sees the capture area in front of it, upright."""
-    cams = load_h36m_cameras(REAL_CAMERAS)
+def test_shipped_cameras_are_the_documented_ones():
+    """The camera file the package ships (what `vp3d evaluate` reads by default) holds the same values as
+    the project's documented copy in ../shared/docs."""
+    shipped = json.loads(SHIPPED_CAMERAS.read_text())
+    assert shipped == json.loads(require_shared("h36m_cameras.json", folder="docs").read_text())
+
+
+def test_shipped_cameras_look_at_the_stage():
+    """The quaternion convention is right if every camera of the shipped file sees the capture area in
+    front of it, upright."""
+    cams = load_h36m_cameras(SHIPPED_CAMERAS)
     assert set(cams) == {"S1", "S5", "S6", "S7", "S8", "S9", "S11"}
     for subject, cam_list in cams.items():
         assert [c.id for c in cam_list] == ["54138969", "55011271", "58860488", "60457274"]

@@ -88,6 +88,28 @@ def test_edge_replication_padding_matches_a_hand_padded_forward_pass(tmp_path):
     assert np.allclose(lifter.lift(kp, flip=False).poses, expected, atol=1e-5)
 
 
+@pytest.mark.parametrize("fps, flip", [(None, False), (24.0, True)])
+def test_long_sequences_lifted_in_chunks_equal_one_pass(tmp_path, monkeypatch, fps, flip):
+    """Long videos go through the model MAX_CHUNK_FRAMES outputs at a time (bounded memory). With a chunk
+    of 97 frames, 1000 input frames (more after resampling 24 -> 50 fps) take several forward passes, whose
+    joined output is the single pass's, frame for frame: none lost, doubled or shifted at a boundary."""
+    import vp3d.lifter.inference as inference
+    lifter = Lifter.load(write_official(tmp_path / "pretrained_h36m_cpn.bin", small_model()))
+    passes = []
+    lifter.model_pos.register_forward_hook(lambda module, args, output: passes.append(output.shape[1]))
+    kp = walking_2d(1000)
+    whole = lifter.lift(kp, fps=fps, flip=flip).poses
+    assert max(passes) > 97  # one pass per sequence (and one for its mirror image)
+    passes.clear()
+    monkeypatch.setattr(inference, "MAX_CHUNK_FRAMES", 97)
+    chunked = lifter.lift(kp, fps=fps, flip=flip).poses
+    model_frames = 1000 if fps is None else 2082  # 41.6 s at 50 fps
+    assert sorted(set(passes)) == [model_frames % 97, 97]  # full chunks and the remainder
+    assert len(passes) == (2 if flip else 1) * -(-model_frames // 97)
+    assert chunked.shape == whole.shape == (1000, 17, 3)
+    np.testing.assert_allclose(chunked, whole, atol=1e-5)
+
+
 def mirror(kp, perm):
     out = kp[:, perm].copy()
     out[..., 0] *= -1

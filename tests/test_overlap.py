@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import require_shared
+from conftest import ffmpeg, require_shared
 from test_lifter import small_model, walking_2d, write_official
 
 from vp3d.detectors.keypoints import Keypoints2D, fill_missing
@@ -79,7 +79,6 @@ def test_drawing_a_given_pose_matches_drawing_the_panels_own_frame(with_trajecto
 def small_taiji(tmp_path_factory):
     """The whole tai chi video (412 frames, 17 s) at 384x216: long enough for the render to start while
     MediaPipe is still reading, small enough to compare lossless renders."""
-    from test_cli import ffmpeg
     out = tmp_path_factory.mktemp("small") / "taiji_small.mp4"
     ffmpeg("-i", require_shared("videos", "taiji.mp4"), "-vf", "scale=384:216", "-c:v", "libx264",
            "-preset", "ultrafast", out)
@@ -87,22 +86,30 @@ def small_taiji(tmp_path_factory):
 
 
 def test_rendering_starts_before_detection_ends_and_draws_what_two_passes_draw(tmp_path, small_taiji):
-    """The render is well under way before MediaPipe has read the whole video; its left panel (frame +
-    2D skeleton) is pixel for pixel the two-pass render's (both lossless)."""
+    """Frames are rendered while MediaPipe still has 100 of the 412 frames to read: detection is held at
+    that frame until the render reports a frame written (a render that waited for the end of detection
+    would never report one, and the wait would fail). The left panel (frame + 2D skeleton) is pixel for
+    pixel the two-pass render's (both lossless)."""
+    import threading
     options = InferenceOptions()
     lifter, checkpoint = load_lifter(options)
     detector = detector_from_options(options)
-    detected_so_far, detected_at_render = [0], []
+    total = 412
+    rendered_before_the_end = threading.Event()
+
+    def hold_detection(frames_detected):
+        if frames_detected == total - 100:
+            assert rendered_before_the_end.wait(timeout=120), "nothing was rendered with 100 frames to detect"
+    rendered = []
     try:
         result, path = run_video_rendering(
             small_taiji, tmp_path / "live.mp4", options, lifter=lifter, checkpoint_path=checkpoint,
-            detector=detector, crf=0, progress=lambda n: detected_so_far.__setitem__(0, n),
-            render_progress=lambda n: detected_at_render.append(detected_so_far[0]))
+            detector=detector, crf=0, progress=hold_detection,
+            render_progress=lambda n: (rendered.append(n), rendered_before_the_end.set()))
     finally:
         detector.close()
-    total = len(result.poses3d)
-    assert total == 412 and len(detected_at_render) == total and result.keypoints.detected.mean() > 0.9
-    assert detected_at_render[0] < total - 100  # rendering began while MediaPipe had 100+ frames to go
+    assert len(result.poses3d) == total and rendered == list(range(1, total + 1))
+    assert result.keypoints.detected.mean() > 0.9
     render_result(result, tmp_path / "two_pass.mp4", crf=0)
     width = result.video.width
     frames = 0

@@ -26,6 +26,7 @@ from vp3d.mocap import labeled_subset, load_bvh
 from vp3d.pipeline.export import write_npz
 from vp3d.pipeline.infer import InferenceResult
 from vp3d.pipeline.video import VideoInfo
+from vp3d.skeleton import H36M
 
 
 @pytest.fixture(scope="module")
@@ -74,13 +75,53 @@ def test_files_that_cannot_train_are_refused_in_one_line(tmp_path):
         load_unlabeled(bad)
 
 
-def test_unlabeled_windows_mirror_2d_and_principal_point_together(tmp_path, motions):
-    export_view(tmp_path / "a.npz", motions[0], seed=2)
-    sampler = UnlabeledSampler([load_unlabeled(tmp_path / "a.npz")], receptive_field=9, causal=False)
-    kp, target, intr = sampler.batch(np.random.default_rng(0), windows=32, out_frames=4)
-    assert kp.shape == (32, 12, 17, 2) and target.shape == (32, 4, 17, 2) and intr.shape == (32, 4)
+def with_principal_point(path: Path, center_px: tuple[float, float]) -> Path:
+    """Rewrite an export's camera metadata with another principal point (a calibrated camera's)."""
+    with np.load(path) as f:
+        arrays = dict(f)
+    meta = json.loads(str(arrays["metadata"]))
+    meta["camera"]["principal_point_px"] = list(center_px)
+    np.savez(path, **{**arrays, "metadata": np.array(json.dumps(meta))})
+    return path
+
+
+def mirrored_2d(kp: np.ndarray) -> np.ndarray:
+    """The mirror image of (..., 17, 2) normalized 2D: x negated, each left_* joint swapped with its right_*
+    partner (paired by name here, not by the package's permutation)."""
+    names = list(H36M.joint_names)
+    partner = [names.index(n.replace("left_", "right_") if n.startswith("left_") else n.replace("right_", "left_"))
+               for n in names]
+    return kp[..., partner, :] * np.array([-1, 1], np.float32)
+
+
+def test_unlabeled_windows_are_runs_of_the_file_half_of_them_mirrored(tmp_path, motions):
+    """Each window is a run of the file's frames (edges repeated), its 2D target the output frames' own
+    input; about half of the windows are mirror images, and exactly those have the principal point
+    mirrored too (the file's camera has an off-centre one, so that mirroring it shows)."""
+    export_view(tmp_path / "a.npz", motions[1][:400], seed=2)
+    seq = load_unlabeled(with_principal_point(tmp_path / "a.npz", (900.0, 200.0)))
+    assert seq.intrinsics[2] > 0.05 and seq.intrinsics[3] < -0.05  # right of and above the centre
+    sampler = UnlabeledSampler([seq], receptive_field=9, causal=False)
+    kp, target, intr = sampler.batch(np.random.default_rng(0), windows=64, out_frames=4)
+    assert kp.shape == (64, 12, 17, 2) and target.shape == (64, 4, 17, 2) and intr.shape == (64, 4)
     assert torch.equal(target, kp[:, 4:8])  # the 2D target of an output frame is its own input
-    assert set(torch.sign(intr[:, 0]).tolist()) == {1.0}
+    frames = len(seq.kp2d_norm)
+    runs = seq.kp2d_norm[np.clip(np.arange(frames)[:, None] + np.arange(12) - 4, 0, frames - 1)]  # (T, 12, 17, 2)
+
+    def is_a_run(window: np.ndarray) -> bool:
+        return bool((np.abs(runs - window).max(axis=(1, 2, 3)) == 0).any())
+
+    mirror_k = seq.intrinsics * np.array([1, 1, -1, 1], np.float32)
+    mirrored = []
+    for window, k in zip(kp.numpy(), intr.numpy()):
+        if is_a_run(window):
+            np.testing.assert_array_equal(k, seq.intrinsics)
+            mirrored.append(False)
+        else:
+            assert is_a_run(mirrored_2d(window)), "a window that is neither a run of the file nor its mirror"
+            np.testing.assert_array_equal(k, mirror_k)
+            mirrored.append(True)
+    assert 0.3 < np.mean(mirrored) < 0.7
 
 
 def test_labeled_windows_reproject_onto_their_2d_inputs(motions):

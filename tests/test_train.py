@@ -83,6 +83,24 @@ def test_flip_augmentation_mirrors_inputs_and_targets_together(motions):
     assert (sign_2d == sign_3d).float().mean() > 0.9
 
 
+def test_half_of_the_training_windows_are_mirror_images(motions):
+    """Flip augmentation: a real take changed so that the right wrist is always held 0.5 m above the head
+    shows up in about half of a batch's windows as a person raising the LEFT wrist -- in the 2D input and
+    the 3D target of the same window alike (camera and image y point down: raised = smallest y)."""
+    head, left_wrist, right_wrist = 10, 13, 16
+    take = motions[0].copy()
+    take[:, right_wrist] = take[:, head] + np.array([0.0, 0.5, 0.0])  # world Y up
+    sampler = MotionSampler([take], receptive_field=9, causal=False, noise=None)
+    kp, target = sampler.batch(np.random.default_rng(0), windows=200, out_frames=4)
+    left_raised_2d = kp[..., left_wrist, 1] < kp[..., right_wrist, 1]  # (windows, input frames)
+    left_raised_3d = target[..., left_wrist, 1] < target[..., right_wrist, 1]  # (windows, output frames)
+    mirrored = left_raised_3d[:, 0]
+    # every frame of a window is the one or the other, input and target together
+    assert torch.equal(left_raised_3d, mirrored[:, None].expand_as(left_raised_3d))
+    assert torch.equal(left_raised_2d, mirrored[:, None].expand_as(left_raised_2d))
+    assert 0.35 < mirrored.float().mean() < 0.65
+
+
 def test_training_learns_writes_loadable_checkpoints_and_a_seed_reproduces_it(tmp_path, motions):
     train_m, val_m = motions
     a = train(tiny_config(tmp_path / "a", epochs=3), [train_m], [val_m[:300]], log=lambda m: None)
