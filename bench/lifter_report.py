@@ -1,0 +1,66 @@
+"""Both validation sets for one or more lifter checkpoints, as the model card reports them.
+
+    .venv/bin/python bench/lifter_report.py weights/vp3d_cmu_h36m17_243f.bin runs/ft_A/best.bin ...
+
+For each checkpoint, `vp3d evaluate` (detector-like noisy 2D, flip, 2 fixed virtual cameras per take) on
+- the CMU validation subjects 02 and 135 (each alone, and their average over actions as `vp3d evaluate` prints it),
+- ../shared/data/mocap_validation/bandai2 (another capture system; validation only, never trained on),
+printed as one table (P1 / P2 / MPJVE, mm and mm/frame at 50 fps). --json prints the rows instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+BANDAI = ROOT.parent / "shared" / "data" / "mocap_validation" / "bandai2"
+VP3D = Path(sys.executable).parent / "vp3d"
+
+
+def evaluate(checkpoint: str, *extra: str) -> dict:
+    out = subprocess.run([str(VP3D), "evaluate", "--checkpoint", checkpoint, "--by", "sequence", "--json", *extra],
+                         check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    return json.loads(out)
+
+
+def pooled(sequences: list[dict]) -> dict:
+    """Frame-weighted means of per-sequence metrics (the way the training log pools frames)."""
+    w = np.array([s["n_frames"] for s in sequences], dtype=np.float64)
+    return {k: float(np.sum(w * [s[k] for s in sequences]) / w.sum()) for k in ("p1", "p2", "mpjve")}
+
+
+def rows(checkpoint: str) -> list[dict]:
+    cmu = evaluate(checkpoint)
+    bandai = evaluate(checkpoint, "--bvh-dir", str(BANDAI))
+    out = []
+    for subject in ("02", "135"):
+        seqs = [s for s in cmu["sequences"] if s["name"].startswith(f"{subject}/")]
+        out.append({"checkpoint": checkpoint, "set": f"CMU {subject}", **pooled(seqs)})
+    out.append({"checkpoint": checkpoint, "set": "CMU 02+135", **pooled(cmu["sequences"])})
+    out.append({"checkpoint": checkpoint, "set": "bandai2", **pooled(bandai["sequences"])})
+    return out
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("checkpoints", nargs="+")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+    table = [r for c in args.checkpoints for r in rows(c)]
+    if args.json:
+        print(json.dumps(table, indent=1))
+        return 0
+    print(f"{'checkpoint':40s} {'set':12s} {'P1':>7s} {'P2':>7s} {'MPJVE':>6s}")
+    for r in table:
+        print(f"{r['checkpoint']:40s} {r['set']:12s} {r['p1']:7.1f} {r['p2']:7.1f} {r['mpjve']:6.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
