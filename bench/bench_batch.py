@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from vp3d.pipeline.video import ffmpeg_exe
+from vp3d.video import ffmpeg_exe
 
 SHARED_VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
 

@@ -31,7 +31,7 @@ SHARED_VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "video
 
 
 def cut(video: Path, frames: int, out: Path) -> Path:
-    from vp3d.pipeline.video import ffmpeg_exe
+    from vp3d.video import ffmpeg_exe
     subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(video), "-frames:v", str(frames), "-an",
                     "-c:v", "libx264", "-crf", "12", "-preset", "fast", str(out)], check=True)
     return out
@@ -67,18 +67,12 @@ def sync(device: str) -> None:
 
 def detect_fps(det, frames: list, batch: int, device: str) -> float:
     """Frames/s over in-memory frames, after one warm-up batch (CUDA start-up, cuDNN algorithm search)."""
-    if hasattr(det, "detect_batch"):
-        det.detect_batch(frames[:batch])
-        sync(device)
-        t0 = time.perf_counter()
-        for i in range(0, len(frames), batch):
-            det.detect_batch(frames[i:i + batch])
-        sync(device)
-    else:
-        det.detect(frames[0])
-        t0 = time.perf_counter()
-        for f in frames:
-            det.detect(f)
+    det.detect_batch(frames[:batch])
+    sync(device)
+    t0 = time.perf_counter()
+    for i in range(0, len(frames), batch):
+        det.detect_batch(frames[i:i + batch])
+    sync(device)
     return len(frames) / (time.perf_counter() - t0)
 
 
@@ -112,7 +106,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from vp3d.detectors.keypoints import DetectorError
-    from vp3d.pipeline.video import iter_frames
+    from vp3d.video import iter_frames
 
     try:
         import torch

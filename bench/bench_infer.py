@@ -6,7 +6,7 @@ to the floor:
   mediapipe alone   the bare mp.solutions.pose loop over the same frames (decode + detect, no vp3d code)
   ... as a command  the same loop as its own process (python start and the mediapipe import included):
                     the floor for the whole command, which pays those too
-  decode            vp3d.pipeline.video.iter_frames
+  decode            vp3d.video.iter_frames
   detect            vp3d's detect_video (decode thread + MediaPipe + layout)
   lift              the shipped lifter over the clip's 2D (with flip augmentation)
   render+encode     render_video (decode thread + drawing + H.264), the old and the current x264 preset
@@ -31,12 +31,14 @@ from pathlib import Path
 import cv2
 
 from vp3d.detectors.keypoints import fill_missing, to_layout
-from vp3d.detectors.mediapipe_pose import MediaPipePoseDetector, detect_video
-from vp3d.pipeline.infer import InferenceOptions, default_checkpoint, lift_keypoints, result_from_keypoints
+from vp3d.detectors.mediapipe_pose import MediaPipePoseDetector
+from vp3d.pipeline.detect import detect_keypoints
+from vp3d.pipeline.infer import InferenceOptions, lift_keypoints, result_from_keypoints
+from vp3d.lifter.weights import default_checkpoint
 from vp3d.pipeline.overlap import run_video_rendering
 from vp3d.lifter.inference import Lifter
 from vp3d.pipeline.render import render_result, render_video
-from vp3d.pipeline.video import DEFAULT_PRESET, ffmpeg_exe, iter_frames, probe
+from vp3d.video import DEFAULT_PRESET, ffmpeg_exe, iter_frames, probe
 from vp3d.skeleton import get_layout
 
 SHARED_VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
@@ -81,7 +83,7 @@ def bench(video: Path, frames: int, tmp: Path) -> list[tuple[str, float]]:
     sec, n = clock(lambda: sum(1 for _ in iter_frames(clip)))
     rows.append(("decode", n / sec))
     with MediaPipePoseDetector() as det:
-        sec, raw = clock(lambda: detect_video(clip, det))
+        sec, raw = clock(lambda: detect_keypoints(clip, det))
     rows.append(("detect", n / sec))
     lifter = Lifter.load(default_checkpoint())
     kp = to_layout(fill_missing(raw), lifter.meta.input_layout)
@@ -95,7 +97,7 @@ def bench(video: Path, frames: int, tmp: Path) -> list[tuple[str, float]]:
     options = InferenceOptions()
     with MediaPipePoseDetector() as det:
         def two_passes():
-            result = result_from_keypoints(detect_video(clip, det), info, lifter, None, det.name, options)
+            result = result_from_keypoints(detect_keypoints(clip, det), info, lifter, None, det.name, options)
             render_result(result, tmp / "two_pass.mp4")
         sec, _ = clock(two_passes)
         rows.append(("detect+lift+render, 2 passes", n / sec))

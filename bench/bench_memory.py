@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from vp3d.pipeline.video import ffmpeg_exe
+from vp3d.video import ffmpeg_exe
 
 SHARED_VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
 TARGET_MB = 1500
@@ -87,7 +87,7 @@ def main() -> None:
         tmp = Path(tmp)
         video = tmp / "long.mp4"
         make_long_video(args.source, args.minutes, video)
-        from vp3d.pipeline.video import probe
+        from vp3d.video import probe
         info = probe(video)
         cmd = [str(Path(sys.executable).parent / "vp3d-infer"), str(video), "--json", str(tmp / "r.json"),
                "--npz", str(tmp / "r.npz"), "--quiet"]

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from vp3d.pipeline.render import Pose3DPanel, _output_size, draw_skeleton_2d, render_video
-from vp3d.pipeline.video import ffmpeg_exe, iter_frames, probe
+from vp3d.video import ffmpeg_exe, iter_frames, probe
 from vp3d.skeleton import H36M
 
 SHARED_VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vp3d.cli import SHARED_MOCAP
+from vp3d.cli.common import SHARED_MOCAP
 from vp3d.detectors.keypoints import Keypoints2D
 from vp3d.lifter.camera import image_coordinates
 from vp3d.lifter.checkpoint import LifterMeta
@@ -26,7 +26,7 @@ from vp3d.lifter.synthetic import NoiseModel, random_camera, render_view
 from vp3d.mocap import labeled_subset, load_collection, split
 from vp3d.pipeline.export import write_npz
 from vp3d.pipeline.infer import InferenceResult
-from vp3d.pipeline.video import VideoInfo
+from vp3d.video import VideoInfo
 
 CLIP_FRAMES = 250  # 5 s at 50 fps
 

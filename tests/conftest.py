@@ -33,7 +33,7 @@ def require_shared(*parts: str, folder: str = "data") -> Path:
 
 def ffmpeg(*args) -> None:
     """The bundled ffmpeg, quiet, overwriting; arguments are str()-ed."""
-    from vp3d.pipeline.video import ffmpeg_exe
+    from vp3d.video import ffmpeg_exe
     subprocess.run([ffmpeg_exe(), "-v", "error", "-y", *map(str, args)], check=True, timeout=120)
 
 

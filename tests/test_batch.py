@@ -17,10 +17,12 @@ import pytest
 
 from conftest import BIN, decoded_frames, ffmpeg, require_shared
 from vp3d.cli import main
-from vp3d.detectors.mediapipe_pose import MediaPipePoseDetector, detect_video
+from vp3d.detectors.mediapipe_pose import MediaPipePoseDetector
+from vp3d.pipeline.detect import detect_keypoints
 from vp3d.pipeline.batch import BatchError, finished_record, options_fingerprint, parse_formats, plan_batch
 from vp3d.pipeline.batch_workers import partial_files
-from vp3d.pipeline.infer import InferenceOptions, default_checkpoint
+from vp3d.pipeline.infer import InferenceOptions
+from vp3d.lifter.weights import default_checkpoint
 
 KINDS = ["video", "json", "npz"]
 
@@ -261,7 +263,7 @@ def test_batch_people_all_tracks_everyone_in_every_video(tmp_path):
     crop), since no real multi-person weights can be fetched here; the videos are real H.264 files."""
     import onnxruntime  # noqa: F401  (pinned: missing, it fails)
     from test_detector_backends import blob_frame, tiny_detector_onnx, tiny_pose_onnx
-    from vp3d.pipeline.video import H264Writer
+    from vp3d.video import H264Writer
 
     src = tmp_path / "in"
     src.mkdir()
@@ -389,9 +391,9 @@ def test_mediapipe_reset_forgets_the_previous_video(clips):
     """Batch workers reuse one detector: after reset() it must see the next video exactly as a new one does
     (without it, tracking carries the previous person's position over and the keypoints differ)."""
     with MediaPipePoseDetector() as reused, MediaPipePoseDetector() as fresh:
-        detect_video(clips["taiji"], reused)
+        detect_keypoints(clips["taiji"], reused)
         reused.reset()
-        again = detect_video(clips["skating"], reused)
-        first = detect_video(clips["skating"], fresh)
+        again = detect_keypoints(clips["skating"], reused)
+        first = detect_keypoints(clips["skating"], fresh)
     assert np.array_equal(again.detected, first.detected)
     assert np.array_equal(again.xy, first.xy, equal_nan=True) and np.array_equal(again.score, first.score)

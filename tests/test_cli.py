@@ -10,8 +10,8 @@ import pytest
 
 from conftest import BIN, decoded_frames, ffmpeg, require_shared, vp3d_infer
 from test_video import audio_seconds
-from vp3d.pipeline.infer import default_checkpoint
-from vp3d.pipeline.video import probe
+from vp3d.lifter.weights import default_checkpoint
+from vp3d.video import probe
 from vp3d.skeleton import H36M
 
 
@@ -174,7 +174,7 @@ def test_unwritable_output_is_reported_before_any_work(clip, tmp_path):
 def test_ctrl_c_while_the_command_line_is_read_is_one_line(capsys):
     """Before run_infer/run_batch take over (parsing, which imports batch mode, ~0.4 s), a Ctrl-C used to
     end in a traceback. Deterministic here: the entry point itself is interrupted."""
-    from vp3d.cli import _interruptible
+    from vp3d.cli.main import _interruptible
 
     def entry_interrupted_while_parsing(exit_fast):
         raise KeyboardInterrupt

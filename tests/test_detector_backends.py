@@ -22,12 +22,13 @@ import numpy as np
 import pytest
 
 from conftest import require_shared
-from vp3d.detectors.candidates import PersonCandidates, VideoCandidates, boxes_around, detect_candidates
+from vp3d.detectors.candidates import PersonCandidates, VideoCandidates, boxes_around
+from vp3d.pipeline.detect import detect_candidates
 from vp3d.detectors.keypoints import (HEAD_TOP_FACTOR, DetectorError, Keypoints2D, LayoutError, coco_to_h36m,
                                       conversion, mediapipe_to_coco, mediapipe_to_h36m, to_layout)
 from vp3d.detectors.openpose import openpose_to_coco
 from vp3d.detectors.precomputed import PrecomputedKeypoints, read_keypoint_file
-from vp3d.pipeline.video import ffmpeg_exe
+from vp3d.video import ffmpeg_exe
 from vp3d.skeleton import COCO, H36M
 
 W, H, T = 320, 180, 5  # the test clip: 5 frames of taiji.mp4 scaled to 320x180
@@ -45,7 +46,7 @@ def clip(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def frames(clip) -> list[np.ndarray]:
-    from vp3d.pipeline.video import iter_frames
+    from vp3d.video import iter_frames
     out = list(iter_frames(clip))
     assert len(out) == T and out[0].shape == (H, W, 3)
     return out
@@ -200,7 +201,7 @@ def test_reference_detections_npz_round_trip(clip, tmp_path):
                  [(xy[3], 0.9, prob)], [(xy[4], 0.91, prob), (other, 0.75, prob)]]
     path = write_d2_npz(tmp_path / "clip.mp4.npz", per_frame)
     det = PrecomputedKeypoints(path)
-    cands = det.read(clip)
+    cands = detect_candidates(clip, det)
     assert det.layout == "coco" and "VideoPose3D detections" in det.name
     assert [len(c) for c in cands.frames] == [1, 2, 0, 1, 2]
     np.testing.assert_allclose(cands.frames[1].person_score, [0.99, 0.95])
@@ -213,9 +214,9 @@ def test_reference_detections_npz_round_trip(clip, tmp_path):
     assert (kp.width, kp.height) == (W, H)
 
     with pytest.raises(DetectorError, match="4 frames of keypoints but .* has 5 frames"):
-        PrecomputedKeypoints(write_d2_npz(tmp_path / "short.npz", per_frame[:4])).read(clip)
+        detect_candidates(clip, PrecomputedKeypoints(write_d2_npz(tmp_path / "short.npz", per_frame[:4])))
     with pytest.raises(DetectorError, match="keypoints are for 640x360 frames"):
-        PrecomputedKeypoints(write_d2_npz(tmp_path / "big.npz", per_frame, 640, 360)).read(clip)
+        detect_candidates(clip, PrecomputedKeypoints(write_d2_npz(tmp_path / "big.npz", per_frame, 640, 360)))
 
 
 def test_pickled_npz_cannot_run_code(tmp_path):
@@ -261,7 +262,7 @@ def test_custom_2d_npz_round_trip(clip, tmp_path):
     positions = {"other.mp4": {"custom": [np.zeros((9, 17, 2), np.float32)]}, "clip.mp4": {"custom": [xy]}}
     path = tmp_path / "data_2d_custom_test.npz"
     np.savez_compressed(path, positions_2d=positions, metadata=metadata)
-    kp = PrecomputedKeypoints(path).read(clip).single_person()
+    kp = detect_candidates(clip, PrecomputedKeypoints(path)).single_person()
     assert kp.layout == "coco" and kp.detected.tolist() == [True, True, False, True, True]
     np.testing.assert_allclose(kp.xy[[0, 1, 3, 4]], xy[[0, 1, 3, 4]])
     assert (kp.score[kp.detected] == 1).all() and (kp.score[2] == 0).all()
@@ -269,14 +270,14 @@ def test_custom_2d_npz_round_trip(clip, tmp_path):
     # vp3d's own writer (`--npz-2d`), Human3.6M layout, one video under another name.
     h36m, _ = coco_to_h36m(track(), np.ones((T, 17)))
     own = save_custom_2d_npz(tmp_path / "own.npz", "taiji", h36m, W, H, layout="h36m")
-    kp = PrecomputedKeypoints(own).read(clip).single_person()
+    kp = detect_candidates(clip, PrecomputedKeypoints(own)).single_person()
     assert kp.layout == "h36m" and kp.detected.all()
     np.testing.assert_allclose(kp.xy, h36m)
 
     positions["third.mp4"] = positions.pop("clip.mp4")
     np.savez_compressed(path, positions_2d=positions, metadata=metadata)
     with pytest.raises(DetectorError, match="none named 'clip.mp4' or 'clip'"):
-        PrecomputedKeypoints(path).read(clip)
+        detect_candidates(clip, PrecomputedKeypoints(path))
 
 
 def test_coco_results_json_round_trip(clip, tmp_path):
@@ -291,7 +292,7 @@ def test_coco_results_json_round_trip(clip, tmp_path):
                result(3, xy[3], 0.7, v=2)]  # frames 2 and 4 have nobody; 4 is after the last entry
     path = tmp_path / "results.json"
     path.write_text(json.dumps(results))
-    cands = PrecomputedKeypoints(path).read(clip)
+    cands = detect_candidates(clip, PrecomputedKeypoints(path))
     assert [len(c) for c in cands.frames] == [1, 2, 0, 1, 0]
     np.testing.assert_allclose(cands.frames[1].boxes[1], (100, 10, 190, 180))  # COCO bbox is x, y, w, h
     kp = cands.single_person()
@@ -302,10 +303,10 @@ def test_coco_results_json_round_trip(clip, tmp_path):
 
     path.write_text(json.dumps(results + [result(5, xy[0], 0.9)]))
     with pytest.raises(DetectorError, match="6 frames of keypoints but .* has 5 frames"):
-        PrecomputedKeypoints(path).read(clip)
+        detect_candidates(clip, PrecomputedKeypoints(path))
     path.write_text(json.dumps([{"image_id": "frame1", "keypoints": [0] * 51}]))
     with pytest.raises(DetectorError, match="image_id must be a frame index"):
-        PrecomputedKeypoints(path).read(clip)
+        detect_candidates(clip, PrecomputedKeypoints(path))
 
 
 def write_openpose(folder: Path, people_per_frame: list[list[np.ndarray]], names: list[str]) -> Path:
@@ -336,7 +337,7 @@ def test_openpose_folder_round_trip(clip, tmp_path, names):
     people = [[xy[0]], [legless, xy[1]], [], [xy[3]], [xy[4]]]
     folder = write_openpose(tmp_path / "op", people, names)
     det = PrecomputedKeypoints(folder)
-    cands = det.read(clip)
+    cands = detect_candidates(clip, det)
     assert [len(c) for c in cands.frames] == [1, 2, 0, 1, 1] and cands.layout == "coco"
     assert ("BODY_25" if names is BODY_25 else "COCO-18") in det.name
     np.testing.assert_allclose(cands.frames[1].person_score, [0.6 * 11 / 17, 0.6], rtol=1e-6)
@@ -348,11 +349,11 @@ def test_openpose_folder_round_trip(clip, tmp_path, names):
 
     (folder / "clip_000000000003_keypoints.json").unlink()
     with pytest.raises(DetectorError, match="jump from 2 to 4"):
-        PrecomputedKeypoints(folder).read(clip)
+        detect_candidates(clip, PrecomputedKeypoints(folder))
     (folder / "clip_000000000003_keypoints.json").write_text(json.dumps({"people": []}))
     (folder / "clip_000000000005_keypoints.json").write_text(json.dumps({"people": []}))
     with pytest.raises(DetectorError, match="6 frames of keypoints but .* has 5 frames"):
-        PrecomputedKeypoints(folder).read(clip)
+        detect_candidates(clip, PrecomputedKeypoints(folder))
 
 
 def test_unknown_keypoint_files_are_one_line_errors(tmp_path):

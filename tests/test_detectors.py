@@ -11,7 +11,7 @@ import pytest
 from conftest import require_shared
 from vp3d.detectors.keypoints import (HEAD_TOP_FACTOR, Keypoints2D, NoPersonError, fill_missing,
                                       mediapipe_to_coco, mediapipe_to_h36m, to_layout)
-from vp3d.pipeline.video import ffmpeg_exe
+from vp3d.video import ffmpeg_exe
 from vp3d.skeleton import COCO, H36M
 
 # ------------------------------------------------------------------------------------------------ fill_missing
@@ -153,13 +153,14 @@ def taiji_40(tmp_path_factory) -> Path:
 
 
 def test_mediapipe_finds_the_taiji_person_with_plausible_keypoints(taiji_40: Path):
-    from vp3d.detectors.mediapipe_pose import MediaPipePoseDetector, detect_video
+    from vp3d.detectors.mediapipe_pose import MediaPipePoseDetector
+    from vp3d.pipeline.detect import detect_keypoints
 
     done = []
     with MediaPipePoseDetector() as det:
         assert det.layout == "mediapipe33"
         assert det.name == "mediapipe-blazepose-full-0.10.14"
-        kp = detect_video(taiji_40, det, progress=done.append)
+        kp = detect_keypoints(taiji_40, det, progress=done.append)
     assert done == list(range(1, 41))
     assert kp.num_frames == 40 and kp.detected.all()
     assert (kp.width, kp.height, kp.layout) == (1280, 720, "mediapipe33")

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from vp3d.lifter.checkpoint import LifterMeta, save_checkpoint
-from vp3d.lifter.evaluate_cli import CAMERAS_JSON
+from vp3d.cli.evaluate import CAMERAS_JSON
 from vp3d.lifter.h36m import KEPT_JOINTS_OF_32, load_h36m_cameras, world_to_camera
 from vp3d.skeleton import H36M
 

@@ -26,8 +26,8 @@ from vp3d.pipeline import bones, export
 from vp3d.pipeline.bvh_export import write_bvh
 from vp3d.pipeline.infer import InferenceResult
 from vp3d.pipeline.job import Outputs, write_outputs
-from vp3d.pipeline.video import VideoInfo
-from vp3d.pipeline.world import ANKLE_HEIGHT, Y_UP_TO_Z_UP, estimate_up, floor_clearance, to_world
+from vp3d.video import VideoInfo
+from vp3d.world import ANKLE_HEIGHT, Y_UP_TO_Z_UP, estimate_up, floor_clearance, to_world
 from vp3d.skeleton import H36M
 
 J = {n: i for i, n in enumerate(H36M.joint_names)}

@@ -21,7 +21,7 @@ from vp3d.lifter.inference import Lifter
 from vp3d.pipeline.infer import InferenceOptions, detector_from_options, lift_keypoints, load_lifter
 from vp3d.pipeline.overlap import run_video_rendering, settled_frames
 from vp3d.pipeline.render import Pose3DPanel, render_result
-from vp3d.pipeline.video import iter_frames
+from vp3d.video import iter_frames
 
 
 def test_settled_frames_stop_lookahead_before_the_last_detection():

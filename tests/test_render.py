@@ -12,7 +12,7 @@ import pytest
 from conftest import require_shared
 from vp3d.pipeline.render import (CENTRE_COLOR, LEFT_COLOR, LOW_CONF_COLOR, PANEL_BACKGROUND, RIGHT_COLOR,
                                   Pose3DPanel, _output_size, bone_colors, draw_skeleton_2d, render_video)
-from vp3d.pipeline.video import H264Writer, ffmpeg_exe, iter_frames, probe
+from vp3d.video import H264Writer, ffmpeg_exe, iter_frames, probe
 from vp3d.skeleton import COCO, H36M
 
 J = {name: i for i, name in enumerate(H36M.joint_names)}

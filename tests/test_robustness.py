@@ -18,8 +18,8 @@ import pytest
 
 from conftest import decoded_frames, require_shared
 from vp3d.cli import infer_main
-from vp3d.pipeline.infer import default_checkpoint
-from vp3d.pipeline.video import ffmpeg_exe, probe
+from vp3d.lifter.weights import default_checkpoint
+from vp3d.video import ffmpeg_exe, probe
 
 BIN = Path(sys.executable).parent
 BASE_FRAMES = 72  # 3 s at 23.976 fps

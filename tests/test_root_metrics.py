@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from vp3d.lifter.metrics import foot_skate, root_errors
-from vp3d.pipeline.world import ANKLE_HEIGHT, ANKLES
+from vp3d.world import ANKLE_HEIGHT, ANKLES
 
 
 def test_root_motion_error_ignores_a_constant_offset_but_root_error_does_not():

@@ -25,7 +25,7 @@ from vp3d.lifter.unlabeled import UnlabeledDataError, UnlabeledSampler, load_unl
 from vp3d.mocap import labeled_subset, load_bvh
 from vp3d.pipeline.export import write_npz
 from vp3d.pipeline.infer import InferenceResult
-from vp3d.pipeline.video import VideoInfo
+from vp3d.video import VideoInfo
 from vp3d.skeleton import H36M
 
 

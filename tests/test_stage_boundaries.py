@@ -18,12 +18,14 @@ import pytest
 from conftest import decoded_frames, ffmpeg, require_shared, vp3d_infer
 
 from vp3d.detectors.keypoints import fill_missing, to_layout
-from vp3d.detectors.mediapipe_pose import MediaPipePoseDetector, detect_video
+from vp3d.detectors.mediapipe_pose import MediaPipePoseDetector
+from vp3d.pipeline.detect import detect_keypoints
 from vp3d.lifter.inference import Lifter
 from vp3d.pipeline import job
-from vp3d.pipeline.infer import InferenceOptions, default_checkpoint
+from vp3d.pipeline.infer import InferenceOptions
+from vp3d.lifter.weights import default_checkpoint
 from vp3d.pipeline.job import Outputs, process_video
-from vp3d.pipeline.video import probe
+from vp3d.video import probe
 
 SECONDS = 2
 # orientation -> (width, height, ffmpeg filter); the portrait crop keeps the man (left of centre) inside it
@@ -110,7 +112,7 @@ def test_the_2d_keypoints_are_mediapipes_on_the_clip(case):
     """Detector -> export: the exported 2D is what MediaPipe finds in the clip (run here, in this process),
     gaps filled, in the lifter's layout, in pixels of the clip."""
     with MediaPipePoseDetector() as detector:
-        raw = detect_video(case["clip"], detector)
+        raw = detect_keypoints(case["clip"], detector)
     expected = to_layout(fill_missing(raw), "h36m")
     npz = case["npz"]
     assert expected.detected.mean() > 0.9  # the man is in the picture

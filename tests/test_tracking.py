@@ -24,7 +24,7 @@ FRAMES = 48
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
     """The first 48 frames of taiji.mp4 at 320x180 (the dancer about 140 px tall, in the middle)."""
-    from vp3d.pipeline.video import ffmpeg_exe
+    from vp3d.video import ffmpeg_exe
     src = require_shared("videos", "taiji.mp4")
     out = tmp_path_factory.mktemp("people") / "taiji48.mp4"
     subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(src),
@@ -37,9 +37,10 @@ def clip(tmp_path_factory) -> Path:
 def dancer(clip) -> tuple[np.ndarray, np.ndarray]:
     """MediaPipe's real detections of the dancer: xy (48, 17, 2) pixels and score (48, 17), COCO-17."""
     from vp3d.detectors.keypoints import to_layout
-    from vp3d.detectors.mediapipe_pose import MediaPipePoseDetector, detect_video
+    from vp3d.detectors.mediapipe_pose import MediaPipePoseDetector
+    from vp3d.pipeline.detect import detect_keypoints
     with MediaPipePoseDetector() as det:
-        kp = to_layout(detect_video(clip, det), "coco")
+        kp = to_layout(detect_keypoints(clip, det), "coco")
     assert kp.detected.all()
     return kp.xy, kp.score
 
@@ -197,7 +198,7 @@ def hip_x(frames: list[dict]) -> np.ndarray:
 
 def test_vp3d_infer_people_all_writes_two_tracks_and_a_video(clip, two_people_json, tmp_path, capsys):
     from vp3d.cli import infer_main
-    from vp3d.pipeline.video import iter_frames
+    from vp3d.video import iter_frames
 
     people_json, (a_xy, b_xy) = two_people_json
     out_json, out_npz, out_mp4 = tmp_path / "out.json", tmp_path / "out.npz", tmp_path / "out.mp4"

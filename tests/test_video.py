@@ -1,4 +1,4 @@
-"""Video decoding, probing and H.264 encoding (vp3d.pipeline.video), on real files built with the real FFmpeg."""
+"""Video decoding, probing and H.264 encoding (vp3d.video), on real files built with the real FFmpeg."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import decoded_frames, require_shared
-from vp3d.pipeline.video import (H264Writer, VideoError, ffmpeg_exe, fps_to_fraction, iter_frames, prefetch,
+from vp3d.video import (H264Writer, VideoError, ffmpeg_exe, fps_to_fraction, iter_frames, prefetch,
                                  probe)
 
 
@@ -277,7 +277,7 @@ def test_ctrl_c_at_a_terminal_reaches_the_pipeline_not_its_encoder(tmp_path: Pat
     script = f"""
 import time
 import numpy as np
-from vp3d.pipeline.video import H264Writer
+from vp3d.video import H264Writer
 frame = np.zeros((48, 64, 3), np.uint8)
 with H264Writer({str(out)!r}, 64, 48, 25) as writer:
     for _ in range(5):

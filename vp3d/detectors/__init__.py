@@ -1,7 +1,10 @@
 """2D keypoint detectors and the detector-independent containers.
 
-factory.py (make_detector, detect_keypoints: `--detector NAME`), keypoints.py (one person's Keypoints2D,
-gap filling, layout mappings), candidates.py (every person per frame), and one module per backend:
+Every detector is a small callable on frames behind one protocol (candidates.Detector: detect_batch(frames)
+-> one PersonCandidates per frame, plus declared attributes); none opens a video: vp3d.pipeline.detect
+decodes and feeds them. factory.py (make_detector: `--detector NAME`), keypoints.py (one person's
+Keypoints2D, gap filling, layout mappings), candidates.py (the protocol; every person per frame),
+tracking.py (people over time), and one module per backend:
 mediapipe_pose.py, keypoint_rcnn.py, detectron2_backend.py, rtmpose.py, precomputed.py (`file:PATH`, with
 openpose.py and safe_npz.py).
 

@@ -1,7 +1,7 @@
 """Every person a detector found, frame by frame, and single-person selection.
 
-Multi-person backends (keypoint-rcnn, detectron2, rtmpose, file:) report all candidates of a frame in a
-`PersonCandidates`; a tracker can link them over time. Single-person mode (what `vp3d-infer` lifts) keeps,
+Every detector (the `Detector` protocol) reports all candidates of a frame in a `PersonCandidates` (MediaPipe,
+which follows one person, at most one); a tracker can link them over time. Single-person mode (what `vp3d-infer` lifts) keeps,
 on every frame, the candidate with the highest person score, as the reference release does
 (prepare_data_2d_custom.py takes argmax of the box scores); frames without any candidate are marked not
 detected and are filled later by keypoints.fill_missing.
@@ -12,9 +12,8 @@ Shapes: N candidates on a frame (N may be 0), J joints. Coordinates are pixels o
 from __future__ import annotations
 
 import os
-from contextlib import closing
 from dataclasses import dataclass
-from typing import Callable, Iterator, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -100,23 +99,58 @@ class VideoCandidates:
                            height=self.height)
 
 
-class BatchDetector(Protocol):
-    """What `detect_candidates` needs from a multi-person backend."""
+class Detector(Protocol):
+    """What every 2D detector is: a small callable on frames that never opens a file. The one loop that
+    decodes a video and feeds it (vp3d.pipeline.detect) is the only caller; it calls, per video,
+    `start`, then `detect_batch` on consecutive batches of `batch_size` frames in order, then `finish`.
+
+    Declared attributes (no probing of what a detector can do):
+      name: what the outputs record as the 2D source.
+      layout, num_joints: joint order and count of its candidates (see vp3d.skeleton).
+      batch_size: frames per detect_batch call.
+      one_person: follows one person from frame to frame (at most one candidate per frame), so it cannot
+        give several people to track (MediaPipe).
+      reads_frames: looks at the pixels (False: keypoints computed elsewhere, `file:PATH`).
+      layout_known: `layout` holds before the first video starts (False: only once `start` has read it).
+    """
 
     name: str
     layout: str
     num_joints: int
     batch_size: int
+    one_person: bool
+    reads_frames: bool
+    layout_known: bool
 
-    def detect_batch(self, frames_bgr: list[np.ndarray]) -> list[PersonCandidates]: ...
+    def start(self, video: str | os.PathLike, width: int, height: int) -> None:
+        """A new video of this frame size begins: forget everything about the previous one. `video` (its
+        path) names it in messages and picks it in inputs that hold several videos; it is never opened."""
+
+    def detect_batch(self, frames_bgr: list[np.ndarray]) -> list[PersonCandidates]:
+        """The candidates of each frame (BGR uint8, upright), in order: one PersonCandidates per frame."""
+
+    def finish(self, num_frames: int) -> None:
+        """Every frame of the video has been seen; DetectorError (one line) when they do not fit the input."""
+
+    def close(self) -> None: ...
 
 
 class StatelessDetector:
     """Lifecycle shared by the batched backends: every frame is detected on its own, so nothing is carried
     between videos; a context manager that closes (drops its models) on exit."""
 
+    one_person = False
+    reads_frames = True
+    layout_known = True
+
+    def start(self, video: str | os.PathLike, width: int, height: int) -> None:
+        """Nothing to forget between videos."""
+
     def reset(self) -> None:
-        """Nothing to forget between videos (batch mode calls this)."""
+        """Nothing to forget between videos."""
+
+    def finish(self, num_frames: int) -> None:
+        """Every frame fits: there is no other input."""
 
     def close(self) -> None:
         raise NotImplementedError
@@ -126,34 +160,3 @@ class StatelessDetector:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _batches(frames: Iterator[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
-    batch: list[np.ndarray] = []
-    for frame in frames:
-        batch.append(frame)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def detect_candidates(path: str | os.PathLike, detector: BatchDetector,
-                      progress: Callable[[int], None] | None = None) -> VideoCandidates:
-    """Run a multi-person backend over every frame of a video, `detector.batch_size` frames per call
-    (decoding in a background thread). progress: optional callable(frames_done) after each batch."""
-    from ..pipeline.video import iter_frames, prefetch, probe
-
-    info = probe(path)
-    out: list[PersonCandidates] = []
-    with closing(prefetch(iter_frames(path))) as frames:  # on an error, stop the decode thread right away
-        for batch in _batches(frames, max(1, int(detector.batch_size))):
-            found = detector.detect_batch(batch)
-            if len(found) != len(batch):
-                raise RuntimeError(f"{detector.name} returned {len(found)} results for {len(batch)} frames")
-            out.extend(found)
-            if progress is not None:
-                progress(len(out))
-    return VideoCandidates(frames=out, layout=detector.layout, width=info.width, height=info.height,
-                           num_joints=detector.num_joints)

@@ -1,4 +1,5 @@
-"""`--detector NAME`: build a 2D detector by name, and run any of them over a video to one person's keypoints.
+"""`--detector NAME`: build a 2D detector by name (every one is a `candidates.Detector`; vp3d.pipeline.detect
+runs it over a video).
 
 Backends and the keypoint layout each gives (to_layout then maps it to the lifter's input layout:
 mediapipe33 -> coco / h36m, coco -> h36m):
@@ -9,15 +10,13 @@ mediapipe33 -> coco / h36m, coco -> h36m):
   rtmpose         YOLOX boxes + RTMPose top-down, every person (coco)            [PATH: two ONNX files]
   file:PATH       keypoints computed elsewhere (see precomputed.py)              [coco, or h36m for custom npz]
 
-Multi-person backends reduce to one person per frame by the highest person score (candidates.py).
+Without tracking, one person per frame is the candidate with the highest person score (candidates.py).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Callable
-
-from .keypoints import DetectorError, Keypoints2D, conversion
+from .keypoints import DetectorError, conversion
 
 BACKENDS = ("mediapipe", "keypoint-rcnn", "detectron2", "rtmpose")
 FILE_PREFIX = "file:"
@@ -56,39 +55,11 @@ def make_detector(name: str = "mediapipe", weights: str | os.PathLike | None = N
     raise DetectorError(f"unknown detector {name!r}; choose one of {', '.join(BACKENDS)} or file:PATH")
 
 
-def detect_keypoints(path: str | os.PathLike, detector,
-                     progress: Callable[[int], None] | None = None) -> Keypoints2D:
-    """One person's 2D keypoints on every frame of the video, in the detector's layout (NaN / not detected
-    where there is nobody; see keypoints.fill_missing).
-
-    Three kinds of detector: `read(video)` (file:), `detect_batch(frames)` (multi-person backends, run in
-    batches), `detect(frame)` (MediaPipe, frame by frame with tracking).
-    """
-    if hasattr(detector, "read") or hasattr(detector, "detect_batch"):
-        return detect_people(path, detector, progress).single_person()
-    from .mediapipe_pose import detect_video
-    return detect_video(path, detector, progress=progress)
-
-
 def check_layout(detector, lifter_layout: str) -> None:
     """LayoutError (one line) before any decoding when the detector's layout cannot feed the lifter. A file's
     layout is only known once it is read (detect_* checks it then, through to_layout)."""
-    if not hasattr(detector, "read"):
+    if detector.layout_known:
         conversion(detector.layout, lifter_layout)
-
-
-def detect_people(path: str | os.PathLike, detector, progress: Callable[[int], None] | None = None):
-    """Every person's candidates on every frame (VideoCandidates), for tracking (`--people`).
-
-    Only backends that report all people can give them (file:, keypoint-rcnn, detectron2, rtmpose);
-    MediaPipe follows one person, so it raises DetectorError (one line) instead.
-    """
-    if hasattr(detector, "read"):
-        return detector.read(path, progress)
-    if hasattr(detector, "detect_batch"):
-        from .candidates import detect_candidates
-        return detect_candidates(path, detector, progress)
-    raise DetectorError(single_person_message(detector.name))
 
 
 def single_person_message(detector_name: str) -> str:

@@ -10,14 +10,16 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..errors import UserError
+
 MEDIAPIPE33 = "mediapipe33"
 
 
-class NoPersonError(RuntimeError):
+class NoPersonError(UserError, RuntimeError):
     """No frame of the video has a detected person, so there is nothing to lift."""
 
 
-class DetectorError(RuntimeError):
+class DetectorError(UserError, RuntimeError):
     """A detector cannot run or its input cannot be used (missing weights, missing package, a keypoint file
     that does not fit the video). The message is one line that says what to do."""
 

@@ -1,4 +1,4 @@
-"""2D pose detection with MediaPipe Pose (BlazePose, 33 landmarks), run frame by frame over a video.
+"""2D pose detection with MediaPipe Pose (BlazePose, 33 landmarks), frame by frame (vp3d.pipeline.detect feeds it).
 
 Uses the legacy `mp.solutions.pose.Pose` in tracking mode (static_image_mode=False): after the first
 detection the landmark model follows the person from the previous frame's region, which is both faster
@@ -10,15 +10,15 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from contextlib import closing, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Callable, Iterator, Protocol
+from typing import Iterator
 
 import cv2
 import numpy as np
 
-from .keypoints import MEDIAPIPE33, Keypoints2D
-from ..pipeline.video import VideoInfo, iter_frames, prefetch, probe
+from .candidates import PersonCandidates, boxes_around
+from .keypoints import MEDIAPIPE33
 
 _VARIANTS = {0: "lite", 1: "full", 2: "heavy"}
 
@@ -65,15 +65,6 @@ def _silenced_stderr() -> Iterator[None]:
         os.close(devnull)
 
 
-class PoseDetector(Protocol):
-    """What detect_video needs from a detector."""
-
-    layout: str
-    num_joints: int
-
-    def detect(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None: ...
-
-
 class MediaPipePoseDetector:
     """MediaPipe BlazePose on video frames, in tracking mode.
 
@@ -86,6 +77,10 @@ class MediaPipePoseDetector:
 
     layout = MEDIAPIPE33
     num_joints = 33
+    batch_size = 1  # frame by frame: every frame's detection is known as soon as it is decoded
+    one_person = True
+    reads_frames = True
+    layout_known = True
 
     def __init__(self, model_complexity: int = 1, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, smooth_landmarks: bool = True, quiet: bool = True):
@@ -99,6 +94,7 @@ class MediaPipePoseDetector:
                                f"installed ({model}); use model_complexity=1")
         self.name = f"mediapipe-blazepose-{variant}-{mp.__version__}"
         self._quiet = quiet
+        self._used = False  # frames seen since the graph (re)started
         with _silenced_stderr() if quiet else nullcontext():
             self._pose = mp.solutions.pose.Pose(
                 static_image_mode=False, model_complexity=model_complexity, smooth_landmarks=smooth_landmarks,
@@ -119,12 +115,34 @@ class MediaPipePoseDetector:
         if self._pose is None:
             raise RuntimeError("detector is closed")
         h, w = frame_bgr.shape[:2]
+        self._used = True
         result = self._pose.process(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB))
         if result.pose_landmarks is None:
             return None
         arr = np.array([(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark], dtype=np.float32)
         xy = arr[:, :2] * np.array([w, h], dtype=np.float32)  # normalized [0, 1] -> pixels
         return xy, np.clip(arr[:, 2], 0.0, 1.0)
+
+    def start(self, video: str | os.PathLike, width: int, height: int) -> None:
+        """A new video: forget the person followed in the previous one (reset), if any frame was seen."""
+        if self._used:
+            self.reset()
+
+    def detect_batch(self, frames_bgr: list[np.ndarray]) -> list[PersonCandidates]:
+        """`detect` on each frame, in order: one candidate (box around the landmarks, person score 1) or none."""
+        out = []
+        for frame in frames_bgr:
+            found = self.detect(frame)
+            if found is None:
+                out.append(PersonCandidates.empty(self.num_joints))
+            else:
+                xy, score = found[0][None], found[1][None]
+                out.append(PersonCandidates(boxes=boxes_around(xy, score), xy=xy, score=score,
+                                            person_score=np.ones(1, np.float32)))
+        return out
+
+    def finish(self, num_frames: int) -> None:
+        """Every frame fits: there is no other input."""
 
     def reset(self) -> None:
         """Forget the tracked person, e.g. before the next video, keeping the loaded graph.
@@ -139,6 +157,7 @@ class MediaPipePoseDetector:
         with _silenced_stderr() if self._quiet else nullcontext():
             self._pose.reset()
             self._pose.process(np.zeros((64, 64, 3), np.uint8))
+        self._used = False
 
     def close(self) -> None:
         if self._pose is not None:
@@ -150,61 +169,3 @@ class MediaPipePoseDetector:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-class DetectionLog:
-    """One person's detections, appended frame by frame as a video is read; `keypoints()` gives the
-    frames so far as Keypoints2D (NaN / detected=False where nobody was found)."""
-
-    def __init__(self, layout: str, width: int, height: int, num_joints: int):
-        self.layout, self.width, self.height = layout, width, height
-        self._empty_xy = np.full((num_joints, 2), np.nan, np.float32)
-        self._empty_score = np.zeros(num_joints, np.float32)
-        self._xy: list[np.ndarray] = []
-        self._score: list[np.ndarray] = []
-        self._found: list[bool] = []
-
-    def __len__(self) -> int:
-        return len(self._found)
-
-    def append(self, detection: tuple[np.ndarray, np.ndarray] | None) -> None:
-        """detection: (xy (J, 2) pixels, score (J,)) or None for a frame without a person."""
-        if detection is None:
-            self._xy.append(self._empty_xy)
-            self._score.append(self._empty_score)
-        else:
-            self._xy.append(detection[0])
-            self._score.append(detection[1])
-        self._found.append(detection is not None)
-
-    def keypoints(self) -> Keypoints2D:
-        j = len(self._empty_score)
-        xy = np.stack(self._xy) if self._xy else np.zeros((0, j, 2), np.float32)
-        score = np.stack(self._score) if self._score else np.zeros((0, j), np.float32)
-        return Keypoints2D(xy=xy, score=score, detected=np.array(self._found, dtype=bool), layout=self.layout,
-                           width=self.width, height=self.height)
-
-
-def detect_video(path: str | os.PathLike, detector: PoseDetector,
-                 progress: Callable[[int], None] | None = None,
-                 on_frame: Callable[[DetectionLog], None] | None = None, info: VideoInfo | None = None
-                 ) -> Keypoints2D:
-    """Run `detector` on every frame of the video (streamed, decoding in a background thread).
-
-    progress: optional callable(frames_done) called after each frame.
-    on_frame: optional callable(log) called after each frame with the detections so far (the overlapped
-        render, vp3d.pipeline.overlap, lifts the settled part of them while detection goes on).
-    info: the video's probe, when the caller has it already (saves reading the headers again).
-    Returns Keypoints2D in the detector's layout with one entry per decoded frame; frames without a person
-    have detected=False, score 0 and NaN coordinates (use keypoints.fill_missing).
-    """
-    info = info or probe(path)
-    log = DetectionLog(detector.layout, info.width, info.height, detector.num_joints)
-    with closing(prefetch(iter_frames(path))) as frames:  # on an error, stop the decode thread right away
-        for i, frame in enumerate(frames):
-            log.append(detector.detect(frame))
-            if progress is not None:
-                progress(i + 1)
-            if on_frame is not None:
-                on_frame(log)
-    return log.keypoints()

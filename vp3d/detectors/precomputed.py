@@ -30,12 +30,11 @@ import pickle
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from . import openpose
-from .candidates import PersonCandidates, VideoCandidates, boxes_around
+from .candidates import PersonCandidates, boxes_around
 from .keypoints import DetectorError
 from .safe_npz import load_npz
 
@@ -168,26 +167,18 @@ def read_keypoint_file(path: str | os.PathLike, video_name: str = "") -> _Read:
                         f"or a custom 2D dataset (positions_2d, metadata)")
 
 
-def count_frames(video: str | os.PathLike, progress: Callable[[int], None] | None = None) -> int:
-    """Decoded frames of the video (containers' counts are often wrong), decoded as the renderer will."""
-    from ..pipeline.video import iter_frames
-
-    n = 0
-    for _ in iter_frames(video):
-        n += 1
-        if progress is not None and n % 64 == 0:
-            progress(n)
-    if progress is not None:
-        progress(n)
-    return n
-
-
 class PrecomputedKeypoints:
-    """`file:PATH` as a detector: `read(video)` returns the file's candidates for that video.
+    """`file:PATH` as a detector: answers each frame by its index from the file, never looking at (or opening)
+    the video. The loop still decodes the video once, to know how many frames it has.
 
-    The file is read when a video asks for it (so errors name that video), checked against the video's
-    frame count and, where the file states it, its frame size.
+    The file is read when a video starts (so errors name that video); when the video's frames are all seen,
+    the file's frame count and, where the file states it, its frame size are checked against the video's.
     """
+
+    batch_size = 64  # frames per call: answering one is a list look-up
+    one_person = False
+    reads_frames = False
+    layout_known = False  # the file says which, once read
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
@@ -195,27 +186,41 @@ class PrecomputedKeypoints:
             raise DetectorError(f"{self.path}: no such keypoint file or folder")
         self.name = f"{PREFIX}{self.path.name}"
         self.layout = "coco"  # until read: the layout of the file read last
+        self.num_joints = 17
+        self._found: _Read | None = None
+        self._video: str | os.PathLike = ""
+        self._size = (0, 0)
+        self._next = 0
 
-    def read(self, video: str | os.PathLike, progress: Callable[[int], None] | None = None) -> VideoCandidates:
-        from ..pipeline.video import probe
+    def start(self, video: str | os.PathLike, width: int, height: int) -> None:
+        """Read the file for this video (one line DetectorError when it cannot be used)."""
+        self._found = read_keypoint_file(self.path, Path(video).name)
+        self._video, self._size, self._next = video, (int(width), int(height)), 0
+        self.layout, self.num_joints = self._found.layout, self._found.num_joints
+        self.name = f"{PREFIX}{self.path.name} ({self._found.fmt})"
 
-        info = probe(video)
-        found = read_keypoint_file(self.path, Path(video).name)
-        total = count_frames(video, progress)
+    def detect_batch(self, frames_bgr: list) -> list[PersonCandidates]:
+        """The file's candidates of the next len(frames_bgr) frames (their pixels are not looked at)."""
+        if self._found is None:
+            raise RuntimeError("start() a video first")
+        first, self._next = self._next, self._next + len(frames_bgr)
+        have = self._found.frames
+        return [have[i] if i < len(have) else PersonCandidates.empty(self._found.num_joints)
+                for i in range(first, self._next)]
+
+    def finish(self, num_frames: int) -> None:
+        """The file must have one entry per decoded frame (COCO results: at most one) and fit the frame size."""
+        found, (width, height) = self._found, self._size
         have = len(found.frames)
-        if have > total or (found.exact_length and have != total):
-            raise DetectorError(f"{self.path}: {have} frames of keypoints but {video} has {total} frames")
-        if found.size is not None and found.size != (info.width, info.height):
-            raise DetectorError(f"{self.path}: keypoints are for {found.size[0]}x{found.size[1]} frames but {video} "
-                                f"is {info.width}x{info.height}")
-        frames = found.frames + [PersonCandidates.empty(found.num_joints) for _ in range(total - have)]
-        self.layout = found.layout
-        self.name = f"{PREFIX}{self.path.name} ({found.fmt})"
-        return VideoCandidates(frames=frames, layout=found.layout, width=info.width, height=info.height,
-                               num_joints=found.num_joints)
+        if have > num_frames or (found.exact_length and have != num_frames):
+            raise DetectorError(f"{self.path}: {have} frames of keypoints but {self._video} has {num_frames} "
+                                f"frames")
+        if found.size is not None and found.size != (width, height):
+            raise DetectorError(f"{self.path}: keypoints are for {found.size[0]}x{found.size[1]} frames but "
+                                f"{self._video} is {width}x{height}")
 
     def reset(self) -> None:
-        """Nothing to forget between videos: `read` reads the file anew for each (batch mode calls this)."""
+        """Nothing to forget between videos: `start` reads the file anew for each."""
 
     def close(self) -> None:
         pass

@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from vp3d.errors import UserError
 from vp3d.lifter.camera import normalize_screen_coordinates
 from vp3d.skeleton import H36M, Layout, get_layout
 
@@ -49,11 +50,11 @@ TRUST_FLAG = "--trust-data"
 """Command-line flag (of `vp3d evaluate`) that maps to ``trust=True``; named in the refusal message."""
 
 
-class UntrustedFileError(ValueError):
+class UntrustedFileError(UserError, ValueError):
     """Raised when a pickled ``.npz`` would be loaded without ``trust=True``."""
 
 
-class H36MDataError(KeyError, ValueError):
+class H36MDataError(UserError, KeyError, ValueError):
     """The 3D, 2D and camera data do not fit together. ``source`` is the one at fault: "3d", "2d" or
     "cameras". A KeyError (missing subject or action) and a ValueError (wrong lengths) at once, as the
     errors it replaces were; str() is the plain message (not KeyError's quoted one)."""

@@ -135,7 +135,7 @@ class ValidationSet:
         return out
 
     def _root_motion(self, lifted) -> dict:
-        from ..pipeline.world import ANKLE_HEIGHT, ANKLES, to_world  # noqa: the world frame of the exports
+        from ..world import ANKLE_HEIGHT, ANKLES, to_world  # noqa: the world frame of the exports
 
         def skate(poses, traj=None) -> float:
             world = to_world(poses, traj).positions

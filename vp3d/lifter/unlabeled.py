@@ -16,12 +16,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import UserError
 from ..skeleton import H36M
 from .camera import normalize_screen_coordinates, normalized_intrinsics
 from .inference import resample
 
 
-class UnlabeledDataError(ValueError):
+class UnlabeledDataError(UserError, ValueError):
     """An unlabeled file cannot be used (one line naming the file)."""
 
 

@@ -8,7 +8,7 @@ Which files: the folder's regular files (sub-folders too with recursive=True); h
 OUT_DIR itself and our rendered videos (*.vp3d.mp4) are left out. A file with a video extension is a
 video; a file with an obviously non-video extension (text, images, data, audio, our own outputs) is passed
 over without opening it; anything else is probed and kept only if it decodes. The videos to do are probed
-(vp3d.pipeline.video.probe, a few threads) before any worker starts: those that fail are reported as failed
+(vp3d.video.probe, a few threads) before any worker starts: those that fail are reported as failed
 at once, the others' frame counts feed the progress display and the longest-first order.
 
 Outputs of IN_DIR/sub/clip.mp4 go to OUT_DIR/sub/ (with --recursive the sub-folders are kept), named
@@ -42,14 +42,16 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..errors import UserError
 from .batch_display import BatchProgress
 from .batch_workers import (MARKER_SCHEMA, STATUSES, Event, Job, Task, make_row, one_line,
                             reason_of, schedule)
 from .export import atomic_write
-from .infer import InferenceOptions, default_checkpoint, detector_from_options, load_lifter
+from .infer import InferenceOptions, detector_from_options, load_lifter
+from ..lifter.weights import default_checkpoint
 from .job import OutputError, Outputs, prove_writable
 from .people_job import check_people_outputs
-from .video import probe
+from ..video import probe
 
 SUMMARY_NAME = "summary.json"
 SUMMARY_SCHEMA = "vp3d.batch/1"
@@ -70,7 +72,7 @@ NOT_VIDEO_EXTENSIONS = frozenset(
 RENDER_SUFFIX = ".vp3d.mp4"  # Outputs.named_after's name for the rendered video
 
 
-class BatchError(Exception):
+class BatchError(UserError):
     """The batch as a whole cannot run (missing input folder, unwritable output folder, bad formats)."""
 
 

@@ -30,19 +30,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..detectors.keypoints import DetectorError, NoPersonError
-from ..lifter.errors import CheckpointError
+from ..errors import UserError
 from .export import atomic_write
 from .infer import InferenceOptions, detector_from_options, load_lifter
 from .people_job import process_people
-from .job import OutputError, Outputs, process_video
-from .video import VideoError
+from .job import Outputs, process_video
 
 MARKER_SCHEMA = "vp3d.batch-done/1"
 STATUSES = ("ok", "skipped", "failed", "interrupted")
 
 # Failures explained by their one-line message (OSError: an input deleted meanwhile, a full disk).
-_USER_ERRORS = (VideoError, NoPersonError, OutputError, CheckpointError, DetectorError, OSError)
+_USER_ERRORS = (UserError, OSError)
 
 
 @dataclass

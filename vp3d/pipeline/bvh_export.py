@@ -31,7 +31,7 @@ from scipy.spatial.transform import Rotation
 
 from ..skeleton import H36M
 from .bones import median_bone_lengths, with_bone_lengths
-from .world import ANKLE_HEIGHT, Y_UP_TO_Z_UP
+from ..world import ANKLE_HEIGHT, Y_UP_TO_Z_UP
 
 ROTATION_ORDER = "ZXY"  # intrinsic: R = Rz @ Rx @ Ry, written "Zrotation Xrotation Yrotation"
 J = {name: i for i, name in enumerate(H36M.joint_names)}

@@ -1,7 +1,7 @@
 """Per-frame joints to JSON, NPZ and CSV (schema `vp3d.joints/1`, documented in README.md).
 
 3D joints are in metres, Human3.6M 17-joint order, in the camera frame (x right, y down, z forward)
-and root-relative (the hip joint is the origin) -- or, when a `WorldPoses` (vp3d.pipeline.world) is
+and root-relative (the hip joint is the origin) -- or, when a `WorldPoses` (vp3d.world) is
 passed, in its gravity-aligned world frame with the floor at 0; `joints3d.frame` says which.
 2D keypoints are in pixels of the upright video.
 Files are written to a temporary name and renamed, so a failure leaves no partial file.

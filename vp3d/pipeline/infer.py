@@ -16,21 +16,14 @@ import numpy as np
 
 from ..detectors.keypoints import Keypoints2D, NoPersonError, fill_missing, to_layout
 from ..lifter.camera import DEFAULT_FOV_DEGREES, focal_from_fov, normalize_screen_coordinates
+from ..lifter.device import resolve_device
+from ..lifter.weights import default_checkpoint
 from .bones import rigid_bones
-from .video import VideoInfo, probe
+from ..video import VideoInfo, probe
 
 if TYPE_CHECKING:  # torch is imported when a lifter is loaded, not with this module (see job.process_video)
     from ..lifter.checkpoint import LifterMeta
     from ..lifter.inference import Lifter
-
-WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
-DEFAULT_WEIGHTS = "vp3d_cmu_h36m17_243f.bin"
-
-
-def default_checkpoint() -> Path:
-    """The shipped default lifter: $VP3D_WEIGHTS, else weights/ of the source tree."""
-    return Path(os.environ.get("VP3D_WEIGHTS", WEIGHTS_DIR / DEFAULT_WEIGHTS))
-
 
 @dataclass
 class InferenceOptions:
@@ -70,33 +63,6 @@ def camera_focal(info: VideoInfo, focal_length: float | None, fov: float | None)
     if fov is not None:
         return focal_from_fov(fov, info.width), f"given horizontal field of view {fov:g} deg"
     return focal_from_fov(DEFAULT_FOV_DEGREES, info.width), f"default horizontal field of view {DEFAULT_FOV_DEGREES:g} deg"
-
-
-class DeviceError(ValueError):
-    """A device name torch does not know, or a GPU this machine does not have (one line)."""
-
-
-def resolve_device(device: str) -> str:
-    """ "auto" -> "cuda" when torch sees a GPU, else "cpu"; any other name is checked, so that a wrong one
-    is a DeviceError before any work rather than torch's traceback in the middle of it."""
-    if device == "cpu":
-        return device
-    import torch
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        kind = torch.device(device)
-    except (RuntimeError, ValueError):
-        raise DeviceError(f"device {device!r}: not a device torch knows (cpu, cuda, cuda:1, mps ...)") from None
-    if kind.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            raise DeviceError(f"device {device!r}: torch {torch.__version__} sees no CUDA GPU here; use cpu")
-        if kind.index is not None and kind.index >= count:
-            raise DeviceError(f"device {device!r}: torch sees {count} CUDA GPU(s) here (cuda:0 to cuda:{count - 1})")
-    elif kind.type == "mps" and not torch.backends.mps.is_available():
-        raise DeviceError(f"device {device!r}: Apple's MPS is not available here; use cpu")
-    return device
 
 
 def load_lifter(options: InferenceOptions) -> tuple[Lifter, Path]:
@@ -147,7 +113,8 @@ def run_video(path: str | os.PathLike, options: InferenceOptions | None = None, 
     NoPersonError / CheckpointError / DetectorError with one-line messages. `detector` (from
     detector_from_options) is used as given and left open; otherwise the one named by options.detector
     is built and closed here."""
-    from ..detectors.factory import check_layout, detect_keypoints
+    from ..detectors.factory import check_layout
+    from .detect import detect_keypoints
 
     options = options or InferenceOptions()
     info = info or probe(path)
@@ -157,7 +124,7 @@ def run_video(path: str | os.PathLike, options: InferenceOptions | None = None, 
     detector = detector or detector_from_options(options)
     try:
         check_layout(detector, lifter.meta.input_layout)
-        raw = detect_keypoints(path, detector, progress=progress)
+        raw = detect_keypoints(path, detector, progress=progress, info=info)
     finally:
         if own_detector:
             detector.close()

@@ -16,12 +16,13 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable, Iterator
 
+from ..errors import UserError
 from .infer import InferenceOptions, InferenceResult, detector_from_options, run_video
 from .overlap import can_overlap, run_video_rendering
-from .video import DEFAULT_CRF, DEFAULT_PRESET, VideoInfo
+from ..video import DEFAULT_CRF, DEFAULT_PRESET, VideoInfo
 
 
-class OutputError(Exception):
+class OutputError(UserError):
     """An output path cannot be written (one-line message naming it)."""
 
 
@@ -34,7 +35,7 @@ class Outputs:
     npz_2d: Path | None = None  # reference release's custom 2D dataset NPZ
     csv: Path | None = None  # one row per frame: 3D joints (metres) and 2D keypoints (pixels)
     bvh: Path | None = None  # BVH animation (always in the world frame: it needs an up axis and a floor)
-    world: bool = False  # JSON/NPZ/CSV joints in the gravity-aligned world frame (vp3d.pipeline.world)
+    world: bool = False  # JSON/NPZ/CSV joints in the gravity-aligned world frame (vp3d.world)
     up: str = "y"  # world up axis, "y" or "z" (BVH, and the other exports with world=True)
     crf: int = DEFAULT_CRF  # the video's x264 quality (0 lossless ... 51)
     preset: str = DEFAULT_PRESET  # the video's x264 speed/size trade-off
@@ -96,7 +97,7 @@ def write_outputs(result: InferenceResult, outputs: Outputs,
     from . import export
     world_poses = None
     if outputs.world or outputs.bvh:
-        from .world import to_world
+        from ..world import to_world
         world_poses = to_world(result.poses3d, result.trajectory, outputs.up)
     frame = world_poses if outputs.world else None  # None: the camera frame
     with all_or_nothing() as written:

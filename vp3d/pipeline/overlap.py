@@ -1,4 +1,4 @@
-"""Detect and render at the same time: the side-by-side video is drawn and encoded while MediaPipe is
+"""Detect and render at the same time: the side-by-side video is drawn and encoded while the detector is
 still reading the video, instead of in a second pass afterwards.
 
 A frame's 3D pose is final long before the video ends: gap filling only looks as far as the next
@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from ..detectors.candidates import VideoCandidates
 from ..detectors.keypoints import NoPersonError
 from ..detectors.factory import check_layout
+from .detect import detect_keypoints
 from .infer import InferenceOptions, InferenceResult, load_lifter, result_from_keypoints
 from .render_live import LiveRender
-from .video import DEFAULT_CRF, DEFAULT_PRESET, VideoInfo, probe
+from ..video import DEFAULT_CRF, DEFAULT_PRESET, VideoInfo, probe
 
 if TYPE_CHECKING:
     from ..lifter.inference import Lifter
@@ -43,11 +45,9 @@ def settled_frames(detected: np.ndarray, lookahead: int) -> int:
 
 
 def can_overlap(detector, options: InferenceOptions) -> bool:
-    """Only frame-by-frame detectors (MediaPipe) report detections while the video is read, and frames
+    """The render runs while detection goes on for a detector that follows one person (MediaPipe), and frames
     settle before the end only when no option draws on the whole clip (rigid_bones: median bone lengths)."""
-    frame_by_frame = (hasattr(detector, "detect") and not hasattr(detector, "read")
-                      and not hasattr(detector, "detect_batch"))
-    return frame_by_frame and not options.rigid_bones
+    return detector.one_person and not options.rigid_bones
 
 
 def run_video_rendering(path: str | os.PathLike, out_video: Path, options: InferenceOptions, *, detector,
@@ -61,8 +61,6 @@ def run_video_rendering(path: str | os.PathLike, out_video: Path, options: Infer
     (its torch import takes about a second). Returns the result and the written video (x264 quality `crf`,
     0 = lossless, and `preset`); on any error nothing is left at out_video. `info`: the video's probe,
     when the caller has it."""
-    from ..detectors.mediapipe_pose import detect_video
-
     info = info or probe(path)
     live = LiveRender(path, out_video, info, geometry_frames=round(GEOMETRY_SECONDS * info.fps),
                       progress=render_progress, crf=crf, preset=preset)
@@ -79,9 +77,9 @@ def run_video_rendering(path: str | os.PathLike, out_video: Path, options: Infer
                 check_layout(detector, lifter.meta.input_layout)
             return lifter
 
-        def on_frame(log) -> None:
+        def on_batch(cands: VideoCandidates) -> None:
             nonlocal next_update
-            n = len(log)
+            n = len(cands.frames)
             if n < next_update or (loading is not None and not loading.done()):
                 # Detection never waits for the lifter (its torch import takes ~1 s on a CPU): the render
                 # starts at the first update after it has loaded.
@@ -89,7 +87,7 @@ def run_video_rendering(path: str | os.PathLike, out_video: Path, options: Infer
             # Steps grow with the video (each lift covers everything so far), so the lifting stays a
             # small, bounded share of the work on long videos.
             next_update = n + max(FIRST_UPDATE, n // 8)
-            raw = log.keypoints()
+            raw = cands.single_person()
             ready = settled_frames(raw.detected, loaded_lifter().lookahead(info.fps))
             if ready == 0:
                 live.raise_if_failed()
@@ -100,7 +98,7 @@ def run_video_rendering(path: str | os.PathLike, out_video: Path, options: Infer
         try:
             if lifter is not None:
                 check_layout(detector, lifter.meta.input_layout)
-            raw = detect_video(path, detector, progress=progress, on_frame=on_frame, info=info)
+            raw = detect_keypoints(path, detector, progress=progress, on_batch=on_batch, info=info)
             try:
                 result = result_from_keypoints(raw, info, loaded_lifter(), checkpoint_path, detector.name, options)
             except NoPersonError as e:

@@ -24,10 +24,11 @@ from typing import Callable
 import numpy as np
 
 from ..detectors.candidates import boxes_around
-from ..detectors.keypoints import Keypoints2D, NoPersonError, conversion
+from ..detectors.keypoints import DetectorError, Keypoints2D, NoPersonError, conversion
 from ..detectors.tracking import Track, min_track_frames, select_tracks, track
+from .detect import detect_candidates
 from .infer import InferenceOptions, InferenceResult, detector_from_options, load_lifter, result_from_keypoints
-from .video import VideoInfo, probe
+from ..video import VideoInfo, probe
 
 
 @dataclass
@@ -62,18 +63,20 @@ def detect_tracks(path: str | os.PathLike, options: InferenceOptions, count: int
 
     A single-person detector (MediaPipe) gives one track, which suffices for count == 1 only; for more it
     raises DetectorError before decoding anything."""
-    from ..detectors.factory import check_layout, detect_keypoints, detect_people
+    from ..detectors.factory import check_layout, single_person_message
 
     info = probe(path)
     own = detector is None
     detector = detector or detector_from_options(options)
     try:
         check_layout(detector, lifter.meta.input_layout)
-        if count == 1 and not (hasattr(detector, "read") or hasattr(detector, "detect_batch")):
-            kp = detect_keypoints(path, detector, progress=progress)
+        if detector.one_person and count != 1:
+            raise DetectorError(single_person_message(detector.name))
+        cands = detect_candidates(path, detector, progress=progress, info=info)
+        if detector.one_person:  # its one person is the track
+            kp = cands.single_person()
             tracks, layout = ([_track_of(kp)] if kp.detected.any() else []), kp.layout
         else:
-            cands = detect_people(path, detector, progress=progress)
             tracks, layout = track(cands.frames, info.fps), cands.layout
         name = detector.name
     finally:

@@ -27,7 +27,7 @@ def write_people_outputs(people: PeopleResult, outputs: Outputs,
     from .export_people import write_people_json, write_people_npz
     worlds = None
     if outputs.world:
-        from .world import to_world
+        from ..world import to_world
         worlds = [to_world(p.result.poses3d, p.result.trajectory, outputs.up) for p in people.people]
     with all_or_nothing() as written:
         if outputs.video:  # first: the long step, the one most likely to fail or be interrupted

@@ -21,7 +21,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from .video import DEFAULT_CRF, DEFAULT_PRESET, H264Writer, iter_frames, prefetch, probe
+from ..video import DEFAULT_CRF, DEFAULT_PRESET, H264Writer, iter_frames, prefetch, probe
 from ..skeleton import H36M, Layout, get_layout, joint_side
 
 LEFT_COLOR = (255, 150, 30)     # blue
@@ -310,6 +310,41 @@ def left_frames(path: Path, size: tuple[int, int], resize: bool) -> Iterator[np.
         yield frame
 
 
+def render_frames(video_path: str | os.PathLike, out_path: str | os.PathLike, left_size: tuple[int, int],
+                  resize: bool, fps, draw: Callable[[int, np.ndarray, np.ndarray], None], *,
+                  crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET,
+                  progress: Callable[[int], None] | None = None,
+                  before_close: Callable[[int], None] | None = None) -> RenderResult:
+    """The one render loop: every decoded frame of the input, side by side with a square panel of the same
+    height, encoded to `out_path` (H.264, yuv420p, written atomically; audio from the input).
+
+    left_size, resize: the left panel (left_panel_size); fps: the output's frame rate.
+    draw(t, left, right): draws frame t's overlays; `left` already holds the (scaled) picture, `right` is the
+        square panel to fill. It may block until frame t is known (the render running during detection).
+    before_close(frames_written): called before the file is finished; raising there leaves nothing written.
+    Decoding runs in a background thread (`prefetch`), drawing in the calling thread, encoding in FFmpeg.
+    """
+    left_w, left_h = left_size
+    canvas = np.empty((left_h, left_w + left_h, 3), np.uint8)
+    left, right = canvas[:, :left_w], canvas[:, left_w:]
+    written = 0
+    frames = prefetch(left_frames(Path(video_path), (left_w, left_h), resize))
+    # closing(): on an error the decode thread stops and releases the file now, not when the traceback dies.
+    with H264Writer(out_path, canvas.shape[1], canvas.shape[0], fps, crf=crf, preset=preset,
+                    audio_from=video_path) as writer, closing(frames):
+        for t, frame in enumerate(frames):
+            left[:] = frame
+            draw(t, left, right)
+            writer.write(canvas)
+            written += 1
+            if progress is not None:
+                progress(written)
+        if before_close is not None:
+            before_close(written)
+    return RenderResult(path=Path(out_path), frames=written, width=canvas.shape[1], height=canvas.shape[0],
+                        fps=float(fps))
+
+
 def render_video(video_path: str | os.PathLike, out_path: str | os.PathLike, kp2d_xy: np.ndarray,
                  kp2d_score: np.ndarray, detected: np.ndarray, layout2d: Layout, poses3d: np.ndarray,
                  fps: float | None = None, *, trajectory: np.ndarray | None = None,
@@ -342,29 +377,21 @@ def render_video(video_path: str | os.PathLike, out_path: str | os.PathLike, kp2
                         elevation_deg=elevation_deg, antialias=antialias)
     line_type = cv2.LINE_AA if antialias else cv2.LINE_8
     thickness = skeleton_thickness(left_h)
-    out_w, out_h = left_w + left_h, left_h
     out_fps = fps if fps is not None else info.fps
-    canvas = np.empty((out_h, out_w, 3), np.uint8)
-    left, right = canvas[:, :left_w], canvas[:, left_w:]
-    written = 0
-    frames = prefetch(left_frames(Path(video_path), (left_w, left_h), resize))
-    # closing(): on an error the decode thread stops and releases the file now, not when the traceback dies.
-    with H264Writer(out_path, out_w, out_h, out_fps, crf=crf, preset=preset, audio_from=video_path) as writer, \
-            closing(frames):
-        for t, frame in enumerate(frames):
-            left[:] = frame
-            if t < num:
-                draw_skeleton_2d(left, xy_left[t], kp2d_score[t], layout2d, threshold=score_threshold,
-                                 interpolated=not detected[t], thickness=thickness, line_type=line_type)
-            panel.draw(right, t)
-            writer.write(canvas)
-            written += 1
-            if progress is not None:
-                progress(written)
+
+    def draw(t: int, left: np.ndarray, right: np.ndarray) -> None:
+        if t < num:
+            draw_skeleton_2d(left, xy_left[t], kp2d_score[t], layout2d, threshold=score_threshold,
+                             interpolated=not detected[t], thickness=thickness, line_type=line_type)
+        panel.draw(right, t)
+
+    rendered = render_frames(video_path, out_path, (left_w, left_h), resize, out_fps, draw, crf=crf, preset=preset,
+                             progress=progress)
+    written = rendered.frames
     if written != num:
         warnings.warn(f"{video_path}: decoded {written} frames but got poses for {num}; "
                       f"the output has {written} frames", stacklevel=2)
-    return RenderResult(path=Path(out_path), frames=written, width=out_w, height=out_h, fps=float(out_fps))
+    return rendered
 
 
 def render_result(result, out_path: str | os.PathLike, progress: Callable[[int], None] | None = None,

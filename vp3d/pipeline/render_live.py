@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import threading
-from contextlib import closing
 from pathlib import Path
 from typing import Callable
 
@@ -26,8 +25,8 @@ import numpy as np
 
 from ..detectors.keypoints import Keypoints2D
 from ..skeleton import Layout, get_layout
-from .render import Pose3DPanel, RenderResult, draw_skeleton_2d, left_frames, left_panel_size, skeleton_thickness
-from .video import DEFAULT_CRF, DEFAULT_PRESET, H264Writer, VideoInfo, prefetch
+from .render import Pose3DPanel, RenderResult, draw_skeleton_2d, left_panel_size, render_frames, skeleton_thickness
+from ..video import DEFAULT_CRF, DEFAULT_PRESET, VideoInfo
 
 
 class _Stopped(Exception):
@@ -116,33 +115,27 @@ class LiveRender:
 
     def _run(self) -> None:
         thickness = skeleton_thickness(self.left_h)
-        canvas = np.empty((self.left_h, self.left_w + self.left_h, 3), np.uint8)
-        left, right = canvas[:, :self.left_w], canvas[:, self.left_w:]
-        written = 0
+
+        def draw(t: int, left: np.ndarray, right: np.ndarray) -> None:
+            arrays, panel = self._frame_data(t)
+            if arrays is not None:
+                xy, score, detected, poses, trajectory = arrays
+                draw_skeleton_2d(left, xy[t], score[t], self.layout2d, threshold=self.score_threshold,
+                                 interpolated=not detected[t], thickness=thickness, line_type=cv2.LINE_AA)
+                panel.draw_pose(right, poses[t], None if trajectory is None else trajectory[t])
+            elif panel is not None:
+                panel.draw(right, len(panel.valid))  # background only
+            else:
+                right[:] = 0
+
+        def nothing_written(written: int) -> None:
+            if written == 0:
+                raise _Stopped
+
         try:
-            frames = prefetch(left_frames(self.video_path, (self.left_w, self.left_h), self.resize))
-            with H264Writer(self.out_path, canvas.shape[1], canvas.shape[0], self.info.fps, crf=self.crf,
-                            preset=self.preset, audio_from=self.video_path) as writer, closing(frames):
-                for t, frame in enumerate(frames):
-                    arrays, panel = self._frame_data(t)
-                    left[:] = frame
-                    if arrays is not None:
-                        xy, score, detected, poses, trajectory = arrays
-                        draw_skeleton_2d(left, xy[t], score[t], self.layout2d, threshold=self.score_threshold,
-                                         interpolated=not detected[t], thickness=thickness, line_type=cv2.LINE_AA)
-                        panel.draw_pose(right, poses[t], None if trajectory is None else trajectory[t])
-                    elif panel is not None:
-                        panel.draw(right, len(panel.valid))  # background only
-                    else:
-                        right[:] = 0
-                    writer.write(canvas)
-                    written += 1
-                    if self.progress is not None:
-                        self.progress(written)
-                if written == 0:
-                    raise _Stopped
-            self._result = RenderResult(path=self.out_path, frames=written, width=canvas.shape[1],
-                                        height=canvas.shape[0], fps=float(self.info.fps))
+            self._result = render_frames(self.video_path, self.out_path, (self.left_w, self.left_h), self.resize,
+                                         self.info.fps, draw, crf=self.crf, preset=self.preset,
+                                         progress=self.progress, before_close=nothing_written)
         except _Stopped:
             pass
         except BaseException as e:  # handed to the detecting thread (update / finish)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-from contextlib import closing
 from pathlib import Path
 from typing import Callable
 
@@ -20,10 +19,10 @@ import cv2
 import numpy as np
 
 from ..skeleton import H36M, get_layout
-from .render import (GRID_COLOR, PANEL_BACKGROUND, _FONT, _SHIFT, _fixed, _label, left_frames, left_panel_size,
+from .render import (GRID_COLOR, PANEL_BACKGROUND, _FONT, _SHIFT, _fixed, _label, left_panel_size,
                      _nice_step, draw_skeleton_2d, person_bone_colors, person_joint_colors,
-                     draw_pose_3d, skeleton_thickness, view_axes)
-from .video import DEFAULT_CRF, DEFAULT_PRESET, H264Writer, prefetch, probe
+                     draw_pose_3d, render_frames, skeleton_thickness, view_axes)
+from ..video import DEFAULT_CRF, DEFAULT_PRESET, probe
 
 # BGR, distinct on most footage and none of them grey (grey means "interpolated").
 PERSON_COLORS = ((255, 150, 30), (40, 40, 230), (60, 200, 60), (0, 200, 255), (200, 80, 200),
@@ -123,28 +122,23 @@ def render_people(people, out_path: str | os.PathLike, *, score_threshold: float
     panel = PeoplePanel(poses, order_x, left_h, labels)
     thickness = skeleton_thickness(left_h)
     scale = left_h / 900
-    canvas = np.empty((left_h, left_w + left_h, 3), np.uint8)
-    left, right = canvas[:, :left_w], canvas[:, left_w:]
-    frames = prefetch(left_frames(Path(people.video.path), (left_w, left_h), resize))
-    with H264Writer(out_path, left_w + left_h, left_h, info.fps, crf=crf, preset=preset,
-                    audio_from=people.video.path) as writer, closing(frames):
-        for t, frame in enumerate(frames):
-            left[:] = frame
-            for k, p in enumerate(ps):
-                i = t - p.first_frame
-                if not 0 <= i <= p.last_frame - p.first_frame:
-                    continue
-                kp = p.result.keypoints
-                xy = kp.xy[i] * px
-                interpolated = not kp.detected[i]
-                draw_skeleton_2d(left, xy, kp.score[i], layout, threshold=score_threshold, interpolated=interpolated,
-                                 thickness=thickness, colour=person_color(k), label_interpolated=False)
-                head = xy[np.argmin(xy[:, 1])]
-                text = labels[k] + (" interpolated" if interpolated else "")
-                _label(left, text, (int(head[0]) - int(20 * scale), max(int(head[1] - 14 * scale), int(30 * scale))),
-                       scale, person_color(k), max(1, round(2 * scale)))
-            panel.draw(right, t)
-            writer.write(canvas)
-            if progress is not None:
-                progress(t + 1)
+
+    def draw(t: int, left: np.ndarray, right: np.ndarray) -> None:
+        for k, p in enumerate(ps):
+            i = t - p.first_frame
+            if not 0 <= i <= p.last_frame - p.first_frame:
+                continue
+            kp = p.result.keypoints
+            xy = kp.xy[i] * px
+            interpolated = not kp.detected[i]
+            draw_skeleton_2d(left, xy, kp.score[i], layout, threshold=score_threshold, interpolated=interpolated,
+                             thickness=thickness, colour=person_color(k), label_interpolated=False)
+            head = xy[np.argmin(xy[:, 1])]
+            text = labels[k] + (" interpolated" if interpolated else "")
+            _label(left, text, (int(head[0]) - int(20 * scale), max(int(head[1] - 14 * scale), int(30 * scale))),
+                   scale, person_color(k), max(1, round(2 * scale)))
+        panel.draw(right, t)
+
+    render_frames(people.video.path, out_path, (left_w, left_h), resize, info.fps, draw, crf=crf, preset=preset,
+                  progress=progress)
     return Path(out_path)

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..skeleton import H36M
+from .skeleton import H36M
 
 ANKLE_HEIGHT = 0.08  # metres from the ankle joint down to the floor when standing
 MAX_TILT_DEG = 45.0  # a larger estimated tilt is taken for a lying person, not a tilted camera

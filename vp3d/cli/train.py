@@ -14,11 +14,11 @@ import sys
 from pathlib import Path
 
 from ..argtypes import count, filter_widths, number
-from .train_config import TrainConfig
+from ..lifter.train_config import TrainConfig
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
-    from ..cli import SHARED_MOCAP
+    from .common import SHARED_MOCAP
     d = TrainConfig()
     p.add_argument("--mocap", type=Path, default=SHARED_MOCAP,
                    help="folder of CMU-style mocap (BVH / ASF+AMC), split by subject (default: ../shared/data/mocap)")
@@ -73,8 +73,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _load_unlabeled(paths: list[Path]):
-    from ..cli import UserError
-    from .unlabeled import UnlabeledDataError, load_unlabeled
+    from ..errors import UserError
+    from ..lifter.unlabeled import UnlabeledDataError, load_unlabeled
     files = []
     for p in paths:
         if p.is_dir():
@@ -92,7 +92,7 @@ def _load_unlabeled(paths: list[Path]):
 
 
 def _load_bvh_folder(folder: Path):
-    from ..cli import UserError
+    from ..errors import UserError
     from ..mocap import load_bvh_folder
     try:
         return load_bvh_folder(folder)
@@ -103,9 +103,9 @@ def _load_bvh_folder(folder: Path):
 def run_train(args) -> int:
     import torch
 
-    from ..cli import UserError
-    from .train import train
-    from ..pipeline.infer import resolve_device
+    from ..errors import UserError
+    from ..lifter.train import train
+    from ..lifter.device import resolve_device
     from ..mocap import load_collection, split
 
     if args.threads:

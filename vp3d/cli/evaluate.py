@@ -18,17 +18,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .h36m import (TRUST_FLAG, H36MDataError, Sequence, UntrustedFileError, h36m_sequences, load_h36m_2d,
+from ..lifter.h36m import (TRUST_FLAG, H36MDataError, Sequence, UntrustedFileError, h36m_sequences, load_h36m_2d,
                    load_h36m_3d, load_h36m_cameras)
 
-CAMERAS_JSON = Path(__file__).with_name("h36m_cameras.json")
+CAMERAS_JSON = Path(__file__).resolve().parents[1] / "lifter" / "h36m_cameras.json"
 H36M_TEST_SUBJECTS = "S9,S11"
 UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError)
 """What reading a damaged or foreign data file raises."""
 
 
 def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
-    from ..cli import SHARED_MOCAP
+    from .common import SHARED_MOCAP
     p.add_argument("--checkpoint", type=Path, help="lifter checkpoint (default: the shipped weights)")
     p.add_argument("--input-layout", choices=["h36m", "coco"], help="2D layout of an official checkpoint")
     p.add_argument("--causal", action="store_true", default=None)
@@ -64,7 +64,7 @@ def cmu_validation_sequences(mocap: Path, cache: Path | None, views: int, noisy:
 
 def virtual_view_sequences(val, views: int, noisy: bool, seed: int = 0) -> list[Sequence]:
     """Motions (vp3d.mocap.Motion) seen by fixed, seeded virtual cameras: same cameras and noise on every call."""
-    from .synthetic import NoiseModel, random_camera, render_view
+    from ..lifter.synthetic import NoiseModel, random_camera, render_view
     rng = np.random.default_rng(seed)
     seqs = []
     for motion in val:
@@ -92,7 +92,7 @@ def _naming(path: Path, e: Exception) -> str:
 
 def _read(path: Path, load):
     """load(path), with the failures of a file that cannot be used as one line naming it (UserError)."""
-    from ..cli import UserError
+    from ..errors import UserError
     try:
         return load(path)
     except UntrustedFileError:
@@ -105,7 +105,7 @@ def _read(path: Path, load):
 def h36m_eval_sequences(args) -> list[Sequence]:
     """The sequences of --subjects (and --actions) from the reference's files; every problem with them is a
     UserError naming the file at fault."""
-    from ..cli import UserError
+    from ..errors import UserError
     files = {"3d": args.h36m_dir / "data_3d_h36m.npz", "2d": args.h36m_dir / f"data_2d_h36m_{args.keypoints}.npz",
              "cameras": args.cameras}
     for f in (files["3d"], files["2d"]):
@@ -132,9 +132,10 @@ def h36m_eval_sequences(args) -> list[Sequence]:
 
 
 def run_evaluate(args) -> int:
-    from ..cli import Progress, UserError
+    from ..errors import UserError
+    from .common import Progress
 
-    args.input = args.h36m_dir or args.bvh_dir or args.mocap  # what a --json error names as "input" (cli._run)
+    args.input = args.h36m_dir or args.bvh_dir or args.mocap  # what a --json error names as "input" (vp3d.cli.common._run)
     if args.h36m_dir:  # the data first: a problem with it shows without waiting for torch and the model
         sequences = h36m_eval_sequences(args)
         source = f"Human3.6M {args.keypoints} {','.join(name_list(args.subjects))}"
@@ -154,9 +155,10 @@ def run_evaluate(args) -> int:
     if not sequences:
         raise UserError(f"{args.input}: nothing to evaluate")
     # Imported here, not at the top: `vp3d batch` builds this parser too, and should not wait for torch.
-    from .evaluate import evaluate
-    from .inference import Lifter
-    from ..pipeline.infer import default_checkpoint, resolve_device
+    from ..lifter.evaluate import evaluate
+    from ..lifter.inference import Lifter
+    from ..lifter.device import resolve_device
+    from ..lifter.weights import default_checkpoint
     lifter = Lifter.load(args.checkpoint or default_checkpoint(), device=resolve_device(args.device), causal=args.causal,
                          input_layout=args.input_layout, trust=args.trust_checkpoint)
     if sequences[0].kp2d_norm.shape[1] != lifter.meta.num_joints_in:

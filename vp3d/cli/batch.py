@@ -1,0 +1,63 @@
+"""`vp3d batch` (and `vp3d-infer FOLDER`): every video of a folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .infer import add_shared_arguments, inference_options
+
+
+def _jobs(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+def add_batch_arguments(p: argparse.ArgumentParser) -> None:
+    from ..pipeline.batch import DEFAULT_FORMATS, default_jobs, output_kinds
+    p.add_argument("input", type=Path, help="folder of videos")
+    p.add_argument("--out", type=Path, required=True, help="output folder (created; sub-folders mirror the input's)")
+    p.add_argument("-r", "--recursive", action="store_true", help="also the videos in sub-folders")
+    p.add_argument("-j", "--jobs", type=_jobs, default=default_jobs(),
+                   help="videos processed at once, one worker process each (default: half the cores, at least 2; here %(default)s)")
+    p.add_argument("--formats", default=",".join(DEFAULT_FORMATS), metavar="LIST",
+                   help=f"outputs per video, comma-separated, from {','.join(output_kinds())} (default: %(default)s)")
+    p.add_argument("--npz-2d", action="store_true", help="add npz_2d (2D detections, reference format) to --formats")
+    p.add_argument("--overwrite", action="store_true", help="redo videos finished by an earlier run")
+    p.add_argument("--json", action="store_true",
+                   help="print the summary (as OUT/summary.json) on stdout instead of progress")
+    add_shared_arguments(p)
+
+
+def run_batch(args) -> int:
+    from ..pipeline import batch
+
+    kinds = batch.parse_formats(args.formats, no_render=args.no_render, npz_2d=args.npz_2d)
+    quiet = args.quiet or args.json
+    report = batch.run_batch(args.input, args.out, kinds, inference_options(args), jobs=args.jobs,
+                             recursive=args.recursive, overwrite=args.overwrite,
+                             output_options={"world": args.world, "up": args.up, "crf": args.crf,
+                                             "preset": args.preset}, people=args.people, progress=not quiet)
+    summary = report.summary
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    if quiet:  # still one line per failed video: a failure is never silent
+        for row in summary["videos"]:
+            if row["status"] == "failed":
+                print(f"vp3d: error: {args.input / row['input']}: {row['reason']}", file=sys.stderr)
+    else:
+        from ..pipeline.batch_display import format_table
+        print(format_table(summary), file=sys.stderr)
+        print(f"summary: {report.summary_path}", file=sys.stderr)
+    if report.exit_code == batch.EXIT_INTERRUPTED:
+        print("vp3d: interrupted; run the same command again to finish the rest", file=sys.stderr)
+    return report.exit_code
+
+
+BATCH_DESCRIPTION = ("Every video of a folder -> outputs named after each (clip.mp4 -> clip.vp3d.mp4, clip.json, "
+                     "clip.npz, ...), in parallel worker processes. Videos finished by an earlier run are skipped; "
+                     "OUT/summary.json lists every video's outcome. Exit code 0 only if no video failed.")

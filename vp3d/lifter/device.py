@@ -1,0 +1,32 @@
+"""Which torch device to run on: "auto" and checked names. Importable without torch for "cpu"."""
+
+from __future__ import annotations
+
+from ..errors import UserError
+
+
+class DeviceError(UserError, ValueError):
+    """A device name torch does not know, or a GPU this machine does not have (one line)."""
+
+
+def resolve_device(device: str) -> str:
+    """ "auto" -> "cuda" when torch sees a GPU, else "cpu"; any other name is checked, so that a wrong one
+    is a DeviceError before any work rather than torch's traceback in the middle of it."""
+    if device == "cpu":
+        return device
+    import torch
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        kind = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise DeviceError(f"device {device!r}: not a device torch knows (cpu, cuda, cuda:1, mps ...)") from None
+    if kind.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise DeviceError(f"device {device!r}: torch {torch.__version__} sees no CUDA GPU here; use cpu")
+        if kind.index is not None and kind.index >= count:
+            raise DeviceError(f"device {device!r}: torch sees {count} CUDA GPU(s) here (cuda:0 to cuda:{count - 1})")
+    elif kind.type == "mps" and not torch.backends.mps.is_available():
+        raise DeviceError(f"device {device!r}: Apple's MPS is not available here; use cpu")
+    return device
