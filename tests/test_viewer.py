@@ -297,9 +297,15 @@ def test_video_and_3d_stay_within_one_frame_after_seeks(open_page, clip):
     page.page.wait_for_timeout(150)
     assert page.js("vp3dViewer.frameIndex()") == 40
     assert abs(shown_video_frame(page.page) - 40) <= 1
-    # and while it plays
-    page.js("document.getElementById('video').play()")
+    # and while it plays: at every frame the video presents, the 3D shows that frame
+    page.js(f"""() => {{ window.pairs = []; const v = document.getElementById('video');
+        v.requestVideoFrameCallback(function cb(now, m) {{
+            window.pairs.push([Math.floor(m.mediaTime * {FPS} + 1e-3), vp3dViewer.frameIndex()]);
+            v.requestVideoFrameCallback(cb); }});
+        return v.play(); }}""")
     page.page.wait_for_timeout(600)
+    pairs = page.js("window.pairs")
+    assert len(pairs) >= 3 and all(abs(a - b) <= 1 for a, b in pairs), pairs
     page.js("document.getElementById('video').pause()")
     page.settle()
     page.page.wait_for_timeout(150)
