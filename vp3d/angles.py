@@ -35,13 +35,13 @@ segment rotation about the bones, so only the angles that two or three joint cen
 
 | vp3d | OpenSim coordinate | ISB | Sports2D (2D, image plane) |
 | --- | --- | --- | --- |
-| `*_knee_flexion` | `knee_angle_r/_l` (gait2392 / Rajagopal: flexion is **negative** there; vp3d's is positive, so knee_angle = -knee_flexion) | knee flexion (+), Grood & Suntay | "right/left knee" (flexion, 0 = straight) |
-| `*_hip_flexion` | `hip_flexion_r/_l` (+ flexion), but relative to the pelvis segment; vp3d's reference is the hip->thorax trunk axis, so lumbar flexion is included | hip flexion (+) | "right/left hip" (knee-hip-shoulder, flexion) |
-| `*_elbow_flexion` | `elbow_flex_r/_l` (+ flexion, 0 = straight) | elbow flexion (+) | "right/left elbow" |
-| `*_shoulder_elevation` | no single coordinate: combines `arm_flex` and `arm_add` (shoulder_elv in the Holzbaur/MoBL arm models is this angle) | thoracohumeral elevation (2nd angle of the Y-X-Y sequence, trunk upright) | "right/left shoulder" (flexion, hip-shoulder-elbow in the image plane) |
-| `trunk_lean` | `pelvis_tilt` + `lumbar_extension` combined, total tilt, unsigned | trunk/thorax inclination to the global vertical | segment "trunk" (measured from the horizontal in the image) |
-| `pelvis_rotation` | `pelvis_rotation` (about the vertical, in the global frame; its 0 is the lab's axis, here the camera's) | pelvis rotation (global) | segment "pelvis" (hip line from the image's horizontal, 2D) |
-| `shoulder_rotation` | no coordinate (thorax rotation = pelvis_rotation + lumbar_rotation) | thorax rotation (global) | segment "shoulders" |
+| `*_knee_flexion` | `knee_angle_r/_l` (gait2392 / Rajagopal: flexion is **negative** there; vp3d's is positive, so knee_angle = -knee_flexion) | knee flexion (+), Grood & Suntay | "right knee" / "left knee" (ankle-knee-hip, flexion, 0 = straight) |
+| `*_hip_flexion` | `hip_flexion_r/_l` (+ flexion), but relative to the pelvis segment; vp3d's reference is the hip->thorax trunk axis, so lumbar flexion is included | hip flexion (+) | "right hip" / "left hip" (thigh vs. the hip->neck trunk line, flexion) |
+| `*_elbow_flexion` | `elbow_flex_r/_l` (+ flexion, 0 = straight) | elbow flexion (+) | "right elbow" / "left elbow" (0 = straight) |
+| `*_shoulder_elevation` | no single coordinate: combines `arm_flex` and `arm_add` (shoulder_elv in the Holzbaur/MoBL arm models is this angle) | thoracohumeral elevation: the 2nd rotation of the Y-X-Y sequence (same magnitude; its sign convention varies between implementations) | "right shoulder" / "left shoulder" (arm vs. the hip->neck trunk line, signed flexion in the image) |
+| `trunk_lean` | `pelvis_tilt` + `lumbar_extension` combined, total tilt, unsigned | trunk/thorax inclination to the global vertical | segment "trunk" (neck-hip line from the image's horizontal: upright = 90, so lean = abs(90 - trunk) for motion in the image plane) |
+| `pelvis_rotation` | `pelvis_rotation` (about the vertical, in the global frame; its 0 is the lab's axis, here the camera's) | pelvis rotation (global) | none: segment "pelvis" is the hip line's tilt in the image (obliquity), not a rotation about the vertical |
+| `shoulder_rotation` | no coordinate (thorax rotation = pelvis_rotation + lumbar_rotation) | thorax rotation (global) | none: segment "shoulders" is the shoulder line's tilt in the image |
 
 Sports2D measures in the image (2D), so its angles equal these only for motion in a plane parallel to the
 image; vp3d's are 3D and do not depend on the camera's viewpoint (except the rotations' zero).
