@@ -202,8 +202,8 @@ def test_from_joints_json_documents():
     doc = {"schema": "vp3d.joints/1", "video": {"fps": 30.0}, "joints3d": {"frame": "world",
                                                                            "world": {"up_axis": "y"}},
            "frames": frames}
-    a, det, fps = angles_from_joints_json(doc)
-    assert fps == 30.0 and det.all() and a["right_knee_flexion"][1] == pytest.approx(90.0)
+    a, det, fps, first = angles_from_joints_json(doc)
+    assert fps == 30.0 and det.all() and first == 0 and a["right_knee_flexion"][1] == pytest.approx(90.0)
     # Z-up world file: x right, y away from the camera, z up
     zup = [{**f, "joints3d": (np.asarray(f["joints3d"])[:, [0, 2, 1]] * [1, -1, 1]).tolist()} for f in frames]
     turned = [{**f, "joints3d": (np.asarray(f["joints3d"]) @ rot_z(20).T).tolist()} for f in zup]
@@ -211,8 +211,10 @@ def test_from_joints_json_documents():
                                  "frames": turned})[0]
     assert a["trunk_lean"][0] == pytest.approx(0.0, abs=1e-6)
     assert a["pelvis_rotation"][0] == pytest.approx(20.0, abs=1e-6)
+    cam_frames = [{**f, "joints3d": (np.asarray(f["joints3d"]) * [1, -1, -1]).tolist()} for f in frames]
     people = {"schema": "vp3d.joints/2", "video": {"fps": 30.0}, "joints3d": {"frame": "camera"},
-              "people": [{"track_id": 3, "frames": [{**f, "joints3d": (np.asarray(f["joints3d"]) * [1, -1, -1]).tolist()}
-                                                    for f in frames]}]}
-    a = angles_from_joints_json(people, person=0)[0]
+              "people": [{"track_id": 3, "first_frame": 7, "frames": cam_frames}]}
+    series = angles_from_joints_json(people, person=0)
+    a = series.angles
     assert a["right_knee_flexion"][1] == pytest.approx(90.0) and math.isnan(a["trunk_lean"][0])
+    assert series.first_frame == 7

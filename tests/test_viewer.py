@@ -7,6 +7,7 @@ their own index as 8 black/white stripes, so the test reads which frame the page
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
@@ -221,6 +222,17 @@ def test_scene_coordinates_stand_upright(kind):
     if kind == "camera":
         expected = expected - expected[:, :1]
     np.testing.assert_allclose(scene, expected, atol=1e-12)
+
+
+def test_camera_frame_root_trajectory_moves_the_person():
+    from vp3d.viewer.build import viewer_data
+    doc = joints_doc("camera", n=3)
+    for i, f in enumerate(doc["frames"]):
+        f["root_camera"] = [0.5 * i, -0.2, 4.0 + i]
+    meta, blocks = viewer_data(doc)
+    scene = np.frombuffer(base64.b64decode(blocks[0]), np.float32).reshape(3, 17, 3)
+    roots = scene[:, 0]
+    np.testing.assert_allclose(roots, [[0.5 * i, 0.2, -4.0 - i] for i in range(3)], atol=1e-6)
 
 
 # ---------------------------------------------------------------- browser tests

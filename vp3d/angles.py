@@ -53,6 +53,7 @@ import json
 import math
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -154,17 +155,30 @@ def _heading(line: np.ndarray) -> np.ndarray:
     return deg
 
 
-def angles_from_joints_json(data: dict, person: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray, float]:
-    """(angles, detected, fps) from a parsed vp3d.joints/1 or /2 document (person k of a /2 file; its
-    angles cover its own span first_frame..last_frame)."""
+class AngleSeries(NamedTuple):
+    angles: dict[str, np.ndarray]  # name -> (T,) degrees, NaN where not detected
+    detected: np.ndarray  # (T,) bool
+    fps: float
+    first_frame: int  # video frame of row 0 (a person of a vp3d.joints/2 file starts at its first_frame)
+
+
+def angles_from_joints_json(data: dict, person: int = 0) -> AngleSeries:
+    """Angles of a parsed vp3d.joints/1 document, or of person k (index into `people`) of a /2 document,
+    over that person's own span first_frame..last_frame."""
     frame = data.get("joints3d", {}).get("frame", "camera")
     world = data.get("joints3d", {}).get("world") or {}
-    frames = data["frames"] if "frames" in data else data["people"][person]["frames"]
+    if "frames" in data:
+        frames = data["frames"]
+        first = int(frames[0].get("index", 0)) if frames else 0
+    else:
+        entry = data["people"][person]
+        frames = entry["frames"]
+        first = int(entry.get("first_frame", frames[0].get("index", 0) if frames else 0))
     joints = np.array([f["joints3d"] for f in frames], dtype=np.float64).reshape(-1, H36M.num_joints, 3)
-    detected = np.array([bool(f.get("detected", True)) for f in frames])
+    detected = np.array([bool(f.get("detected", True)) for f in frames], dtype=bool)
     if frame == "world" and world.get("up_axis", "y") == "z":
         joints = joints[..., [0, 2, 1]] * np.array([1.0, 1.0, -1.0])  # x, z, -y: Y up, z towards camera
-    return joint_angles(joints, detected, frame), detected, float(data["video"]["fps"])
+    return AngleSeries(joint_angles(joints, detected, frame), detected, float(data["video"]["fps"]), first)
 
 
 def write_angles_csv(path, angles: dict[str, np.ndarray], fps: float, detected=None, first_frame: int = 0) -> Path:

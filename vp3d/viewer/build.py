@@ -8,7 +8,8 @@ to the page (it is not copied). Scene coordinates (Y up, metres, z towards the o
 - world frame, `--up y`: as in the file (the floor is y = 0);
 - world frame, `--up z` (x right, y away, z up): (x, z, -y);
 - camera frame (x right, y down, z forward): (x, -y, -z), a 180 deg turn about x, so the person stands
-  upright; the floor is put at the 5th percentile of each frame's lowest point.
+  upright; the floor is put at the 5th percentile of each frame's lowest point. With a root trajectory
+  (`root_camera` in every frame) the joints are moved by it; without, the hip stays at the origin.
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ def viewer_data(doc: dict) -> tuple[dict, list[str]]:
     for k, person in enumerate(_people(doc)):
         frames = person["frames"]
         pts = np.array([f["joints3d"] for f in frames], dtype=np.float64).reshape(-1, H36M.num_joints, 3)
+        if frame == "camera" and frames and all(f.get("root_camera") is not None for f in frames):
+            pts = pts + np.array([f["root_camera"] for f in frames], dtype=np.float64)[:, None, :]  # trajectory
         det = np.array([bool(f.get("detected", True)) for f in frames], dtype=np.uint8)
         scene = to_scene(pts, frame, up_axis).astype(np.float32)
         if len(scene):
