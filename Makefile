@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_VIDEO ?= ../shared/data/videos/taiji.mp4
 
-.PHONY: install demo test bench clean
+.PHONY: install browser demo test bench clean
 
 install: $(STAMP)
 
@@ -25,7 +25,12 @@ demo: install
 	$(VENV)/bin/vp3d-infer $(DEMO_VIDEO) --out out/demo.mp4 --json out/demo.json --npz out/demo.npz
 	@echo "Demo results: out/demo.mp4 (side-by-side video), out/demo.json and out/demo.npz (per-frame joints)"
 
-test: install
+# The viewer's tests drive a real headless Chromium (Debian's package; Playwright uses /usr/bin/chromium).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "make: could not install Debian's chromium (the viewer's browser tests skip without it, and fail under CI=true)"
+
+test: install browser
 	$(PY) -m pytest -q tests
 
 bench: install
