@@ -37,7 +37,7 @@ from vp3d.pipeline.infer import InferenceOptions, lift_keypoints, result_from_ke
 from vp3d.lifter.weights import default_checkpoint
 from vp3d.pipeline.overlap import run_video_rendering
 from vp3d.lifter.inference import Lifter
-from vp3d.pipeline.render import render_result, render_video
+from vp3d.render.side_by_side import render_result, render_video
 from vp3d.video import DEFAULT_PRESET, ffmpeg_exe, iter_frames, probe
 from vp3d.skeleton import get_layout
 

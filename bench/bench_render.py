@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vp3d.pipeline.render import Pose3DPanel, _output_size, draw_skeleton_2d, render_video
+from vp3d.render.side_by_side import Pose3DPanel, _output_size, draw_skeleton_2d, render_video
 from vp3d.video import ffmpeg_exe, iter_frames, probe
 from vp3d.skeleton import H36M
 

@@ -19,8 +19,8 @@ from conftest import BIN, decoded_frames, ffmpeg, require_shared
 from vp3d.cli import main
 from vp3d.detectors.mediapipe_pose import MediaPipePoseDetector
 from vp3d.pipeline.detect import detect_keypoints
-from vp3d.pipeline.batch import BatchError, finished_record, options_fingerprint, parse_formats, plan_batch
-from vp3d.pipeline.batch_workers import partial_files
+from vp3d.batch.run import BatchError, finished_record, options_fingerprint, parse_formats, plan_batch
+from vp3d.batch.workers import partial_files
 from vp3d.pipeline.infer import InferenceOptions
 from vp3d.lifter.weights import default_checkpoint
 
@@ -262,7 +262,7 @@ def test_batch_people_all_tracks_everyone_in_every_video(tmp_path):
     for RTMPose (test_detector_backends: two fixed person boxes, keypoints on the brightest spot of each
     crop), since no real multi-person weights can be fetched here; the videos are real H.264 files."""
     import onnxruntime  # noqa: F401  (pinned: missing, it fails)
-    from test_detector_backends import blob_frame, tiny_detector_onnx, tiny_pose_onnx
+    from conftest import blob_frame, tiny_detector_onnx, tiny_pose_onnx
     from vp3d.video import H264Writer
 
     src = tmp_path / "in"

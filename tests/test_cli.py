@@ -8,20 +8,10 @@ import time
 import numpy as np
 import pytest
 
-from conftest import BIN, decoded_frames, ffmpeg, require_shared, vp3d_infer
-from test_video import audio_seconds
+from conftest import BIN, audio_seconds, decoded_frames, ffmpeg, require_shared, vp3d_infer
 from vp3d.lifter.weights import default_checkpoint
 from vp3d.video import probe
 from vp3d.skeleton import H36M
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    """Three seconds of the tai chi video (72 frames at 23.976 fps), re-encoded."""
-    src = require_shared("videos", "taiji.mp4")
-    out = tmp_path_factory.mktemp("clip") / "taiji 3s é.mp4"  # spaces and non-ASCII on purpose
-    ffmpeg("-ss", 5, "-i", src, "-t", 3, "-c:v", "libx264", "-preset", "ultrafast", out)
-    return out
 
 
 @pytest.fixture(scope="module")

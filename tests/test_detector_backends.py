@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import require_shared
+from conftest import blob_frame, require_shared, tiny_detector_onnx, tiny_pose_onnx
 from vp3d.detectors.candidates import PersonCandidates, VideoCandidates, boxes_around
 from vp3d.pipeline.detect import detect_candidates
 from vp3d.detectors.keypoints import (HEAD_TOP_FACTOR, DetectorError, Keypoints2D, LayoutError, coco_to_h36m,
@@ -614,79 +614,6 @@ def test_detectron2_missing_is_one_line_with_the_install_command(monkeypatch):
 
 
 # ------------------------------------------------------------------------------------------------ rtmpose
-
-def tiny_pose_onnx(path: Path, in_hw=(64, 48), batch: int | str = "batch") -> Path:
-    """A SimCC-shaped ONNX stand-in for RTMPose: every joint's simcc_x is the brightest value of each image
-    column (two bins per pixel) and simcc_y that of each row, so the decoded keypoint is the brightest spot
-    of the crop. Built with the onnx helper API (no real RTMPose weights can be downloaded here)."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    h, w = in_hw
-
-    def const(name, values):
-        return numpy_helper.from_array(np.asarray(values, np.int64), name)
-
-    nodes = [
-        helper.make_node("ReduceMean", ["input"], ["m"], axes=[1], keepdims=0),  # (B, H, W)
-        helper.make_node("ReduceMax", ["m"], ["px"], axes=[1], keepdims=1),  # (B, 1, W)
-        helper.make_node("ReduceMax", ["m"], ["py_col"], axes=[2], keepdims=1),  # (B, H, 1)
-        helper.make_node("Transpose", ["py_col"], ["py"], perm=[0, 2, 1]),  # (B, 1, H)
-    ]
-    for src, n, out in (("px", w, "simcc_x"), ("py", h, "simcc_y")):
-        nodes += [
-            helper.make_node("Unsqueeze", [src, "axis3"], [f"{src}4"]),  # (B, 1, n, 1)
-            helper.make_node("Expand", [f"{src}4", "two"], [f"{src}2"]),  # (B, 1, n, 2)
-            helper.make_node("Reshape", [f"{src}2", "flat"], [f"{src}f"]),  # (B, 1, 2n)
-            helper.make_node("Expand", [f"{src}f", "joints"], [out]),  # (B, 17, 2n)
-        ]
-    graph = helper.make_graph(
-        nodes, "tiny_simcc",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch, 3, h, w])],
-        [helper.make_tensor_value_info("simcc_x", TensorProto.FLOAT, [batch, 17, 2 * w]),
-         helper.make_tensor_value_info("simcc_y", TensorProto.FLOAT, [batch, 17, 2 * h])],
-        [const("axis3", [3]), const("two", [1, 1, 1, 2]), const("flat", [0, 1, -1]), const("joints", [1, 17, 1])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return path
-
-
-def tiny_detector_onnx(path: Path, dets: np.ndarray, labels: list[int], in_hw=(160, 160)) -> Path:
-    """An end2end-YOLOX-shaped ONNX stand-in: input (1, 3, S, S), outputs dets (1, N, 5) and labels (1, N),
-    fixed boxes given in detector-input pixels (the input is read only to be a real graph input)."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    n = len(labels)
-    nodes = [helper.make_node("ReduceMax", ["input"], ["peak"], keepdims=0),
-             helper.make_node("Mul", ["peak", "zero"], ["nothing"]),
-             helper.make_node("Add", ["boxes", "nothing"], ["dets"]),
-             helper.make_node("Identity", ["classes"], ["labels"])]
-    graph = helper.make_graph(
-        nodes, "tiny_det",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, *in_hw])],
-        [helper.make_tensor_value_info("dets", TensorProto.FLOAT, [1, n, 5]),
-         helper.make_tensor_value_info("labels", TensorProto.INT64, [1, n])],
-        [numpy_helper.from_array(np.asarray(dets, np.float32)[None], "boxes"),
-         numpy_helper.from_array(np.float32(0), "zero"),
-         numpy_helper.from_array(np.asarray(labels, np.int64)[None], "classes")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return path
-
-
-def blob_frame(centres) -> np.ndarray:
-    """A dark 320x180 BGR frame with a bright Gaussian spot (sigma 3 px) at each centre (x, y)."""
-    yy, xx = np.mgrid[0:H, 0:W]
-    img = np.zeros((H, W), np.float32)
-    for cx, cy in centres:
-        img = np.maximum(img, np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * 3.0 ** 2)))
-    return np.repeat((img * 255).astype(np.uint8)[..., None], 3, axis=2)
-
 
 def test_rtmpose_crop_simcc_and_back_to_frame_pixels(tmp_path):
     """Tiny ONNX models stand in for YOLOX and RTMPose (no real weights here): the pose model points at the

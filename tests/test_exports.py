@@ -13,17 +13,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from bvh import Bvh
-from conftest import require_shared
+from conftest import require_shared, vp3d_infer
 from scipy.spatial.transform import Rotation
-from test_cli import clip, vp3d_infer  # noqa: F401  (the 3-second tai chi clip fixture and the CLI runner)
 
 from vp3d.detectors.keypoints import Keypoints2D
 from vp3d.lifter.checkpoint import LifterMeta
 from vp3d.lifter.synthetic import VirtualCamera, look_at
 from vp3d.mocap import load_bvh
 from vp3d.mocap.bvh import joint_positions, read_bvh
-from vp3d.pipeline import bones, export
-from vp3d.pipeline.bvh_export import write_bvh
+from vp3d import bones
+from vp3d.export import joints as export
+from vp3d.export.bvh import write_bvh
 from vp3d.pipeline.infer import InferenceResult
 from vp3d.pipeline.job import Outputs, write_outputs
 from vp3d.video import VideoInfo

@@ -235,7 +235,7 @@ def test_custom_2d_rejects_wrong_joint_count(tmp_path):
 def test_evaluate_command_on_reference_format_files(files, capsys):
     """`vp3d evaluate --h36m-dir D -k gt --checkpoint pretrained_h36m_cpn.bin --trust-data` — the one-command
     equivalent of the reference's `run.py -k ... --evaluate ...` — reports what the lifter itself gives."""
-    from test_lifter import small_model, write_official
+    from conftest import small_model, write_official
 
     from vp3d.cli import main
     from vp3d.lifter import metrics

@@ -4,38 +4,12 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import small_model, walking_2d, write_official
 from vp3d.lifter.camera import focal_from_fov, image_coordinates, normalize_screen_coordinates
 from vp3d.lifter.checkpoint import CheckpointError, LifterMeta, load_checkpoint, save_checkpoint
 from vp3d.lifter.inference import Lifter, resample
 from vp3d.lifter.model import TemporalModel, TemporalModelStrided, count_parameters
 from vp3d.skeleton import COCO, H36M
-
-
-def small_model(causal=False, widths=(3, 3, 3, 3, 3), joints_in=17):
-    torch.manual_seed(0)
-    model = TemporalModel(joints_in, 2, 17, widths, causal=causal, channels=16)
-    # Non-trivial BatchNorm statistics, as a trained model has.
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm1d):
-            m.running_mean.uniform_(-0.1, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
-    return model.eval()
-
-
-def write_official(path, model, with_random_state=False):
-    """A file laid out like the reference release's checkpoints."""
-    data = {"epoch": 80, "lr": 1e-5, "optimizer": None, "model_pos": model.state_dict(), "model_traj": None}
-    if with_random_state:  # training checkpoints pickle a numpy RandomState: not loadable weights-only
-        data["random_state"] = np.random.RandomState(0).get_state()
-    torch.save(data, path)
-    return path
-
-
-def walking_2d(T, joints=17, seed=0):
-    rng = np.random.default_rng(seed)
-    base = rng.uniform(-0.3, 0.3, (1, joints, 2))
-    t = np.arange(T)[:, None, None] / 50
-    return (base + 0.05 * np.sin(2 * np.pi * t + rng.uniform(0, 6, (1, joints, 2)))).astype(np.float32)
 
 
 def test_normalization_round_trip_keeps_aspect_ratio():

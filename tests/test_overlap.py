@@ -1,4 +1,4 @@
-"""Rendering while detecting (vp3d.pipeline.overlap, render_live): frames are rendered only once their 3D
+"""Rendering while detecting (vp3d.pipeline.overlap, vp3d.render.live): frames are rendered only once their 3D
 pose can no longer change, the rendered poses are the exported ones, and the video is the same as the
 one the two-pass render draws."""
 
@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import ffmpeg, require_shared
-from test_lifter import small_model, walking_2d, write_official
+from conftest import small_model, walking_2d, write_official
 
 from vp3d.detectors.keypoints import Keypoints2D, fill_missing
 from vp3d.lifter.camera import image_coordinates
 from vp3d.lifter.inference import Lifter
 from vp3d.pipeline.infer import InferenceOptions, detector_from_options, lift_keypoints, load_lifter
 from vp3d.pipeline.overlap import run_video_rendering, settled_frames
-from vp3d.pipeline.render import Pose3DPanel, render_result
+from vp3d.render.side_by_side import Pose3DPanel, render_result
 from vp3d.video import iter_frames
 
 

@@ -1,4 +1,4 @@
-"""The side-by-side render (vp3d.pipeline.render): drawing rules on plain arrays, and whole videos."""
+"""The side-by-side render (vp3d.render.side_by_side): drawing rules on plain arrays, and whole videos."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import require_shared
-from vp3d.pipeline.render import (CENTRE_COLOR, LEFT_COLOR, LOW_CONF_COLOR, PANEL_BACKGROUND, RIGHT_COLOR,
+from vp3d.render.side_by_side import (CENTRE_COLOR, LEFT_COLOR, LOW_CONF_COLOR, PANEL_BACKGROUND, RIGHT_COLOR,
                                   Pose3DPanel, _output_size, bone_colors, draw_skeleton_2d, render_video)
 from vp3d.video import H264Writer, ffmpeg_exe, iter_frames, probe
 from vp3d.skeleton import COCO, H36M

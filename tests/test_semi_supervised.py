@@ -23,7 +23,7 @@ from vp3d.lifter.synthetic import random_camera, render_view
 from vp3d.lifter.train import MotionSampler, TrainConfig, train
 from vp3d.lifter.unlabeled import UnlabeledDataError, UnlabeledSampler, load_unlabeled
 from vp3d.mocap import labeled_subset, load_bvh
-from vp3d.pipeline.export import write_npz
+from vp3d.export.joints import write_npz
 from vp3d.pipeline.infer import InferenceResult
 from vp3d.video import VideoInfo
 from vp3d.skeleton import H36M

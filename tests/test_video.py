@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import decoded_frames, require_shared
+from conftest import audio_seconds, decoded_frames, require_shared
 from vp3d.video import (H264Writer, VideoError, ffmpeg_exe, fps_to_fraction, iter_frames, prefetch,
                                  probe)
 
@@ -218,16 +217,6 @@ def test_h264_writer_keeps_frame_count_and_exact_rate(tmp_path: Path):
     line = stream_line(out)
     assert "h264" in line and "yuv420p" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]  # no temporary left behind
-
-
-def audio_seconds(path: Path) -> float | None:
-    """Duration of the file's audio track in seconds (decoded), or None when it has no audio."""
-    err = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path), "-map", "0:a:0?", "-f", "null", "-"],
-                         capture_output=True, text=True).stderr
-    if "Audio:" not in err:
-        return None
-    h, m, s = re.findall(r"time=(\d+):(\d+):([\d.]+)", err)[-1]
-    return int(h) * 3600 + int(m) * 60 + float(s)
 
 
 def test_h264_writer_takes_the_sound_of_the_source_video(tmp_path: Path):

@@ -18,7 +18,7 @@ def _jobs(text: str) -> int:
 
 
 def add_batch_arguments(p: argparse.ArgumentParser) -> None:
-    from ..pipeline.batch import DEFAULT_FORMATS, default_jobs, output_kinds
+    from ..batch.run import DEFAULT_FORMATS, default_jobs, output_kinds
     p.add_argument("input", type=Path, help="folder of videos")
     p.add_argument("--out", type=Path, required=True, help="output folder (created; sub-folders mirror the input's)")
     p.add_argument("-r", "--recursive", action="store_true", help="also the videos in sub-folders")
@@ -34,7 +34,7 @@ def add_batch_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_batch(args) -> int:
-    from ..pipeline import batch
+    from ..batch import run as batch
 
     kinds = batch.parse_formats(args.formats, no_render=args.no_render, npz_2d=args.npz_2d)
     quiet = args.quiet or args.json
@@ -50,7 +50,7 @@ def run_batch(args) -> int:
             if row["status"] == "failed":
                 print(f"vp3d: error: {args.input / row['input']}: {row['reason']}", file=sys.stderr)
     else:
-        from ..pipeline.batch_display import format_table
+        from ..batch.display import format_table
         print(format_table(summary), file=sys.stderr)
         print(f"summary: {report.summary_path}", file=sys.stderr)
     if report.exit_code == batch.EXIT_INTERRUPTED:

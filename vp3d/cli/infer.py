@@ -118,7 +118,7 @@ def run_infer(args) -> int:
     render_bar = None
 
     def render_progress(done: int) -> None:
-        # With MediaPipe the render runs while detection goes on (vp3d.pipeline.overlap): a second bar.
+        # The render may run while detection goes on (vp3d.pipeline.overlap): a second bar.
         nonlocal render_bar
         if render_bar is None:
             render_bar = Progress(quiet, f"render {args.out.name}", info.num_frames_hint or detect_bar.done or None,
@@ -126,13 +126,8 @@ def run_infer(args) -> int:
         render_bar(done)
 
     try:
-        if args.people is None:
-            summary = process_video(args.input, outputs, options, detect_progress=detect_bar,
-                                    render_progress=render_progress, info=info)
-        else:
-            from ..pipeline.people_job import process_people
-            summary = process_people(args.input, outputs, options, args.people, detect_progress=detect_bar,
-                                     render_progress=render_progress)
+        summary = process_video(args.input, outputs, options, detect_progress=detect_bar,
+                                render_progress=render_progress, info=info, people=args.people)
     finally:
         detect_bar.close()
         if render_bar is not None:

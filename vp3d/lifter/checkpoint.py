@@ -3,7 +3,8 @@
 Two kinds load here:
 - the official VideoPose3D `.bin` files, unchanged: a dict with 'model_pos' (and maybe 'model_traj',
   'epoch', 'lr', 'optimizer', ...). They carry no metadata, so the architecture is read off the
-  weight shapes and the input layout and causality come from the file name or from arguments;
+  weight shapes and the input layout (weights.LifterWeights, by name) and causality come from the file
+  name or from arguments;
 - vp3d's own checkpoints: the same keys plus 'vp3d_meta' (architecture, input layout, frame rate,
   training data, metrics). Shipped weights may be float16; they are cast to float32 on load.
 
@@ -23,16 +24,9 @@ import torch
 
 from .errors import CheckpointError  # noqa: F401  (raised here; defined where torch is not needed)
 from .model import TemporalModel
+from .weights import LifterWeights
 
 OFFICIAL_FPS = 50.0  # Human3.6M, on which every official checkpoint was trained
-
-# Input layouts of the published files, known by name (see videopose3d-facts.md).
-OFFICIAL_LAYOUTS = {
-    "pretrained_h36m_cpn": "h36m",
-    "cpn-ft-243-dbb": "h36m",
-    "pretrained_h36m_detectron_coco": "coco",
-    "pretrained_humaneva15_detectron": "coco",
-}
 
 
 @dataclass
@@ -104,7 +98,8 @@ def meta_from_state_dict(state: dict, name: str, causal: bool | None, input_layo
     if in_channels % in_features:
         raise CheckpointError(f"{name}: expand_conv has {in_channels} input channels, not a multiple of 2")
     if input_layout is None:
-        input_layout = next((lay for key, lay in OFFICIAL_LAYOUTS.items() if key in name), None)
+        known = LifterWeights.identify(name, official_only=True)
+        input_layout = None if known is None else known.value.input_layout
         if input_layout is None:
             raise CheckpointError(
                 f"{name}: cannot tell the checkpoint's 2D input layout from its name; "

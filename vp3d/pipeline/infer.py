@@ -18,7 +18,7 @@ from ..detectors.keypoints import Keypoints2D, NoPersonError, fill_missing, to_l
 from ..lifter.camera import DEFAULT_FOV_DEGREES, focal_from_fov, normalize_screen_coordinates
 from ..lifter.device import resolve_device
 from ..lifter.weights import default_checkpoint
-from .bones import rigid_bones
+from ..bones import rigid_bones
 from ..video import VideoInfo, probe
 
 if TYPE_CHECKING:  # torch is imported when a lifter is loaded, not with this module (see job.process_video)
@@ -34,7 +34,7 @@ class InferenceOptions:
     focal_length: float | None = None  # pixels
     fov: float | None = None  # horizontal field of view, degrees
     flip: bool = True
-    rigid_bones: bool = False  # every bone at its median length over the clip (vp3d.pipeline.bones)
+    rigid_bones: bool = False  # every bone at its median length over the clip (vp3d.bones)
     device: str = "auto"  # "cpu", "cuda", "cuda:1", ...; "auto": CUDA when torch sees a GPU
     detector: str = "mediapipe"  # a backend of vp3d.detectors.factory, or "file:PATH"
     detector_weights: str | os.PathLike | None = None  # the backend's local model file(s)
@@ -53,7 +53,7 @@ class InferenceResult:
     focal_px: float
     focal_source: str
     flip: bool = True
-    rigid_bones: bool = False  # poses3d had their bones set to constant lengths (vp3d.pipeline.bones)
+    rigid_bones: bool = False  # poses3d had their bones set to constant lengths (vp3d.bones)
     extras: dict = field(default_factory=dict)
 
 
@@ -104,6 +104,16 @@ def lift_keypoints(lifter: Lifter, kp: Keypoints2D, fps: float, flip: bool = Tru
     # The model also predicts the root joint (near, not at, zero); exports promise it at the origin.
     lifted.poses -= lifted.poses[:, :1]
     return lifted
+
+
+def lift_video(path: str | os.PathLike, detector="mediapipe", *, progress: Callable[[int], None] | None = None,
+               **options) -> InferenceResult:
+    """One video -> InferenceResult (`vp3d.lift_video`): 2D from `detector` (a name of
+    vp3d.detectors.factory, "file:PATH", or a detector from make_detector, used as given and left open),
+    lifted by the lifter `options` name (any InferenceOptions field: checkpoint, fov, flip, device, ...)."""
+    if isinstance(detector, str):
+        return run_video(path, InferenceOptions(detector=detector, **options), progress=progress)
+    return run_video(path, InferenceOptions(**options), detector=detector, progress=progress)
 
 
 def run_video(path: str | os.PathLike, options: InferenceOptions | None = None, *,

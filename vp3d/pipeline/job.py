@@ -1,7 +1,9 @@
-"""One video in, every requested output file out: the unit of work of `vp3d-infer` and of batch mode.
+"""One video in, every requested output file out: the unit of work of `vp3d-infer` and of batch mode, for
+one person or several tracked people (`people`).
 
     outputs = Outputs(video=Path("r.mp4"), json=Path("r.json"))
     summary = process_video(Path("in.mp4"), outputs, InferenceOptions())
+    summary = process_video(Path("in.mp4"), outputs, InferenceOptions(detector="rtmpose"), people="all")
 
 Each file is written under a temporary name and renamed, so an error or an interruption leaves no
 partial outputs; `summary` is a plain dict (frames, fps, written paths) for reports and --json.
@@ -14,12 +16,17 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
+
+import numpy as np
 
 from ..errors import UserError
 from .infer import InferenceOptions, InferenceResult, detector_from_options, run_video
 from .overlap import can_overlap, run_video_rendering
 from ..video import DEFAULT_CRF, DEFAULT_PRESET, VideoInfo
+
+if TYPE_CHECKING:
+    from .people import PeopleResult
 
 
 class OutputError(UserError):
@@ -94,7 +101,7 @@ def write_outputs(result: InferenceResult, outputs: Outputs,
                   render_progress: Callable[[int], None] | None = None, rendered: Path | None = None) -> dict[str, str]:
     """Write every requested file of one result, all or none; returns {kind: path}. `rendered`: the video,
     already written while detecting (vp3d.pipeline.overlap); it is removed too if another file fails."""
-    from . import export
+    from ..export import joints as export
     world_poses = None
     if outputs.world or outputs.bvh:
         from ..world import to_world
@@ -104,7 +111,7 @@ def write_outputs(result: InferenceResult, outputs: Outputs,
         if rendered is not None:
             written["video"] = str(rendered)
         elif outputs.video:  # first: the long step, the one most likely to fail or be interrupted
-            from .render import render_result
+            from ..render.side_by_side import render_result
             written["video"] = str(render_result(result, outputs.video, progress=render_progress, crf=outputs.crf,
                                                  preset=outputs.preset))
         if outputs.json:
@@ -114,7 +121,7 @@ def write_outputs(result: InferenceResult, outputs: Outputs,
         if outputs.csv:
             written["csv"] = str(export.write_csv(outputs.csv, result, frame))
         if outputs.bvh:
-            from .bvh_export import write_bvh
+            from ..export.bvh import write_bvh
             written["bvh"] = str(write_bvh(outputs.bvh, world_poses.positions, result.video.fps, outputs.up))
         if outputs.npz_2d:
             written["npz_2d"] = str(export.write_custom_2d_npz(outputs.npz_2d, result))
@@ -125,16 +132,26 @@ def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
                   detect_progress: Callable[[int], None] | None = None,
                   render_progress: Callable[[int], None] | None = None,
                   lifter=None, checkpoint_path: Path | None = None, detector=None,
-                  info: VideoInfo | None = None) -> dict:
+                  info: VideoInfo | None = None, people: str | None = None) -> dict:
     """Detect, lift and write `outputs` for one video; returns a summary dict (`info`: the video's
     probe, when the caller has it).
 
-    Raises the pipeline's one-line errors (VideoError, NoPersonError, CheckpointError, OutputError).
+    people: None, the highest-scoring person of each frame, untracked; or track everyone and keep "all",
+        "largest" or a number of them (tracking.parse_people): "largest" (1) writes the single-person files
+        of the largest track, more people `vp3d.joints/2` JSON/NPZ and a video with each in its own colour;
+        the summary then lists them under "people" (track ids and spans).
+    Raises the pipeline's one-line errors (VideoError, NoPersonError, CheckpointError, OutputError; for
+    `people`, OutputError for an export that holds one person only).
     `lifter` (with its `checkpoint_path`) and `detector` let a caller that processes many videos load
     its models once.
     """
+    if people is not None:
+        count = check_people_outputs(people, [k for k in ("csv", "bvh", "npz_2d") if getattr(outputs, k)])
     prepare_outputs(outputs, path)
     t0 = time.time()
+    if people is not None:
+        return _process_people(path, outputs, options, count, t0, detect_progress, render_progress, lifter,
+                               checkpoint_path, detector)
     own_detector = detector is None
     detector = detector or detector_from_options(options)
     rendered = None
@@ -153,6 +170,65 @@ def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
     written = write_outputs(result, outputs, render_progress, rendered=rendered)
     return summarize(path, len(result.poses3d), int(result.keypoints.detected.sum()), result.video.fps, t0,
                      written)
+
+
+def write_people_outputs(people: PeopleResult, outputs: Outputs,
+                         render_progress: Callable[[int], None] | None = None) -> dict[str, str]:
+    """Write the JSON, NPZ and video of several people, all or none; returns {kind: path}."""
+    from ..export.joints import write_people_json, write_people_npz
+    worlds = None
+    if outputs.world:
+        from ..world import to_world
+        worlds = [to_world(p.result.poses3d, p.result.trajectory, outputs.up) for p in people.people]
+    with all_or_nothing() as written:
+        if outputs.video:  # first: the long step, the one most likely to fail or be interrupted
+            from ..render.people import render_people
+            written["video"] = str(render_people(people, outputs.video, progress=render_progress, crf=outputs.crf,
+                                                 preset=outputs.preset))
+        if outputs.json:
+            written["json"] = str(write_people_json(outputs.json, people, worlds))
+        if outputs.npz:
+            written["npz"] = str(write_people_npz(outputs.npz, people, worlds))
+    return written
+
+
+def check_people_outputs(people: str, kinds: list[str]) -> int:
+    """The number of people `people` asks for (0 = all); OutputError (one line) when an output kind that
+    holds one person (csv, bvh, npz_2d) is asked for several."""
+    from ..detectors.tracking import parse_people
+    count = parse_people(people)  # ValueError for a bad value: the CLI checks it while parsing
+    single_only = [f"--{k.replace('_', '-')}" for k in ("csv", "bvh", "npz_2d") if k in kinds]
+    if count != 1 and single_only:
+        raise OutputError(f"{', '.join(single_only)} hold(s) one person; use --people largest, or --json/--npz "
+                          f"for several people")
+    return count
+
+
+def _process_people(path: Path, outputs: Outputs, options: InferenceOptions, count: int, t0: float,
+                    detect_progress: Callable[[int], None] | None = None,
+                    render_progress: Callable[[int], None] | None = None,
+                    lifter=None, checkpoint_path: Path | None = None, detector=None) -> dict:
+    """process_video with `people`: detect, track, select, lift each kept person and write `outputs`."""
+    from .people import run_largest, run_people
+    kw = dict(lifter=lifter, checkpoint_path=checkpoint_path, detector=detector, progress=detect_progress)
+    if count == 1:
+        result = run_largest(path, options, **kw)
+        written = write_outputs(result, outputs, render_progress)
+        frames, detected = len(result.poses3d), int(result.keypoints.detected.sum())
+        tracks = [{"track_id": result.extras["track_id"], "first_frame": result.extras["first_frame"],
+                   "last_frame": result.extras["last_frame"], "frames_detected": detected}]
+        fps = result.video.fps
+    else:
+        found = run_people(path, options, count, **kw)
+        written = write_people_outputs(found, outputs, render_progress)
+        frames, fps = found.num_frames, found.video.fps
+        tracks = [{"track_id": p.track_id, "first_frame": p.first_frame, "last_frame": p.last_frame,
+                   "frames_detected": int(p.result.keypoints.detected.sum())} for p in found.people]
+        anyone = np.zeros(frames, bool)  # frames where at least one kept person was detected
+        for p in found.people:
+            anyone[p.first_frame: p.last_frame + 1] |= p.result.keypoints.detected
+        detected = int(anyone.sum())
+    return summarize(path, frames, detected, fps, t0, written, people=tracks)
 
 
 # Containers ffmpeg writes H.264 into without complaint and players open; others (or no extension) would fail

@@ -23,7 +23,7 @@ from ..detectors.keypoints import NoPersonError
 from ..detectors.factory import check_layout
 from .detect import detect_keypoints
 from .infer import InferenceOptions, InferenceResult, load_lifter, result_from_keypoints
-from .render_live import LiveRender
+from ..render.live import LiveRender
 from ..video import DEFAULT_CRF, DEFAULT_PRESET, VideoInfo, probe
 
 if TYPE_CHECKING:
@@ -45,9 +45,10 @@ def settled_frames(detected: np.ndarray, lookahead: int) -> int:
 
 
 def can_overlap(detector, options: InferenceOptions) -> bool:
-    """The render runs while detection goes on for a detector that follows one person (MediaPipe), and frames
-    settle before the end only when no option draws on the whole clip (rigid_bones: median bone lengths)."""
-    return detector.one_person and not options.rigid_bones
+    """The render runs while detection goes on for every detector that looks at the frames (not for keypoints
+    read from a file, which are all there at once), when frames settle before the end: no option draws on
+    the whole clip (rigid_bones: median bone lengths)."""
+    return detector.reads_frames and not options.rigid_bones
 
 
 def run_video_rendering(path: str | os.PathLike, out_video: Path, options: InferenceOptions, *, detector,
@@ -57,7 +58,7 @@ def run_video_rendering(path: str | os.PathLike, out_video: Path, options: Infer
                         crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET,
                         info: VideoInfo | None = None) -> tuple[InferenceResult, Path]:
     """run_video (vp3d.pipeline.infer) and the side-by-side video at once, for a frame-by-frame detector.
-    Without a `lifter`, the one `options` names loads in the background while MediaPipe starts reading
+    Without a `lifter`, the one `options` names loads in the background while the detector starts reading
     (its torch import takes about a second). Returns the result and the written video (x264 quality `crf`,
     0 = lossless, and `preset`); on any error nothing is left at out_video. `info`: the video's probe,
     when the caller has it."""

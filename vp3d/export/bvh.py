@@ -30,7 +30,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..skeleton import H36M
-from .bones import median_bone_lengths, with_bone_lengths
+from ..bones import median_bone_lengths, with_bone_lengths
 from ..world import ANKLE_HEIGHT, Y_UP_TO_Z_UP
 
 ROTATION_ORDER = "ZXY"  # intrinsic: R = Rz @ Rx @ Ry, written "Zrotation Xrotation Yrotation"
@@ -232,7 +232,7 @@ def bvh_text(anim: BvhAnimation) -> str:
 
 def write_bvh(path: str | os.PathLike, positions: np.ndarray, fps: float, up_axis: str = "y") -> Path:
     """Write world-frame joints (T, 17, 3) metres as a BVH file (atomically)."""
-    from .export import atomic_write
+    from .joints import atomic_write
     text = bvh_text(animation_from_positions(positions, fps, up_axis))
 
     def write(tmp):

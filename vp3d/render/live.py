@@ -6,9 +6,9 @@
     live.update(keypoints, poses3d, trajectory, ready=T, complete=True)
     rendered = live.finish()                                        # or live.abort() on an error
 
-It draws exactly what render.render_video draws, frame by frame as soon as a frame's 3D pose can no
+It draws exactly what side_by_side.render_video draws, frame by frame as soon as a frame's 3D pose can no
 longer change (vp3d.pipeline.overlap decides that), so rendering and encoding use the CPU time that
-MediaPipe leaves. The one difference: the 3D panel's scale and floor come from the first
+the detector leaves. The one difference: the 3D panel's scale and floor come from the first
 `geometry_frames` poses, with 20% to spare (render_video takes them from the whole clip, which is not
 known yet); still one fixed scale for the whole video.
 """
@@ -25,7 +25,7 @@ import numpy as np
 
 from ..detectors.keypoints import Keypoints2D
 from ..skeleton import Layout, get_layout
-from .render import Pose3DPanel, RenderResult, draw_skeleton_2d, left_panel_size, render_frames, skeleton_thickness
+from .side_by_side import Pose3DPanel, RenderResult, draw_skeleton_2d, left_panel_size, render_frames, skeleton_thickness
 from ..video import DEFAULT_CRF, DEFAULT_PRESET, VideoInfo
 
 
@@ -35,7 +35,7 @@ class _Stopped(Exception):
 
 class LiveRender:
     """Render `video_path` to `out_path` (H.264, written atomically) from keypoints and poses that arrive
-    while the thread runs: Keypoints2D (gaps filled) and, as in render.render_video, poses3d (T, 17, 3)
+    while the thread runs: Keypoints2D (gaps filled) and, as in side_by_side.render_video, poses3d (T, 17, 3)
     metres camera frame root-relative, trajectory (T, 3) or None."""
 
     def __init__(self, video_path: str | os.PathLike, out_path: str | os.PathLike, info: VideoInfo, *,

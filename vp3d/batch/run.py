@@ -25,8 +25,8 @@ half-written file nor a stale marker ever counts as finished.
 
 Parallel: `jobs` worker processes, each loading its models once; a failing video is a row with its
 one-line reason and the others go on; a crashed worker is replaced and its video retried once, alone
-(batch_workers.py). Ctrl-C or SIGTERM stops the workers cleanly and still writes summary.json.
-Progress and the final table: batch_display.py.
+(workers.py). Ctrl-C or SIGTERM stops the workers cleanly and still writes summary.json.
+Progress and the final table: display.py.
 """
 
 from __future__ import annotations
@@ -43,14 +43,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import UserError
-from .batch_display import BatchProgress
-from .batch_workers import (MARKER_SCHEMA, STATUSES, Event, Job, Task, make_row, one_line,
+from .display import BatchProgress
+from .workers import (MARKER_SCHEMA, STATUSES, Event, Job, Task, make_row, one_line,
                             reason_of, schedule)
-from .export import atomic_write
-from .infer import InferenceOptions, detector_from_options, load_lifter
+from ..export.joints import atomic_write
+from ..pipeline.infer import InferenceOptions, detector_from_options, load_lifter
 from ..lifter.weights import default_checkpoint
-from .job import OutputError, Outputs, prove_writable
-from .people_job import check_people_outputs
+from ..pipeline.job import OutputError, Outputs, check_people_outputs, prove_writable
 from ..video import probe
 
 SUMMARY_NAME = "summary.json"

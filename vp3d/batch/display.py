@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .batch_workers import STATUSES, Task
+from .workers import STATUSES, Task
 
 
 def _figures(row: dict) -> str:

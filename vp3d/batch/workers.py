@@ -31,10 +31,9 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ..errors import UserError
-from .export import atomic_write
-from .infer import InferenceOptions, detector_from_options, load_lifter
-from .people_job import process_people
-from .job import Outputs, process_video
+from ..export.joints import atomic_write
+from ..pipeline.infer import InferenceOptions, detector_from_options, load_lifter
+from ..pipeline.job import Outputs, process_video
 
 MARKER_SCHEMA = "vp3d.batch-done/1"
 STATUSES = ("ok", "skipped", "failed", "interrupted")
@@ -104,7 +103,7 @@ class Job:
     kinds: list[str]
     fingerprint: dict
     threads: int  # torch / OpenCV threads per worker: the cores shared among the workers
-    people: str | None = None  # --people: "all", "largest" or N (people_job); None: one person, untracked
+    people: str | None = None  # --people: "all", "largest" or N (job.process_video); None: one person, untracked
 
 
 _worker: dict = {}  # per worker process: the job, the event queue, the loaded models
@@ -226,7 +225,7 @@ def _process(task: Task) -> dict:
         _busy = True
         frames_seen = [None]  # the render draws exactly the frames detection decodes
         detect_progress = _throttled("detect", task.index, lambda: task.frames_hint)
-        # With MediaPipe the render runs while detection goes on (overlap.py): its total is the video's.
+        # The render runs while detection goes on (overlap.py): its total is the video's.
         render_progress = _throttled("render", task.index, lambda: task.frames_hint or frames_seen[0])
 
         def on_detect(done: int) -> None:
@@ -235,10 +234,7 @@ def _process(task: Task) -> dict:
 
         models = dict(detect_progress=on_detect, render_progress=render_progress, lifter=lifter,
                       checkpoint_path=checkpoint, detector=detector)
-        if job.people is None:
-            summary = process_video(task.source, task.outputs, job.options, **models)
-        else:
-            summary = process_people(task.source, task.outputs, job.options, job.people, **models)
+        summary = process_video(task.source, task.outputs, job.options, people=job.people, **models)
         row = make_row(task, "ok", summary=summary)
         record = {"schema": MARKER_SCHEMA, **row, "formats": job.kinds, "options": job.fingerprint,
                   "source_size": source_stat.st_size, "source_mtime_ns": source_stat.st_mtime_ns,

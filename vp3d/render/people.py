@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from ..skeleton import H36M, get_layout
-from .render import (GRID_COLOR, PANEL_BACKGROUND, _FONT, _SHIFT, _fixed, _label, left_panel_size,
+from .side_by_side import (GRID_COLOR, PANEL_BACKGROUND, _FONT, _SHIFT, _fixed, _label, left_panel_size,
                      _nice_step, draw_skeleton_2d, person_bone_colors, person_joint_colors,
                      draw_pose_3d, render_frames, skeleton_thickness, view_axes)
 from ..video import DEFAULT_CRF, DEFAULT_PRESET, probe

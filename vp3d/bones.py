@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..skeleton import H36M
+from .skeleton import H36M
 
 
 def median_bone_lengths(positions: np.ndarray) -> np.ndarray:

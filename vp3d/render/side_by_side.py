@@ -157,7 +157,7 @@ class Pose3DPanel:
     `elevation_deg` above the horizon. Scale, floor height and vertical centre are fixed for the whole clip
     (from its extent), so the body's size and height do not "breathe" from frame to frame. The floor grid
     lies at the lowest foot height of the clip. margin > 1 leaves room for poses wider than these (a panel
-    built from the start of a clip, vp3d.pipeline.render_live).
+    built from the start of a clip, vp3d.render.live).
     """
 
     FEET = (3, 6)  # Human3.6M right_foot, left_foot
