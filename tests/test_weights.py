@@ -52,3 +52,9 @@ def test_other_names_are_not_claimed():
     assert LifterWeights.identify("model.bin") is None
     assert LifterWeights.identify("vp3d_cmu_h36m17_243f.bin", official_only=True) is None
     assert all(w.value.receptive_field > 0 and w.value.licence and w.value.training_data for w in LifterWeights)
+
+
+def test_the_published_causal_file_is_known_as_causal():
+    known = LifterWeights.identify("downloads/cpn-ft-243-dbb-causal.bin", official_only=True)
+    assert known is LifterWeights.CPN_FT_243_DBB_CAUSAL and known.value.causal
+    assert not LifterWeights.identify("cpn-ft-243-dbb.bin", official_only=True).value.causal

@@ -79,6 +79,10 @@ class LifterWeights(Enum):
         input_layout="h36m", fps=50.0, causal=False, receptive_field=243, licence=OFFICIAL_LICENCE,
         training_data="Human3.6M S1, S5-S8, CPN 2D detections fine-tuned on Human3.6M",
         metrics={"P1 (mm), Human3.6M S9/S11": 46.8, "P2 (mm), Human3.6M S9/S11": 36.5}, official=True)
+    CPN_FT_243_DBB_CAUSAL = Weights(  # before CPN_FT_243_DBB: identify() takes the first name that fits
+        file="cpn-ft-243-dbb-causal.bin", url=OFFICIAL_URL + "cpn-ft-243-dbb-causal.bin", sha256=None,
+        input_layout="h36m", fps=50.0, causal=True, receptive_field=243, licence=OFFICIAL_LICENCE,
+        training_data="Human3.6M S1, S5-S8, CPN 2D detections fine-tuned on Human3.6M", official=True)
     CPN_FT_243_DBB = Weights(
         file="cpn-ft-243-dbb.bin", url=None, sha256=None,
         input_layout="h36m", fps=50.0, causal=False, receptive_field=243, licence=OFFICIAL_LICENCE,
