@@ -145,7 +145,9 @@ class ValidationSet:
         errors = np.array([metrics.root_errors(r.trajectory, t) for r, t in zip(lifted, self.trajectories)])
         skates = np.array([[skate(r.poses, r.trajectory), skate(r.poses), skate(p, t)]
                            for r, p, t in zip(lifted, self.targets, self.trajectories)])
-        mean = lambda v: float(np.nansum(v * frames) / frames[~np.isnan(v)].sum())  # noqa: E731 (frame-weighted)
+        def mean(v: np.ndarray) -> float:  # frame-weighted over the sequences where v is defined
+            seen = ~np.isnan(v)
+            return float(np.sum(v[seen] * frames[seen]) / frames[seen].sum()) if seen.any() else float("nan")
         return {"root_mm": 1000 * mean(errors[:, 0]), "root_motion_mm": 1000 * mean(errors[:, 1]),
                 "foot_skate_cm_s": mean(skates[:, 0]), "foot_skate_root_relative_cm_s": mean(skates[:, 1]),
                 "foot_skate_truth_cm_s": mean(skates[:, 2])}
