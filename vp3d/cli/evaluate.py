@@ -141,11 +141,7 @@ def run_evaluate(args) -> int:
         source = f"Human3.6M {args.keypoints} {','.join(name_list(args.subjects))}"
     elif args.bvh_dir:
         from ..mocap import load_bvh_folder
-        try:
-            motions = load_bvh_folder(args.bvh_dir)
-        except (OSError, ValueError) as e:
-            raise UserError(f"{args.bvh_dir}: {e}") from None
-        sequences = virtual_view_sequences(motions, args.views, args.noise == "detector")
+        sequences = virtual_view_sequences(load_bvh_folder(args.bvh_dir), args.views, args.noise == "detector")
         source = f"{args.bvh_dir}, {args.views} virtual cameras per take, 2D noise: {args.noise}"
     else:
         if not args.mocap.exists():

@@ -91,15 +91,6 @@ def _load_unlabeled(paths: list[Path]):
         raise UserError(str(e)) from None
 
 
-def _load_bvh_folder(folder: Path):
-    from ..errors import UserError
-    from ..mocap import load_bvh_folder
-    try:
-        return load_bvh_folder(folder)
-    except (OSError, ValueError) as e:
-        raise UserError(f"{folder}: {e}") from None
-
-
 def run_train(args) -> int:
     import torch
 
@@ -123,7 +114,8 @@ def run_train(args) -> int:
         from ..mocap import labeled_subset
         train_m, _ = labeled_subset(train_m, args.labeled_fraction, args.seed)
     unlabeled = _load_unlabeled(args.unlabeled) if args.unlabeled else None
-    extra_validation = {d.name: [m.positions for m in _load_bvh_folder(d)] for d in args.val_bvh}
+    from ..mocap import load_bvh_folder
+    extra_validation = {d.name: [m.positions for m in load_bvh_folder(d)] for d in args.val_bvh}
     config = TrainConfig(
         filter_widths=args.arc, channels=args.channels, causal=args.causal,
         dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size, chunk=args.chunk,

@@ -25,6 +25,7 @@ import torch
 import torch.distributed as dist
 
 from ..skeleton import H36M
+from ..world import ANKLE_HEIGHT, ANKLES, to_world
 from . import metrics
 from .checkpoint import LifterMeta, LoadedCheckpoint, load_checkpoint, save_checkpoint
 from .inference import Lifter
@@ -135,8 +136,6 @@ class ValidationSet:
         return out
 
     def _root_motion(self, lifted) -> dict:
-        from ..world import ANKLE_HEIGHT, ANKLES, to_world  # noqa: the world frame of the exports
-
         def skate(poses, traj=None) -> float:
             world = to_world(poses, traj).positions
             return 100 * metrics.foot_skate(world, self.fps, ANKLES, ANKLE_HEIGHT)

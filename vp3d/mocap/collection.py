@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UserError
 from .asf_amc import load_asf_amc
 from .bvh import load_bvh
 from .mapping import HERE
@@ -97,16 +98,24 @@ def load_collection(root: str | Path, fps: float = 50.0, cache: str | Path | Non
     return motions
 
 
+class MocapFolderError(UserError, ValueError):
+    """A folder of takes that cannot be read (one line naming it)."""
+
+
 def load_bvh_folder(folder: str | Path, fps: float = 50.0) -> list[Motion]:
     """Every BVH take in `folder` (not recursive), rig detected from its joint names, at `fps`: a validation
-    set from another capture system. Raises ValueError if there is none or a take cannot be read."""
-    paths = sorted(Path(folder).glob("*.bvh"))
+    set from another capture system. MocapFolderError if the folder is missing, holds no take, or a take
+    cannot be read."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise MocapFolderError(f"{folder}: no such folder")
+    paths = sorted(folder.glob("*.bvh"))
     if not paths:
-        raise ValueError("no .bvh files in this folder")
+        raise MocapFolderError(f"{folder}: no .bvh files in this folder")
     motions = []
     for path in paths:
         try:
             motions.append(load_bvh(path, fps=fps))
-        except (KeyError, ValueError) as e:
-            raise ValueError(f"{path.name}: {e}") from None
+        except (OSError, KeyError, ValueError) as e:
+            raise MocapFolderError(f"{path}: {e}") from None
     return motions
