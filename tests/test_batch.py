@@ -201,7 +201,7 @@ def test_plan_names_outputs_and_decides_what_is_a_video(clips, tmp_path):
                  "old.vp3d.mp4", "video_named.txt", "results/inside_out.mp4"]:
         (src / name).parent.mkdir(parents=True, exist_ok=True)
         (src / name).write_bytes(clips["taiji"].read_bytes())  # all real videos, whatever the name says
-    (src / "garbage.bin2").write_bytes(os.urandom(2000))
+    (src / "garbage.bin2").write_bytes(b"not a video, just text\n" * 80)  # fixed bytes: random ones may probe as a subtitle stream
     tasks, not_videos = plan_batch(src, out, ["json", "video"], recursive=True)
     named = {t.rel.as_posix(): t for t in tasks}
     # Hidden files, our own renders, obviously-not-video extensions (never probed) and OUT_DIR are left out;
