@@ -129,6 +129,31 @@ def test_resume_continues_exactly_where_the_run_stopped(tmp_path, motions):
     assert [h["epoch"] for h in resumed.history] == [1, 2]
 
 
+def test_weight_average_is_what_is_saved_and_a_resumed_run_continues_both(tmp_path, motions):
+    """--ema: checkpoints hold the moving average of the weights (validated and shipped), which lags the
+    trained weights; resuming restores the trained weights and the average exactly."""
+    train_m, val_m = motions
+    cfg = dict(ema=0.9, trajectory=True)
+    straight = train(tiny_config(tmp_path / "s", epochs=2, **cfg), [train_m], [val_m[:300]], log=lambda m: None)
+    saved = load_checkpoint(tmp_path / "s" / "run" / "last.bin")
+    raw = torch.load(tmp_path / "s" / "run" / "last.bin", weights_only=True)
+    # the saved weights are the average: neither the trained ones nor an untouched copy of them
+    name = "expand_conv.weight"
+    trained = straight.model.state_dict()[name]
+    assert torch.equal(raw["vp3d_raw_pos"][name], trained)
+    averaged = saved.model_pos.state_dict()[name]
+    assert not torch.allclose(averaged, trained)
+    assert torch.allclose(averaged, raw["vp3d_ema_pos"]["module." + name])
+
+    train(tiny_config(tmp_path / "r", epochs=1, **cfg), [train_m], [val_m[:300]], log=lambda m: None)
+    resumed = train(tiny_config(tmp_path / "r", epochs=2, resume=str(tmp_path / "r" / "run" / "last.bin"), **cfg),
+                    [train_m], [val_m[:300]], log=lambda m: None)
+    for (n, wa), wb in zip(straight.model.named_parameters(), resumed.model.parameters()):
+        assert torch.allclose(wa, wb, atol=1e-6), n
+    again = load_checkpoint(tmp_path / "r" / "run" / "last.bin").model_pos.state_dict()[name]
+    assert torch.allclose(again, averaged, atol=1e-6)
+
+
 def test_init_from_starts_a_new_run_from_given_weights(tmp_path, motions):
     """Fine-tuning: the weights come from the file (with lr 0 they stay exactly those), the epoch count and
     history start afresh; a file of another architecture is refused."""

@@ -28,6 +28,7 @@ class TrainConfig:
     scheme: str = "chunked"
     lr: float = 1e-3
     lr_decay: float = 0.95
+    ema: float = 0.0  # decay of an exponential moving average of the weights (per step); 0: off
     seed: int = 1234
     fps: float = 50.0
     noise: bool = True
