@@ -18,6 +18,10 @@ LABELS = {
     "pelvis": "pelvis rotation", "shoulders": "shoulder-line rotation",
 }
 
+# Why a whole group can be empty (vp3d.angles gives NaN, never a made-up number).
+WHY_UNDEFINED = {"trunk": "trunk lean needs world-frame joints (vp3d-infer --world)",
+                 "trunk_lean": "trunk lean needs world-frame joints (vp3d-infer --world)"}
+
 
 def parse_range(text: str | None) -> tuple[float | None, float | None] | None:
     """'START:END' seconds (either side may be empty) -> (start, end); None or '' -> None."""
@@ -84,6 +88,9 @@ def plot_angles(angles: dict[str, np.ndarray], fps: float, detected=None, names=
         for k, (a, b) in enumerate(_runs(~det & shown)):
             ax.axvspan(t[a] - 0.5 / fps, t[b - 1] + 0.5 / fps, color="0.85", lw=0, zorder=0,
                        label="filled (not detected)" if k == 0 else None)
+        if not any(np.isfinite(np.asarray(angles[c], dtype=float)[shown]).any() for c in columns):
+            why = WHY_UNDEFINED.get(group, "undefined in every frame shown")
+            ax.text(0.5, 0.5, f"no values: {why}", transform=ax.transAxes, ha="center", va="center", color="0.4")
         ax.set_ylabel(f"{LABELS.get(group, group.replace('_', ' '))} (deg)")
         ax.grid(True, lw=0.4, alpha=0.5)
         ax.legend(loc="upper right", fontsize=8, frameon=False)

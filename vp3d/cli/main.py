@@ -1,4 +1,4 @@
-"""The console scripts: `vp3d infer|batch|train|evaluate` and the `vp3d-infer` shortcut.
+"""The console scripts: `vp3d infer|batch|train|evaluate|view|plot` and the `vp3d-infer` shortcut.
 
 Errors a user can cause (bad video, no person, missing weights, unwritable output) end as one line
 on stderr and a non-zero exit, never a traceback (common._run).
@@ -27,6 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_arguments(sub.add_parser("train", help="train the lifter on mocap"))
     from .evaluate import add_evaluate_arguments
     add_evaluate_arguments(sub.add_parser("evaluate", help="P1/P2/P3/MPJVE of a checkpoint"))
+    from .view import add_view_arguments
+    add_view_arguments(sub.add_parser("view", help="joints JSON -> one HTML page with the 3D viewer (offline)"))
+    from .plot import add_plot_arguments
+    add_plot_arguments(sub.add_parser("plot", help="joints JSON -> joint angles over time (PNG, SVG, PDF)"))
     return parser
 
 
@@ -41,6 +45,12 @@ def main(argv: list[str] | None = None, *, exit_fast: bool = False) -> int:
     if args.command == "train":
         from .train import run_train
         return _run(run_train, args, json_errors=args.json)
+    if args.command == "view":
+        from .view import run_view
+        return _run(run_view, args, json_errors=args.json)
+    if args.command == "plot":
+        from .plot import run_plot
+        return _run(run_plot, args, json_errors=args.json)
     from .evaluate import run_evaluate
     return _run(run_evaluate, args, json_errors=args.json)
 
