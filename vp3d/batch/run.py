@@ -44,6 +44,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from .display import BatchProgress
+from .ray_pool import RaySettings
 from .workers import (MARKER_SCHEMA, STATUSES, Event, Job, Task, make_row, one_line,
                             reason_of, schedule)
 from ..export.joints import atomic_write
@@ -220,12 +221,14 @@ def default_jobs() -> int:
 
 def run_batch(in_dir: Path, out_dir: Path, kinds: list[str], options: InferenceOptions, *, jobs: int = 1,
               recursive: bool = False, overwrite: bool = False, output_options: dict | None = None,
-              people: str | None = None, progress: bool = False, on_event: Event | None = None) -> BatchReport:
+              people: str | None = None, progress: bool = False, on_event: Event | None = None,
+              ray: RaySettings | None = None) -> BatchReport:
     """Process every video under in_dir into out_dir and write out_dir/summary.json.
 
     kinds: Outputs kinds (parse_formats); output_options: Outputs' other fields (world=, up=);
     people: as vp3d-infer --people ("all", "largest", N; None: the single-person path);
-    progress: show BatchProgress on stderr; on_event: or receive its events yourself.
+    progress: show BatchProgress on stderr; on_event: or receive its events yourself;
+    ray: run the videos on Ray (ray_pool.py) instead of local worker processes (`jobs` is then unused).
     One video's failure never raises: it is a row. Raises BatchError, CheckpointError or DetectorError
     (one line) only when the batch as a whole cannot run.
     """
@@ -246,6 +249,9 @@ def run_batch(in_dir: Path, out_dir: Path, kinds: list[str], options: InferenceO
             check_people_outputs(people, kinds)
         except OutputError as e:
             raise BatchError(str(e)) from None
+    if ray is not None:
+        from .ray_pool import import_ray
+        import_ray()  # the install hint before any work
     tasks, not_videos = plan_batch(in_dir, out_dir, kinds, recursive, output_options)
     if not tasks:  # before check_out_dir creates the folder: a refused batch leaves nothing behind
         others = f"; {len(not_videos)} other file(s) are not videos" if not_videos else ""
@@ -262,6 +268,7 @@ def run_batch(in_dir: Path, out_dir: Path, kinds: list[str], options: InferenceO
         else:
             rows[t.index] = {**make_row(t, "skipped", summary=record), "reason": "finished by an earlier run"}
     interrupted = False
+    ray_run = None
     if todo:
         # A bad checkpoint or a detector that cannot start is one error for the batch, not one per video
         # (MediaPipe's model ships inside its wheel: not worth a second graph start here).
@@ -277,7 +284,13 @@ def run_batch(in_dir: Path, out_dir: Path, kinds: list[str], options: InferenceO
                 display.frames.total = sum(t.frames_hint for t in todo)
             todo.sort(key=lambda t: t.frames_hint or 0, reverse=True)  # longest first: the tail is a short one
             threads = max(1, (os.cpu_count() or 1) // max(1, min(jobs, len(todo))))  # cores shared by workers
-            schedule(todo, jobs, Job(options, list(kinds), fingerprint, threads, people), on_event, rows)
+            job = Job(options, list(kinds), fingerprint, threads, people)
+            if ray is None:
+                schedule(todo, jobs, job, on_event, rows)
+            else:
+                from .ray_pool import schedule_on_ray
+                ray_run = {}  # interrupted while Ray starts: still recorded as a Ray run
+                ray_run = schedule_on_ray(todo, ray, job, on_event, rows)
         except KeyboardInterrupt:
             interrupted = True
         finally:
@@ -293,7 +306,7 @@ def run_batch(in_dir: Path, out_dir: Path, kinds: list[str], options: InferenceO
                "recursive": recursive, "jobs": jobs, "overwrite": overwrite, "started_at": started_at,
                "seconds": round(time.time() - t0, 2), "exit_code": exit_code, "counts": counts,
                "frames_processed": sum(r["frames"] or 0 for r in videos if r["status"] == "ok"),
-               "videos": videos, "not_videos": not_videos}
+               "videos": videos, "not_videos": not_videos, **({"ray": ray_run} if ray is not None else {})}
     path = atomic_write(out_dir / SUMMARY_NAME, lambda tmp: tmp.write_text(json.dumps(summary, indent=1)))
     return BatchReport(summary, path, exit_code)
 

@@ -154,11 +154,18 @@ def _starting_workers() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
+def serve(job: Job, events) -> None:
+    """Make this process a worker of `job`: its models load on the first video; `events` (anything with
+    put((kind, index, value))) receives start / detect / render progress. The local pool and Ray's actors
+    (ray_pool.py) both start here."""
+    _worker.update(job=job, events=events)
+
+
 def _init_worker(job: Job, events, parent: int) -> None:
     signal.signal(signal.SIGINT, _on_sigint)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # see _starting_workers
-    _worker.update(job=job, events=events)
+    serve(job, events)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     events.put(("worker", os.getpid(), None))
 
@@ -202,13 +209,28 @@ def _stat_key(path: Path):
         return None
 
 
-def _process(task: Task) -> dict:
+def output_states(task: Task) -> dict:
+    """The task's output files as they are before an attempt (remove_attempt compares with it)."""
+    return {p: _stat_key(p) for p in task.outputs.paths()}
+
+
+def remove_attempt(task: Task, before: dict) -> None:
+    """Delete what a failed or killed attempt at `task` left: its temporary files, and the outputs it had
+    completed (changed since `before`), so a video is all its outputs or none."""
+    for p, key in before.items():
+        if _stat_key(p) not in (None, key):
+            p.unlink(missing_ok=True)
+    for p in partial_files(task):
+        p.unlink(missing_ok=True)
+
+
+def process_task(task: Task) -> dict:
     """Run one video in a worker; every outcome is a row (a crash of the worker itself excepted)."""
     global _busy
     if _interrupted:
         return make_row(task, "interrupted")
     job: Job = _worker["job"]
-    before = {p: _stat_key(p) for p in task.outputs.paths()}
+    before = output_states(task)
     try:
         _send("start", task.index)
         task.marker.unlink(missing_ok=True)  # from here on the video is not finished
@@ -244,10 +266,7 @@ def _process(task: Task) -> dict:
         return row
     except BaseException as e:  # noqa: BLE001 - every outcome becomes a row; only this video is affected
         _busy = False
-        # Outputs this attempt completed before failing go too: a video is all its outputs or none.
-        for p, key in before.items():
-            if _stat_key(p) not in (None, key):
-                p.unlink(missing_ok=True)
+        remove_attempt(task, before)
         if isinstance(e, KeyboardInterrupt):
             return make_row(task, "interrupted")
         if isinstance(e, _USER_ERRORS):
@@ -273,7 +292,7 @@ def _result(future, task: Task) -> dict | None:
         return future.result()
     except BrokenProcessPool:
         return None
-    except KeyboardInterrupt:  # a worker interrupted between two statements of _process
+    except KeyboardInterrupt:  # a worker interrupted between two statements of process_task
         return make_row(task, "interrupted")
     except Exception as e:  # noqa: BLE001 - e.g. a task that could not be sent to the worker
         return make_row(task, "failed", f"unexpected {type(e).__name__}: {one_line(e)}")
@@ -319,7 +338,7 @@ def _run_pool(tasks: list[Task], workers: int, job: Job, on_event: Event,
     pending: set = set()
     try:
         with _starting_workers():  # may end in KeyboardInterrupt: futures and pending are set by then
-            futures = {ex.submit(_process, t): t for t in tasks}
+            futures = {ex.submit(process_task, t): t for t in tasks}
             pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)

@@ -17,6 +17,20 @@ def _jobs(text: str) -> int:
     return n
 
 
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
+
+
+def _fraction_or_more(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def add_batch_arguments(p: argparse.ArgumentParser) -> None:
     from ..batch.run import DEFAULT_FORMATS, default_jobs, output_kinds
     p.add_argument("input", type=Path, help="folder of videos")
@@ -30,7 +44,23 @@ def add_batch_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="redo videos finished by an earlier run")
     p.add_argument("--json", action="store_true",
                    help="print the summary (as OUT/summary.json) on stdout instead of progress")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="run the videos on a Ray cluster: ADDRESS of its head (host:port, or auto for the "
+                        "cluster this runs in); no ADDRESS: a local Ray instance. -j is then the number of "
+                        "worker slots; OUT must be storage every node sees (needs vp3d[ray])")
+    p.add_argument("--cpus-per-video", type=_positive, default=1.0, metavar="N",
+                   help="with --ray: CPUs each worker slot holds (default: 1)")
+    p.add_argument("--gpus-per-video", type=_fraction_or_more, default=0.0, metavar="N",
+                   help="with --ray: GPUs each worker slot holds, fractions allowed (default: 0)")
     add_shared_arguments(p)
+
+
+def _ray_settings(args):
+    if args.ray is None:
+        return None
+    from ..batch.ray_pool import RaySettings
+    return RaySettings(address=None if args.ray == "local" else args.ray, slots=args.jobs,
+                       cpus_per_video=args.cpus_per_video, gpus_per_video=args.gpus_per_video)
 
 
 def run_batch(args) -> int:
@@ -41,7 +71,8 @@ def run_batch(args) -> int:
     report = batch.run_batch(args.input, args.out, kinds, inference_options(args), jobs=args.jobs,
                              recursive=args.recursive, overwrite=args.overwrite,
                              output_options={"world": args.world, "up": args.up, "crf": args.crf,
-                                             "preset": args.preset}, people=args.people, progress=not quiet)
+                                             "preset": args.preset}, people=args.people, progress=not quiet,
+                             ray=_ray_settings(args))
     summary = report.summary
     if args.json:
         print(json.dumps(summary, indent=1))
