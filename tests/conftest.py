@@ -196,3 +196,22 @@ def blob_frame(centres, size=(320, 180)) -> np.ndarray:
     for cx, cy in centres:
         img = np.maximum(img, np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * 3.0 ** 2)))
     return np.repeat((img * 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
+# ------------------------------------------------------------------------------ processes (kill tests)
+
+def child_pids(pid: int) -> list[int]:
+    """The live child processes of `pid` (from /proc; [] once it is gone)."""
+    try:
+        return [int(c) for t in os.listdir(f"/proc/{pid}/task")
+                for c in Path(f"/proc/{pid}/task/{t}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def cmdline(pid: int) -> str:
+    """The command line of process `pid`, arguments joined by spaces ("" once it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""

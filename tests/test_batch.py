@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import BIN, decoded_frames, ffmpeg, require_shared
+from conftest import BIN, child_pids, cmdline, decoded_frames, ffmpeg, require_shared
 from vp3d.cli import main
 from vp3d.detectors.mediapipe_pose import MediaPipePoseDetector
 from vp3d.pipeline.detect import detect_keypoints
@@ -290,29 +290,14 @@ def test_batch_people_all_tracks_everyone_in_every_video(tmp_path):
 
 # ------------------------------------------------------------------------------------------ crashes, Ctrl-C
 
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(c) for t in os.listdir(f"/proc/{pid}/task")
-                for c in Path(f"/proc/{pid}/task/{t}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
 def _worker_encoding(batch_pid: int, timeout: float = 120) -> int:
     """The pid of a batch worker while it encodes its rendered video. The render is drawn while MediaPipe
     reads, so the encoder is there from the start of a video's detection to the end of its render (a second
     or more even for these short clips, longer on a busy machine): a look every 0.1 s finds it."""
     t0 = time.time()
     while time.time() - t0 < timeout:
-        for w in _children(batch_pid):
-            if "spawn_main" in _cmdline(w) and any("rawvideo" in _cmdline(g) for g in _children(w)):
+        for w in child_pids(batch_pid):
+            if "spawn_main" in cmdline(w) and any("rawvideo" in cmdline(g) for g in child_pids(w)):
                 return w
         time.sleep(0.1)
     pytest.fail("no batch worker was seen rendering")
@@ -376,7 +361,7 @@ def test_ctrl_c_while_the_workers_are_still_starting_is_one_line(two_videos):
     proc = subprocess.Popen([str(BIN / "vp3d"), "batch", str(src), "--out", str(out), "-j", "2", "--quiet"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     t0 = time.time()
-    while not any("spawn_main" in _cmdline(w) for w in _children(proc.pid)):
+    while not any("spawn_main" in cmdline(w) for w in child_pids(proc.pid)):
         assert proc.poll() is None and time.time() - t0 < 60, "no worker started"
         time.sleep(0.005)
     os.killpg(proc.pid, signal.SIGINT)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import BIN, decoded_frames, ffmpeg, require_shared
+from conftest import BIN, child_pids, cmdline, decoded_frames, ffmpeg, require_shared
 
 FORMATS = "video,json,npz"
 
@@ -91,26 +91,11 @@ def _actor_encoding(timeout: float = 300) -> int:
     t0 = time.time()
     while time.time() - t0 < timeout:
         for pid in filter(str.isdigit, os.listdir("/proc")):
-            if _cmdline(int(pid)).startswith("ray::_VideoWorker.process") and any(
-                    "rawvideo" in _cmdline(c) for c in _children(int(pid))):
+            if cmdline(int(pid)).startswith("ray::_VideoWorker.process") and any(
+                    "rawvideo" in cmdline(c) for c in child_pids(int(pid))):
                 return int(pid)
         time.sleep(0.1)
     pytest.fail("no Ray actor was seen rendering")
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(c) for t in os.listdir(f"/proc/{pid}/task")
-                for c in Path(f"/proc/{pid}/task/{t}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
 
 
 def test_an_actor_killed_mid_video_is_replaced_and_the_video_redone(folder, tmp_path):
