@@ -2,6 +2,8 @@
 
     python bench/bench_batch.py                          # 6 clips of 10 s at 720p from the shared videos
     python bench/bench_batch.py --videos 2 --seconds 2 --height 240     # a quick check that it works
+    python bench/bench_batch.py --ray                    # also `--ray -j 2` (a local Ray instance started
+                                                         # by the command): Ray's overhead vs the local pool
 
 The folder is cut from the shared videos (taiji and figure_skating, alternately, from different start
 times), re-encoded once. Each run writes to a fresh output folder with the default formats (rendered video,
@@ -36,16 +38,17 @@ def make_folder(folder: Path, videos: int, seconds: float, height: int) -> None:
                         str(folder / f"clip{i:02d}_{src.stem}.mp4")], check=True)
 
 
-def run(folder: Path, out: Path, jobs: int, formats: str) -> dict:
+def run(folder: Path, out: Path, jobs: int, formats: str, ray: bool = False) -> dict:
     cmd = [str(Path(sys.executable).parent / "vp3d"), "batch", str(folder), "--out", str(out), "-j", str(jobs),
-           "--formats", formats, "--json"]
+           "--formats", formats, "--json", *(["--ray"] if ray else [])]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         sys.exit(f"batch failed ({proc.returncode}):\n{proc.stderr}")
     summary = json.loads(proc.stdout)
-    return {"jobs": jobs, "wall": wall, "videos": summary["counts"]["ok"], "frames": summary["frames_processed"]}
+    return {"jobs": jobs, "scheduler": "ray" if ray else "local", "wall": wall, "videos": summary["counts"]["ok"],
+            "frames": summary["frames_processed"]}
 
 
 def main() -> None:
@@ -54,6 +57,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0, help="length of each clip")
     ap.add_argument("--height", type=int, default=720, help="clip height in pixels")
     ap.add_argument("--formats", default="video,json,npz")
+    ap.add_argument("--ray", action="store_true", help="also run with --ray -j 2 (Ray installed: vp3d[ray])")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="vp3d-bench-batch-") as tmp:
         tmp = Path(tmp)
@@ -61,14 +65,19 @@ def main() -> None:
         folder.mkdir()
         make_folder(folder, args.videos, args.seconds, args.height)
         rows = [run(folder, tmp / f"out_j{j}", j, args.formats) for j in (1, 2)]
+        if args.ray:
+            rows.append(run(folder, tmp / "out_ray_j2", 2, args.formats, ray=True))
     base = rows[0]["frames"] / rows[0]["wall"]
     print(f"{args.videos} videos x {args.seconds:g} s at {args.height}p, formats {args.formats}")
-    print("| -j | videos | frames | wall s | videos/min | frames/s | throughput vs -j 1 |")
-    print("|---|---|---|---|---|---|---|")
+    print("| scheduler | -j | videos | frames | wall s | videos/min | frames/s | throughput vs local -j 1 |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         fps = r["frames"] / r["wall"]
-        print(f"| {r['jobs']} | {r['videos']} | {r['frames']} | {r['wall']:.1f} | {60 * r['videos'] / r['wall']:.1f} | "
-              f"{fps:.1f} | {fps / base:.2f} |")
+        print(f"| {r['scheduler']} | {r['jobs']} | {r['videos']} | {r['frames']} | {r['wall']:.1f} | "
+              f"{60 * r['videos'] / r['wall']:.1f} | {fps:.1f} | {fps / base:.2f} |")
+    if args.ray:
+        overhead = rows[2]["wall"] / rows[1]["wall"] - 1
+        print(f"Ray vs the local pool at -j 2: {100 * overhead:+.1f}% wall time (target: under +10%)")
 
 
 if __name__ == "__main__":
