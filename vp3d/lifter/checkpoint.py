@@ -17,44 +17,17 @@ from __future__ import annotations
 
 import os
 import pickle
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from .errors import CheckpointError  # noqa: F401  (raised here; defined where torch is not needed)
+from .meta import LifterMeta
 from .model import TemporalModel
 from .weights import LifterWeights
 
 OFFICIAL_FPS = 50.0  # Human3.6M, on which every official checkpoint was trained
-
-
-@dataclass
-class LifterMeta:
-    filter_widths: tuple[int, ...]
-    channels: int
-    causal: bool
-    num_joints_in: int
-    in_features: int
-    num_joints_out: int
-    input_layout: str  # "h36m" or "coco": order of the 2D keypoints the model expects
-    fps: float  # frame rate the model was trained at
-    dropout: float = 0.25
-    name: str = ""
-    has_trajectory: bool = False
-    training: dict = field(default_factory=dict)  # data, command, seed, metrics (vp3d checkpoints)
-
-    @property
-    def receptive_field(self) -> int:
-        n = 1
-        for fw in self.filter_widths:
-            n *= fw
-        return n
-
-    def build_model(self, num_joints_out: int | None = None) -> TemporalModel:
-        return TemporalModel(self.num_joints_in, self.in_features,
-                             self.num_joints_out if num_joints_out is None else num_joints_out,
-                             self.filter_widths, self.causal, self.dropout, self.channels)
 
 
 @dataclass
@@ -126,13 +99,7 @@ def load_checkpoint(path: str | os.PathLike, *, causal: bool | None = None, inpu
     path = Path(path)
     data = _torch_load(path, trust)
     if "vp3d_meta" in data:
-        meta = LifterMeta(**{**data["vp3d_meta"], "filter_widths": tuple(data["vp3d_meta"]["filter_widths"])})
-        if causal is not None:
-            meta.causal = causal
-        if input_layout is not None:
-            meta.input_layout = input_layout
-        if fps is not None:
-            meta.fps = fps
+        meta = LifterMeta.from_dict(data["vp3d_meta"]).overridden(causal, input_layout, fps)
     else:
         meta = meta_from_state_dict(data["model_pos"], path.name, causal, input_layout, fps)
 
@@ -162,11 +129,9 @@ def save_checkpoint(path: str | os.PathLike, meta: LifterMeta, model_pos: torch.
         sd = {k: v.detach().cpu() for k, v in m.state_dict().items()}
         return {k: (v.half() if half and v.is_floating_point() else v) for k, v in sd.items()}
 
-    meta_dict = asdict(meta)
-    meta_dict["filter_widths"] = list(meta.filter_widths)
     data = {"epoch": epoch, "lr": lr, "optimizer": optimizer, "model_pos": state(model_pos),
             "model_traj": state(model_traj) if model_traj is not None else None,
-            "random_state": None, "random_state_semi": None, "vp3d_meta": meta_dict}
+            "random_state": None, "random_state_semi": None, "vp3d_meta": meta.to_dict()}
     if extra:
         data.update(extra)
     path = Path(path)

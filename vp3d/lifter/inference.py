@@ -7,6 +7,11 @@ Test-time flip augmentation averages the prediction with that of the mirrored in
 The model is applied at the frame rate it was trained at: the 2D sequence is resampled to that rate
 first and the 3D is resampled back onto the video's frames, so the same motion filmed at 24 or 60
 frames/s spans the same number of model frames.
+
+All of that is numpy; the network itself is an engine behind it (a callable, (T, J_in, 2) float32 ->
+(T - RF + 1, J_out, 3) float32): the numpy one (numpy_net, light weights, no torch import) or the torch
+one (torch_net, any .bin, any device). `Lifter.load` picks the numpy engine when the checkpoint has a
+light form (light_weights.light_form) and the device is the CPU; $VP3D_LIFTER_ENGINE=torch|numpy forces one.
 """
 
 from __future__ import annotations
@@ -14,12 +19,22 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Union
 
 import numpy as np
-import torch
 
 from ..skeleton import H36M, get_layout
-from .checkpoint import LoadedCheckpoint, load_checkpoint
+from .device import resolve_device
+from .errors import CheckpointError
+from .light_weights import LIGHT_SUFFIX, LightCheckpoint, light_form, load_light_checkpoint
+
+if TYPE_CHECKING:
+    from .checkpoint import LoadedCheckpoint
+
+Network = Callable[[np.ndarray], np.ndarray]  # (T, J_in, 2) float32 -> (T - RF + 1, J_out, 3) float32
+ENGINE_ENV = "VP3D_LIFTER_ENGINE"  # "torch" or "numpy" to force an engine (comparisons, debugging)
+CPU_DEVICES = ("cpu", "auto")  # where the numpy engine may serve: "auto" prefers it over asking torch for a GPU
 
 MAX_CHUNK_FRAMES = 8192  # output frames per forward pass; bounds activation memory on long videos
 
@@ -44,21 +59,57 @@ def resample(seq: np.ndarray, src_fps: float, dst_fps: float, num_out: int | Non
     return (seq[idx] * (1 - w) + seq[nxt] * w).astype(seq.dtype)
 
 
+def choose_engine(path: str | os.PathLike, device: str = "cpu", engine: str | None = None) -> str:
+    """"numpy" or "torch" for checkpoint `path` on `device` ("auto", "cpu", "cuda", ...): numpy when the file
+    has a light form and the device is the CPU, else torch. `engine` (or $VP3D_LIFTER_ENGINE) forces one;
+    forcing numpy on a file with no light form, or a light file onto torch or a GPU, is a CheckpointError."""
+    engine = engine or os.environ.get(ENGINE_ENV) or "auto"
+    if engine not in ("auto", "numpy", "torch"):
+        raise CheckpointError(f"lifter engine {engine!r}: use numpy or torch (${ENGINE_ENV})")
+    light = light_form(path)
+    if engine == "auto":
+        engine = "numpy" if light is not None and device in CPU_DEVICES else "torch"
+    if engine == "numpy" and (light is None or device not in CPU_DEVICES):
+        raise CheckpointError(f"{path}: the numpy engine runs light (.npz) weights on the CPU; convert a .bin "
+                              f"with `python -m vp3d.lifter.light_weights {path}`")
+    if engine == "torch" and Path(path).suffix == LIGHT_SUFFIX:
+        raise CheckpointError(f"{path}: light weights run on the CPU with the numpy engine only; "
+                              f"pass their .bin for torch or a GPU")
+    return engine
+
+
 class Lifter:
     """A checkpoint ready for inference: `Lifter.load(path).lift(kp_norm, fps)`."""
 
-    def __init__(self, checkpoint: LoadedCheckpoint, device: str | torch.device = "cpu"):
+    def __init__(self, checkpoint: Union[LoadedCheckpoint, LightCheckpoint], device: str = "cpu"):
+        """checkpoint: light weights (numpy engine, CPU) or a torch checkpoint (torch engine on `device`)."""
         self.meta = checkpoint.meta
-        self.device = torch.device(device)
-        self.model_pos = checkpoint.model_pos.to(self.device).eval()
-        self.model_traj = checkpoint.model_traj.to(self.device).eval() if checkpoint.model_traj else None
+        if isinstance(checkpoint, LightCheckpoint):
+            if device not in CPU_DEVICES:
+                raise CheckpointError(f"light weights run on the CPU only, not on {device!r}")
+            self.engine, self.device = "numpy", "cpu"
+            self.pose_net: Network = checkpoint.model_pos
+            self.traj_net: Network | None = checkpoint.model_traj
+        else:
+            from .torch_net import TorchTemporalNet
+            self.engine, self.device = "torch", str(device)
+            self.pose_net = TorchTemporalNet(checkpoint.model_pos, device)
+            self.traj_net = TorchTemporalNet(checkpoint.model_traj, device) if checkpoint.model_traj else None
         self.input_layout = get_layout(self.meta.input_layout)
         self._in_flip = self.input_layout.flip_permutation()
         self._out_flip = H36M.flip_permutation() if self.meta.num_joints_out == H36M.num_joints else None
 
     @classmethod
-    def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu", **kwargs) -> "Lifter":
-        return cls(load_checkpoint(path, **kwargs), device)
+    def load(cls, path: str | os.PathLike, device: str = "cpu", *, engine: str | None = None,
+             causal: bool | None = None, input_layout: str | None = None, fps: float | None = None,
+             trust: bool = False) -> "Lifter":
+        """device: "cpu", "auto" (numpy engine when the file has a light form, else CUDA when torch sees a
+        GPU) or a torch device name; the other arguments as checkpoint.load_checkpoint's."""
+        overrides = {"causal": causal, "input_layout": input_layout, "fps": fps}
+        if choose_engine(path, device, engine) == "numpy":
+            return cls(load_light_checkpoint(light_form(path), **overrides))
+        from .checkpoint import load_checkpoint
+        return cls(load_checkpoint(path, trust=trust, **overrides), resolve_device(device))
 
     @property
     def receptive_field(self) -> int:
@@ -78,24 +129,20 @@ class Lifter:
         left, right = (2 * pad, 0) if self.meta.causal else (pad, pad)
         return np.pad(seq, ((left, right), (0, 0), (0, 0)), mode="edge")
 
-    @torch.no_grad()
-    def _run(self, model: torch.nn.Module, padded: np.ndarray) -> np.ndarray:
+    def _run(self, net: Network, padded: np.ndarray) -> np.ndarray:
         """padded (T + RF - 1, J, 2) -> (T, J_out, 3), in chunks of at most MAX_CHUNK_FRAMES outputs."""
         rf = self.receptive_field
         n_out = len(padded) - rf + 1
-        x = torch.from_numpy(np.ascontiguousarray(padded, dtype=np.float32)).to(self.device)
-        out = []
-        for start in range(0, n_out, MAX_CHUNK_FRAMES):
-            stop = min(n_out, start + MAX_CHUNK_FRAMES)
-            out.append(model(x[None, start: stop + rf - 1])[0].cpu())
-        return torch.cat(out).numpy()
+        padded = np.ascontiguousarray(padded, dtype=np.float32)
+        return np.concatenate([net(padded[start: min(n_out, start + MAX_CHUNK_FRAMES) + rf - 1])
+                               for start in range(0, n_out, MAX_CHUNK_FRAMES)])
 
-    def _predict(self, model: torch.nn.Module, seq: np.ndarray, flip: bool, flip_out: bool) -> np.ndarray:
-        pred = self._run(model, self._pad(seq))
+    def _predict(self, net: Network, seq: np.ndarray, flip: bool, flip_out: bool) -> np.ndarray:
+        pred = self._run(net, self._pad(seq))
         if flip:
             mirrored = seq[:, self._in_flip].copy()
             mirrored[..., 0] *= -1
-            pred_m = self._run(model, self._pad(mirrored))
+            pred_m = self._run(net, self._pad(mirrored))
             pred_m[..., 0] *= -1
             if flip_out:
                 pred_m = pred_m[:, self._out_flip]
@@ -118,10 +165,10 @@ class Lifter:
         resampling = fps is not None and abs(fps - self.meta.fps) > 1e-3 and num_frames > 1
         seq = resample(kp_norm, fps, self.meta.fps) if resampling else kp_norm
         can_flip = flip and self._out_flip is not None
-        poses = self._predict(self.model_pos, seq, can_flip, flip_out=True)
+        poses = self._predict(self.pose_net, seq, can_flip, flip_out=True)
         traj = None
-        if self.model_traj is not None:
-            traj = self._predict(self.model_traj, seq, can_flip, flip_out=False)[:, 0]
+        if self.traj_net is not None:
+            traj = self._predict(self.traj_net, seq, can_flip, flip_out=False)[:, 0]
         if resampling:
             poses = resample(poses, self.meta.fps, fps, num_out=num_frames)
             traj = resample(traj, self.meta.fps, fps, num_out=num_frames) if traj is not None else None

@@ -68,7 +68,7 @@ def camera_focal(info: VideoInfo, focal_length: float | None, fov: float | None)
 def load_lifter(options: InferenceOptions) -> tuple[Lifter, Path]:
     from ..lifter.inference import Lifter
     path = Path(options.checkpoint) if options.checkpoint else default_checkpoint()
-    lifter = Lifter.load(path, device=resolve_device(options.device), causal=options.causal,
+    lifter = Lifter.load(path, device=options.device, causal=options.causal,
                          input_layout=options.input_layout, trust=options.trust_checkpoint)
     return lifter, path
 

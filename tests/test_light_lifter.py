@@ -1,0 +1,160 @@
+"""The light lifter: the numpy engine gives the torch engine's poses, the shipped .npz is the .bin's light form,
+the engine is chosen by file and device, and the default `vp3d-infer` never imports torch."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import BIN, small_model, walking_2d
+from vp3d.lifter import inference
+from vp3d.lifter.checkpoint import CheckpointError, load_checkpoint
+from vp3d.lifter.inference import ENGINE_ENV, Lifter, choose_engine
+from vp3d.lifter.light_weights import file_sha256, read_light_arrays, write_light
+from vp3d.lifter.model import TemporalModel
+from vp3d.lifter.weights import LifterWeights, default_checkpoint
+
+SHIPPED = LifterWeights.DEFAULT.value.path
+RELATIVE = 1e-4  # of the output's scale: float32 rounding of another order of operations is ~1e-6
+
+
+def assert_close_relative(light: np.ndarray, reference: np.ndarray) -> None:
+    """Equal within RELATIVE times the reference's largest magnitude (elementwise relative error is
+    meaningless for coordinates near zero)."""
+    np.testing.assert_allclose(light, reference, rtol=0, atol=RELATIVE * np.abs(reference).max())
+
+
+def write_official_with_trajectory(path, causal: bool, trajectory: bool):
+    """A reference-layout checkpoint (as conftest.write_official), with a trajectory model when asked: one
+    root position per frame, its own weights and BatchNorm statistics."""
+    traj = None
+    if trajectory:
+        torch.manual_seed(1)
+        traj = TemporalModel(17, 2, 1, (3, 3, 3, 3, 3), causal=causal, channels=16).eval()
+        for m in traj.modules():
+            if isinstance(m, torch.nn.BatchNorm1d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+    data = {"epoch": 80, "lr": 1e-5, "optimizer": None, "model_pos": small_model(causal).state_dict(),
+            "model_traj": traj.state_dict() if traj is not None else None}
+    torch.save(data, path)
+    return path
+
+
+def test_shipped_light_weights_are_the_current_light_form_of_the_shipped_bin():
+    """One source of truth: the .npz holds the .bin's tensors bit for bit and its metadata. After retraining,
+    regenerate it: python -m vp3d.lifter.light_weights weights/vp3d_cmu_h36m17_243f.bin"""
+    light = SHIPPED.with_suffix(".npz")
+    meta, states, source = read_light_arrays(light)
+    assert source == file_sha256(SHIPPED), f"{light.name} was derived from another {SHIPPED.name}: regenerate it"
+    stored = torch.load(SHIPPED, map_location="cpu", weights_only=True)
+    for net in ("model_pos", "model_traj"):
+        tensors = {k: v.numpy() for k, v in (stored.get(net) or {}).items() if v.is_floating_point()}
+        assert sorted(states.get(net, {})) == sorted(tensors)
+        for name, array in tensors.items():
+            assert states[net][name].dtype == array.dtype == np.float16
+            assert states[net][name].tobytes() == array.tobytes(), name
+    assert meta == load_checkpoint(SHIPPED).meta
+
+
+@pytest.mark.parametrize("fps, flip", [(None, False), (24.0, True), (59.94, True)])
+def test_light_engine_gives_the_torch_lifters_poses_on_the_shipped_weights(fps, flip):
+    light, reference = Lifter.load(SHIPPED), Lifter.load(SHIPPED, engine="torch")
+    assert (light.engine, reference.engine) == ("numpy", "torch")
+    kp = walking_2d(700)
+    assert_close_relative(light.lift(kp, fps=fps, flip=flip).poses, reference.lift(kp, fps=fps, flip=flip).poses)
+
+
+@pytest.mark.parametrize("name, causal", [("pretrained_h36m_cpn.bin", False), ("cpn-ft-243-dbb-causal.bin", True)])
+@pytest.mark.parametrize("trajectory", [False, True])
+@pytest.mark.parametrize("chunk", [None, 97])
+def test_converted_official_checkpoints_give_the_torch_lifters_outputs(tmp_path, monkeypatch, name, causal,
+                                                                        trajectory, chunk):
+    """Official-format files (symmetric and causal, with and without a trajectory model), converted once:
+    same poses and root trajectory, with the same padding, flip, resampling and chunking."""
+    official = write_official_with_trajectory(tmp_path / name, causal, trajectory)
+    light = Lifter.load(write_light(official))
+    reference = Lifter.load(official)
+    assert (light.engine, reference.engine) == ("numpy", "torch")
+    assert light.meta == reference.meta and light.meta.causal == causal and light.meta.has_trajectory == trajectory
+    if chunk:  # several forward passes per sequence (the torch side too)
+        monkeypatch.setattr(inference, "MAX_CHUNK_FRAMES", chunk)
+    kp = walking_2d(400)
+    got, want = light.lift(kp, fps=30.0), reference.lift(kp, fps=30.0)
+    assert_close_relative(got.poses, want.poses)
+    if trajectory:
+        assert got.trajectory.shape == want.trajectory.shape == (400, 3)
+        assert_close_relative(got.trajectory, want.trajectory)
+    else:
+        assert got.trajectory is None and want.trajectory is None
+
+
+def test_the_engine_follows_the_weights_file_and_the_device(tmp_path, monkeypatch):
+    monkeypatch.delenv(ENGINE_ENV, raising=False)
+    assert choose_engine(SHIPPED, "auto") == choose_engine(SHIPPED, "cpu") == "numpy"
+    assert choose_engine(SHIPPED, "cuda") == "torch"  # GPUs run the .bin
+    official = write_official_with_trajectory(tmp_path / "pretrained_h36m_cpn.bin", False, False)
+    assert choose_engine(official, "auto") == "torch"  # no light form beside a user's or an official file
+    with pytest.raises(CheckpointError, match="python -m vp3d.lifter.light_weights"):
+        choose_engine(official, "cpu", engine="numpy")
+    light = write_light(official)
+    assert choose_engine(light, "auto") == "numpy"
+    with pytest.raises(CheckpointError, match="numpy engine only"):
+        choose_engine(light, "cuda")
+    monkeypatch.setenv(ENGINE_ENV, "torch")
+    assert choose_engine(SHIPPED, "auto") == "torch"
+
+
+def test_a_file_that_is_not_light_weights_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "weights.npz"
+    bad.write_text("not a zip")
+    with pytest.raises(CheckpointError, match="not a light lifter file"):
+        Lifter.load(bad)
+
+
+# Runs a console script and writes, when the process ends (os._exit included: one-video runs end that way),
+# the torch modules it had imported to the file named by its first argument.
+TORCH_SPY = """
+import json, os, runpy, sys
+report_path, script = sys.argv[1], sys.argv[2]
+
+def report():
+    with open(report_path, "w") as f:
+        json.dump(sorted(m for m in sys.modules if m.split(".")[0] == "torch"), f)
+
+real_exit = os._exit
+os._exit = lambda code: (report(), real_exit(code))
+sys.argv = sys.argv[2:]
+try:
+    runpy.run_path(script, run_name="__main__")
+finally:
+    report()
+"""
+
+
+def run_spied_infer(tmp_path, *args, env=None) -> list[str]:
+    spy, report = tmp_path / "spy.py", tmp_path / "torch_modules.json"
+    spy.write_text(TORCH_SPY)
+    proc = subprocess.run([sys.executable, str(spy), str(report), str(BIN / "vp3d-infer"), *map(str, args)],
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(report.read_text())
+
+
+def test_default_vp3d_infer_never_imports_torch(clip, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in (ENGINE_ENV, "VP3D_WEIGHTS")}
+    out = tmp_path / "out"
+    assert run_spied_infer(tmp_path, clip, "--out", out / "r.mp4", "--json", out / "r.json", "--quiet", env=env) == []
+    assert (out / "r.mp4").stat().st_size > 0 and json.loads((out / "r.json").read_text())["frames"]
+    # The check can fail: the torch engine on the same clip shows up in it.
+    assert "torch" in run_spied_infer(tmp_path, clip, "--no-render", "--json", out / "t.json", "--quiet",
+                                      env={**env, ENGINE_ENV: "torch"})
+
+
+def test_the_default_weights_are_the_shipped_bin_whose_light_form_runs(monkeypatch):
+    monkeypatch.delenv("VP3D_WEIGHTS", raising=False)
+    assert default_checkpoint() == SHIPPED and Lifter.load(default_checkpoint(), "auto").engine == "numpy"

@@ -1,0 +1,57 @@
+"""What a lifter checkpoint describes about its network: architecture, input layout, frame rate, training.
+
+Torch-free, so that the light (numpy) engine and the command line can read and carry it; only
+`build_model` imports torch, for the torch engine and training.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model import TemporalModel
+
+
+@dataclass
+class LifterMeta:
+    filter_widths: tuple[int, ...]
+    channels: int
+    causal: bool
+    num_joints_in: int
+    in_features: int
+    num_joints_out: int
+    input_layout: str  # "h36m" or "coco": order of the 2D keypoints the model expects
+    fps: float  # frame rate the model was trained at
+    dropout: float = 0.25
+    name: str = ""
+    has_trajectory: bool = False
+    training: dict = field(default_factory=dict)  # data, command, seed, metrics (vp3d checkpoints)
+
+    @property
+    def receptive_field(self) -> int:
+        return math.prod(self.filter_widths)
+
+    @classmethod
+    def from_dict(cls, stored: dict) -> LifterMeta:
+        """The 'vp3d_meta' entry of a checkpoint (filter widths stored as a list)."""
+        return cls(**{**stored, "filter_widths": tuple(stored["filter_widths"])})
+
+    def to_dict(self) -> dict:
+        """Plain types only (lists, not tuples): what checkpoints store as 'vp3d_meta'."""
+        stored = asdict(self)
+        stored["filter_widths"] = list(self.filter_widths)
+        return stored
+
+    def overridden(self, causal: bool | None = None, input_layout: str | None = None,
+                   fps: float | None = None) -> LifterMeta:
+        """A copy with what the caller knows better than the file (None: keep the file's)."""
+        given = {"causal": causal, "input_layout": input_layout, "fps": fps}
+        return replace(self, **{k: v for k, v in given.items() if v is not None})
+
+    def build_model(self, num_joints_out: int | None = None) -> TemporalModel:
+        from .model import TemporalModel
+        return TemporalModel(self.num_joints_in, self.in_features,
+                             self.num_joints_out if num_joints_out is None else num_joints_out,
+                             self.filter_widths, self.causal, self.dropout, self.channels)
