@@ -60,10 +60,10 @@ BREAKAGES = [
                '    return {"video": str(rendered), **written} if rendered is not None else written\n\n\n'
                "def process_video(")],
              ["tests/test_stage_boundaries.py"]),
-    Breakage("flip augmentation off in training", "vp3d/lifter/train.py",
+    Breakage("flip augmentation off in training", "vp3d/training/train.py",
              [("flip = rng.random(windows) < 0.5", "flip = rng.random(windows) < 0.0")],
              ["tests/test_train.py"]),
-    Breakage("mirroring off in the unlabeled (semi-supervised) sampler", "vp3d/lifter/unlabeled.py",
+    Breakage("mirroring off in the unlabeled (semi-supervised) sampler", "vp3d/training/unlabeled.py",
              [("if rng.random() < 0.5:  # mirror the image", "if rng.random() < 0.0:  # mirror the image")],
              ["tests/test_semi_supervised.py"]),
     Breakage("live render waits for the end of detection", "vp3d/pipeline/overlap.py",

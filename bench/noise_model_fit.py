@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import savgol_filter, welch
 
-from vp3d.lifter.synthetic import NoiseModel, random_camera
+from vp3d.training.synthetic import NoiseModel, random_camera
 from vp3d.mocap import load_collection, resample, split
 
 VIDEOS = Path("/work/shared/data/videos")

@@ -22,7 +22,7 @@ from vp3d.cli.common import SHARED_MOCAP
 from vp3d.detectors.keypoints import Keypoints2D
 from vp3d.lifter.camera import image_coordinates
 from vp3d.lifter.checkpoint import LifterMeta
-from vp3d.lifter.synthetic import NoiseModel, random_camera, render_view
+from vp3d.training.synthetic import NoiseModel, random_camera, render_view
 from vp3d.mocap import labeled_subset, load_collection, split
 from vp3d.export.joints import write_npz
 from vp3d.pipeline.infer import InferenceResult

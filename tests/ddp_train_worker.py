@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from vp3d.lifter.train import TrainConfig, train
+from vp3d.training.train import TrainConfig, train
 from vp3d.mocap import load_bvh
 
 out = Path(sys.argv[1])

@@ -18,7 +18,7 @@ from scipy.spatial.transform import Rotation
 
 from vp3d.detectors.keypoints import Keypoints2D
 from vp3d.lifter.checkpoint import LifterMeta
-from vp3d.lifter.synthetic import VirtualCamera, look_at
+from vp3d.training.synthetic import VirtualCamera, look_at
 from vp3d.mocap import load_bvh
 from vp3d.mocap.bvh import joint_positions, read_bvh
 from vp3d import bones

@@ -10,7 +10,7 @@ from conftest import require_shared
 
 from vp3d.lifter import h36m
 from vp3d.lifter.camera import image_coordinates, project_to_2d_linear
-from vp3d.lifter.evaluate import evaluate
+from vp3d.training.evaluate import evaluate
 from vp3d.lifter.h36m import (KEPT_JOINTS_OF_32, TRUST_FLAG, UntrustedFileError, camera_to_world,
                               h36m_sequences, load_custom_2d_npz, load_h36m_2d, load_h36m_3d,
                               load_h36m_cameras, save_custom_2d_npz, world_to_camera)
@@ -238,7 +238,7 @@ def test_evaluate_command_on_reference_format_files(files, capsys):
     from conftest import small_model, write_official
 
     from vp3d.cli import main
-    from vp3d.lifter import metrics
+    from vp3d.training import metrics
     from vp3d.lifter.inference import Lifter
 
     tmp, _, _, cams = files

@@ -1,4 +1,4 @@
-"""NoiseModel (vp3d.lifter.synthetic): the default draws exactly what it always drew (it defines the
+"""NoiseModel (vp3d.training.synthetic): the default draws exactly what it always drew (it defines the
 validation sets of past results); the MediaPipe preset's jitter has the correlation and per-joint scale
 it documents. bench/noise_model_fit.py measures the preset against the detector."""
 
@@ -11,7 +11,7 @@ import pytest
 from scipy.signal import savgol_filter
 
 from vp3d.detectors.keypoints import interpolate_frames
-from vp3d.lifter.synthetic import NoiseModel
+from vp3d.training.synthetic import NoiseModel
 
 
 def legacy_apply(rng: np.random.Generator, xy: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Pose-space augmentation (vp3d.lifter.pose_augmentation): new motion made from real takes must still be a
+"""Pose-space augmentation (vp3d.training.pose_augmentation): new motion made from real takes must still be a
 body — the parts it takes keep their shape, bones keep their directions, left and right stay alike."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from conftest import require_shared
 
-from vp3d.lifter.pose_augmentation import (LOWER, UPPER, Proportions, pelvis_yaw, recombine, reverse,
+from vp3d.training.pose_augmentation import (LOWER, UPPER, Proportions, pelvis_yaw, recombine, reverse,
                                            vary_proportions)
-from vp3d.lifter.train import MotionSampler
+from vp3d.training.train import MotionSampler
 from vp3d.mocap import load_bvh
 from vp3d.skeleton import H36M
 

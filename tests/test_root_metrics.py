@@ -1,10 +1,10 @@
-"""Root-motion metrics (vp3d.lifter.metrics.root_errors, foot_skate): what the trajectory model is judged by."""
+"""Root-motion metrics (vp3d.training.metrics.root_errors, foot_skate): what the trajectory model is judged by."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from vp3d.lifter.metrics import foot_skate, root_errors
+from vp3d.training.metrics import foot_skate, root_errors
 from vp3d.world import ANKLE_HEIGHT, ANKLES
 
 

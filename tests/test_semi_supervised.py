@@ -19,9 +19,9 @@ from vp3d.detectors.keypoints import Keypoints2D
 from vp3d.lifter.camera import image_coordinates, project_to_2d_linear
 from vp3d.lifter.checkpoint import LifterMeta, load_checkpoint
 from vp3d.lifter.inference import Lifter
-from vp3d.lifter.synthetic import random_camera, render_view
-from vp3d.lifter.train import MotionSampler, TrainConfig, train
-from vp3d.lifter.unlabeled import UnlabeledDataError, UnlabeledSampler, load_unlabeled
+from vp3d.training.synthetic import random_camera, render_view
+from vp3d.training.train import MotionSampler, TrainConfig, train
+from vp3d.training.unlabeled import UnlabeledDataError, UnlabeledSampler, load_unlabeled
 from vp3d.mocap import labeled_subset, load_bvh
 from vp3d.export.joints import write_npz
 from vp3d.pipeline.infer import InferenceResult
@@ -161,8 +161,8 @@ def test_semi_supervised_training_runs_and_ships_a_trajectory_model(tmp_path, mo
 def test_reprojection_term_enters_the_loss_scaled_by_its_weight(tmp_path, motions):
     """Same batches (same seeds), weights 0, 0.5 and 1: the step's loss grows linearly with the weight."""
     from vp3d.lifter.model import TemporalModel
-    from vp3d.lifter.train import MotionSampler, _trajectory_step
-    from vp3d.lifter.unlabeled import UnlabeledSampler
+    from vp3d.training.train import MotionSampler, _trajectory_step
+    from vp3d.training.unlabeled import UnlabeledSampler
     export_view(tmp_path / "u1.npz", motions[1], seed=3)
     unlabeled = UnlabeledSampler([load_unlabeled(tmp_path / "u1.npz")], receptive_field=9, causal=False)
     sampler = MotionSampler([motions[0]], receptive_field=9, causal=False, noise=None)
@@ -200,7 +200,7 @@ def test_unlabeled_windows_use_the_running_batchnorm_statistics(tmp_path, motion
     """The unlabeled pass normalizes as inference does and leaves BatchNorm's statistics to the labeled
     windows: after one step, with or without unlabeled data, the running statistics are the same."""
     from vp3d.lifter.model import TemporalModel
-    from vp3d.lifter.train import MotionSampler, _trajectory_step, batchnorm_running_statistics
+    from vp3d.training.train import MotionSampler, _trajectory_step, batchnorm_running_statistics
     export_view(tmp_path / "u1.npz", motions[1], seed=3)
     unlabeled = UnlabeledSampler([load_unlabeled(tmp_path / "u1.npz")], receptive_field=9, causal=False)
     sampler = MotionSampler([motions[0]], receptive_field=9, causal=False, noise=None)

@@ -1,4 +1,4 @@
-"""Training the lifter (vp3d.lifter.train, vp3d.lifter.synthetic): training input made like inference,
+"""Training the lifter (vp3d.training.train, vp3d.training.synthetic): training input made like inference,
 reproducibility, resume, checkpoints loadable by the inference path, BatchNorm recalibration, and
 DistributedDataParallel under torchrun.
 
@@ -20,8 +20,8 @@ from conftest import require_shared
 from vp3d.lifter.camera import image_coordinates
 from vp3d.lifter.checkpoint import load_checkpoint
 from vp3d.lifter.inference import Lifter
-from vp3d.lifter.synthetic import NoiseModel, random_camera, render_view
-from vp3d.lifter.train import MotionSampler, TrainConfig, recalibrate_batchnorm, train
+from vp3d.training.synthetic import NoiseModel, random_camera, render_view
+from vp3d.training.train import MotionSampler, TrainConfig, recalibrate_batchnorm, train
 from vp3d.mocap import load_bvh
 
 HERE = Path(__file__).resolve().parent

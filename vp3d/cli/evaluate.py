@@ -64,7 +64,7 @@ def cmu_validation_sequences(mocap: Path, cache: Path | None, views: int, noisy:
 
 def virtual_view_sequences(val, views: int, noisy: bool, seed: int = 0) -> list[Sequence]:
     """Motions (vp3d.mocap.Motion) seen by fixed, seeded virtual cameras: same cameras and noise on every call."""
-    from ..lifter.synthetic import NoiseModel, random_camera, render_view
+    from ..training.synthetic import NoiseModel, random_camera, render_view
     rng = np.random.default_rng(seed)
     seqs = []
     for motion in val:
@@ -151,7 +151,7 @@ def run_evaluate(args) -> int:
     if not sequences:
         raise UserError(f"{args.input}: nothing to evaluate")
     # Imported here, not at the top: `vp3d batch` builds this parser too, and should not wait for torch.
-    from ..lifter.evaluate import evaluate
+    from ..training.evaluate import evaluate
     from ..lifter.inference import Lifter
     from ..lifter.device import resolve_device
     from ..lifter.weights import default_checkpoint

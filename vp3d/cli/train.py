@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from ..argtypes import count, filter_widths, number
-from ..lifter.train_config import TrainConfig
+from ..training.train_config import TrainConfig
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
@@ -77,7 +77,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
 
 def _load_unlabeled(paths: list[Path]):
     from ..errors import UserError
-    from ..lifter.unlabeled import UnlabeledDataError, load_unlabeled
+    from ..training.unlabeled import UnlabeledDataError, load_unlabeled
     files = []
     for p in paths:
         if p.is_dir():
@@ -98,7 +98,7 @@ def run_train(args) -> int:
     import torch
 
     from ..errors import UserError
-    from ..lifter.train import train
+    from ..training.train import train
     from ..lifter.device import resolve_device
     from ..mocap import load_collection, split
 

@@ -1,1 +1,2 @@
-"""The 2D -> 3D lifter: temporal convolutional model, checkpoints, inference, training, evaluation."""
+"""The 2D -> 3D lifter as inference uses it: temporal convolutional model, checkpoints, known weights, inference,
+camera normalization, device. Training and evaluation live in vp3d.training."""

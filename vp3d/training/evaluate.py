@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from vp3d.lifter.h36m import Sequence
-from vp3d.lifter.metrics import mpjpe, mpjve, n_mpjpe, p_mpjpe
+from ..lifter.h36m import Sequence
+from .metrics import mpjpe, mpjve, n_mpjpe, p_mpjpe
 
 MM_PER_M = 1000.0
 

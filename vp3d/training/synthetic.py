@@ -14,7 +14,7 @@ from scipy.signal import lfilter
 
 from ..detectors.keypoints import interpolate_frames
 from ..skeleton import H36M
-from .camera import normalize_screen_coordinates
+from ..lifter.camera import normalize_screen_coordinates
 
 IMAGE_SIZES = ((1920, 1080), (1280, 720), (720, 1280), (1080, 1920), (1080, 1080), (640, 480), (1000, 1000))
 

@@ -28,10 +28,10 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from ..skeleton import H36M
 from ..world import ANKLE_HEIGHT, ANKLES, to_world
 from . import metrics
-from .checkpoint import LifterMeta, LoadedCheckpoint, load_checkpoint, save_checkpoint
-from .inference import Lifter
-from .model import TemporalModel, TemporalModelStrided
-from .camera import project_to_2d_linear
+from ..lifter.checkpoint import LifterMeta, LoadedCheckpoint, load_checkpoint, save_checkpoint
+from ..lifter.inference import Lifter
+from ..lifter.model import TemporalModel, TemporalModelStrided
+from ..lifter.camera import project_to_2d_linear
 from .pose_augmentation import recombine, reverse, vary_proportions
 from .synthetic import NoiseModel, random_camera, render_view, scale_bones, time_warp
 from .train_config import TrainConfig
@@ -122,7 +122,7 @@ class ValidationSet:
         """P1, P2, N (scale-aligned P1: what is left when the person's size is known) and MPJVE in millimetres (MPJVE per frame at the training rate) on clean and
         detector-like noisy 2D, pooled over all frames. With a trajectory model, also on noisy 2D: the root's
         camera-frame error and the error of its motion (per-sequence offset removed), millimetres, and
-        foot-skate (cm/s, vp3d.lifter.metrics.foot_skate) in the world frame vp3d's --world makes: with the
+        foot-skate (cm/s, vp3d.training.metrics.foot_skate) in the world frame vp3d's --world makes: with the
         predicted trajectory, with root-relative poses (the placement without one), and of the truth."""
         out = {}
         for name, inputs in (("clean", self.clean), ("noisy", self.noisy)):

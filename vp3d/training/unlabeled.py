@@ -18,8 +18,8 @@ import torch
 
 from ..errors import UserError
 from ..skeleton import H36M
-from .camera import normalize_screen_coordinates, normalized_intrinsics
-from .inference import resample
+from ..lifter.camera import normalize_screen_coordinates, normalized_intrinsics
+from ..lifter.inference import resample
 
 
 class UnlabeledDataError(UserError, ValueError):
