@@ -250,7 +250,7 @@ def test_safe_unpickler_reads_files_written_by_numpy_1():
 
 
 def test_custom_2d_npz_round_trip(clip, tmp_path):
-    from vp3d.lifter.h36m import save_custom_2d_npz
+    from vp3d.detectors.custom_2d_npz import save_custom_2d_npz
 
     xy = track()
     xy[2] = np.nan  # a frame the writer left out

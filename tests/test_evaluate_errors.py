@@ -14,9 +14,10 @@ import pytest
 import torch
 
 from vp3d.lifter.checkpoint import LifterMeta, save_checkpoint
-from vp3d.cli.evaluate import CAMERAS_JSON
-from vp3d.lifter.h36m import KEPT_JOINTS_OF_32, load_h36m_cameras, world_to_camera
 from vp3d.skeleton import H36M
+from vp3d.training.h36m import KEPT_JOINTS_OF_32
+from vp3d.training.h36m_cameras import CAMERAS_JSON, load_h36m_cameras
+from vp3d.training.quaternion import world_to_camera
 
 BIN = Path(sys.executable).parent
 FRAMES = {"S9": {"Walking 1": 20, "Eating": 15}, "S11": {"Walking": 12}}
@@ -104,6 +105,11 @@ def no_change(data3d, data2d):
     pass
 
 
+def masked_walking_3d(data3d, data2d):
+    """A masked array is no plain container or array: its pickle names numpy.ma's rebuilder."""
+    data3d["S9"]["Walking 1"] = np.ma.masked_invalid(data3d["S9"]["Walking 1"])
+
+
 # (how the files differ from good ones, options, the file named, words of the message)
 CASES = {
     "subject absent from the files": (no_change, ["--subjects", "S1"], "data_3d_h36m.npz", ["'S1'", "S9, S11"]),
@@ -111,7 +117,8 @@ CASES = {
     "3D without 2D": (without_eating_2d, [], "data_2d_h36m_gt.npz", ["S9", "'Eating'", "no 2D"]),
     "2D shorter than 3D": (short_eating_2d, [], "data_2d_h36m_gt.npz", ["S9/Eating", "10 frames", "15 frames"]),
     "subject without 2D": (without_s11_2d, [], "data_2d_h36m_gt.npz", ["'S11'", "2D"]),
-    "pickles not trusted": (no_change, None, "data_3d_h36m.npz", ["pickled", "--trust-data"]),  # None: no --trust-data
+    "pickles naming more than arrays, untrusted": (masked_walking_3d, None, "data_3d_h36m.npz",  # None: no --trust-data
+                                                   ["refusing to load numpy.ma.core.", "pass --trust-data"]),
 }
 
 

@@ -1,5 +1,5 @@
-"""Readers of the reference release's Human3.6M files, on tiny synthetic files in the same formats, and the
-Human3.6M camera file the package ships."""
+"""Readers of the reference release's Human3.6M files (vp3d.training.h36m, h36m_cameras, quaternion), on tiny
+synthetic files in the same formats, and the Human3.6M camera file the package ships."""
 
 import json
 from pathlib import Path
@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 from conftest import require_shared
 
-from vp3d.lifter import h36m
+from vp3d.detectors.safe_npz import UntrustedFileError
 from vp3d.lifter.camera import image_coordinates, project_to_2d_linear
+from vp3d.skeleton import H36M
 from vp3d.training.evaluate import evaluate
-from vp3d.lifter.h36m import (KEPT_JOINTS_OF_32, TRUST_FLAG, UntrustedFileError, camera_to_world,
-                              h36m_sequences, load_custom_2d_npz, load_h36m_2d, load_h36m_3d,
-                              load_h36m_cameras, save_custom_2d_npz, world_to_camera)
-from vp3d.skeleton import COCO, H36M
+from vp3d.training.h36m import KEPT_JOINTS_OF_32, h36m_sequences, load_h36m_2d, load_h36m_3d
+from vp3d.training.h36m_cameras import CAMERAS_JSON, load_h36m_cameras
+from vp3d.training.quaternion import camera_to_world, world_to_camera
 
-SHIPPED_CAMERAS = Path(h36m.__file__).with_name("h36m_cameras.json")  # package data (setup.cfg)
+SHIPPED_CAMERAS = CAMERAS_JSON  # package data (setup.cfg)
 
 RES_W, RES_H = 1000, 1002
 FOCAL = (1150.0, 1140.0)
@@ -70,7 +70,7 @@ def files(tmp_path):
 
 def test_3d_loader_keeps_the_17_joints(files):
     tmp, data3d, _, _ = files
-    loaded = load_h36m_3d(tmp / "data_3d_h36m.npz", trust=True)
+    loaded = load_h36m_3d(tmp / "data_3d_h36m.npz")
     assert list(loaded) == ["S9"] and list(loaded["S9"]) == ["Walking 1", "Eating"]
     walk = loaded["S9"]["Walking 1"]
     assert walk.shape == (5, 17, 3) and walk.dtype == np.float32
@@ -78,24 +78,26 @@ def test_3d_loader_keeps_the_17_joints(files):
     np.testing.assert_array_equal(walk, data3d["S9"]["Walking 1"][:, list(KEPT_JOINTS_OF_32)])
 
 
-@pytest.mark.parametrize("name,loader", [("data_3d_h36m.npz", load_h36m_3d),
-                                         ("data_2d_h36m_gt.npz", load_h36m_2d)])
-def test_pickled_files_need_trust(files, name, loader):
-    tmp = files[0]
+def test_pickles_naming_more_than_containers_and_arrays_need_trust(tmp_path):
+    """The release's files are pickled dicts of arrays: read without trust, as no code from them can run. A pickle
+    that names anything else (here numpy.ma's masked-array rebuilder) is refused unless trusted."""
+    path = tmp_path / "data_3d_h36m.npz"
+    np.savez(path, positions_3d={"S9": {"Walking": np.ma.masked_invalid(world_poses(3, 0))}})
     with pytest.raises(UntrustedFileError) as err:
-        loader(tmp / name)
-    msg = str(err.value)
-    assert name in msg and "trust=True" in msg and TRUST_FLAG in msg
+        load_h36m_3d(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: refusing to load numpy.ma.core.") and "trust=True" in message
+    assert load_h36m_3d(path, trust=True)["S9"]["Walking"].shape == (3, 17, 3)
 
 
-def test_missing_file_is_reported_before_trust(tmp_path):
+def test_missing_file_is_a_file_not_found_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_h36m_3d(tmp_path / "nope.npz")
 
 
 def test_2d_loader(files):
     tmp = files[0]
-    d2 = load_h36m_2d(tmp / "data_2d_h36m_gt.npz", trust=True)
+    d2 = load_h36m_2d(tmp / "data_2d_h36m_gt.npz")
     assert d2.num_joints == 17 and d2.layout_name == "h36m"
     assert d2.keypoints_symmetry == (list(H36M.left), list(H36M.right))
     assert d2.positions["S9"]["Walking 1"][0].shape == (7, 17, 3)
@@ -131,8 +133,8 @@ def test_world_to_camera_rotation_convention():
 
 def test_sequences(files):
     tmp, data3d, data2d, cams = files
-    d3 = load_h36m_3d(tmp / "data_3d_h36m.npz", trust=True)
-    d2 = load_h36m_2d(tmp / "data_2d_h36m_gt.npz", trust=True)
+    d3 = load_h36m_3d(tmp / "data_3d_h36m.npz")
+    d2 = load_h36m_2d(tmp / "data_2d_h36m_gt.npz")
     seqs = h36m_sequences(d3, d2, cams, ["S9"])
     assert [(s.subject, s.action, s.camera_id) for s in seqs] == [("S9", "Walking 1", "cam0"),
                                                                   ("S9", "Eating", "cam0")]
@@ -156,8 +158,8 @@ def test_sequences(files):
 
 def test_sequences_reject_short_2d(files):
     tmp, _, _, cams = files
-    d3 = load_h36m_3d(tmp / "data_3d_h36m.npz", trust=True)
-    d2 = load_h36m_2d(tmp / "data_2d_h36m_gt.npz", trust=True)
+    d3 = load_h36m_3d(tmp / "data_3d_h36m.npz")
+    d2 = load_h36m_2d(tmp / "data_2d_h36m_gt.npz")
     d2.positions["S9"]["Eating"] = [d2.positions["S9"]["Eating"][0][:2]]
     with pytest.raises(ValueError, match="fewer"):
         h36m_sequences(d3, d2, cams, ["S9"])
@@ -167,8 +169,8 @@ def test_sequences_reject_short_2d(files):
 
 def test_sequences_evaluate_end_to_end(files):
     tmp, _, _, cams = files
-    d3 = load_h36m_3d(tmp / "data_3d_h36m.npz", trust=True)
-    d2 = load_h36m_2d(tmp / "data_2d_h36m_gt.npz", trust=True)
+    d3 = load_h36m_3d(tmp / "data_3d_h36m.npz")
+    d2 = load_h36m_2d(tmp / "data_2d_h36m_gt.npz")
     seqs = h36m_sequences(d3, d2, cams, ["S9"])
     truth = {s.kp2d_norm.tobytes(): s.pose3d for s in seqs}
     res = evaluate(lambda kp: truth[kp.tobytes()] + [0.0, 0.0, 0.02], seqs)
@@ -202,39 +204,9 @@ def test_shipped_cameras_look_at_the_stage():
             assert px[1, 1] < px[0, 1]  # world up (z) is image up (smaller y)
 
 
-def test_custom_2d_round_trip(tmp_path):
-    xy = np.random.default_rng(0).uniform(0, 640, size=(8, 17, 3)).astype(np.float32)
-    path = save_custom_2d_npz(tmp_path / "data_2d_custom_myvideo", "myvideo.mp4", xy, 640, 480, "coco")
-    assert path.endswith(".npz") and Path(path).is_file()
-
-    # Exactly the reference layout.
-    with np.load(path, allow_pickle=True) as f:
-        pos = f["positions_2d"].item()
-        meta = f["metadata"].item()
-    assert list(pos) == ["myvideo.mp4"] and list(pos["myvideo.mp4"]) == ["custom"]
-    assert pos["myvideo.mp4"]["custom"][0].shape == (8, 17, 2)
-    assert pos["myvideo.mp4"]["custom"][0].dtype == np.float32
-    assert meta["layout_name"] == "coco" and meta["num_joints"] == 17
-    assert meta["keypoints_symmetry"] == [list(COCO.left), list(COCO.right)]
-    assert meta["video_metadata"] == {"myvideo.mp4": {"w": 640, "h": 480}}
-
-    with pytest.raises(UntrustedFileError):
-        load_custom_2d_npz(path)
-    videos = load_custom_2d_npz(path, trust=True)
-    v = videos["myvideo.mp4"]
-    np.testing.assert_array_equal(v.xy, xy[..., :2])
-    assert (v.width, v.height, v.layout_name) == (640, 480, "coco")
-    assert v.keypoints_symmetry == (list(COCO.left), list(COCO.right))
-
-
-def test_custom_2d_rejects_wrong_joint_count(tmp_path):
-    with pytest.raises(ValueError, match="joints"):
-        save_custom_2d_npz(tmp_path / "x.npz", "v", np.zeros((3, 12, 2)), 640, 480, H36M)
-
-
 def test_evaluate_command_on_reference_format_files(files, capsys):
-    """`vp3d evaluate --h36m-dir D -k gt --checkpoint pretrained_h36m_cpn.bin --trust-data` — the one-command
-    equivalent of the reference's `run.py -k ... --evaluate ...` — reports what the lifter itself gives."""
+    """`vp3d evaluate --h36m-dir D -k gt --checkpoint CKPT` — the one-command equivalent of the reference's
+    `run.py -k ... --evaluate ...` — reports what the lifter itself gives."""
     from conftest import small_model, write_official
 
     from vp3d.cli import main
@@ -242,17 +214,14 @@ def test_evaluate_command_on_reference_format_files(files, capsys):
     from vp3d.lifter.inference import Lifter
 
     tmp, _, _, cams = files
-    ckpt = write_official(tmp / "pretrained_h36m_cpn.bin", small_model(widths=(3, 3)))
+    ckpt = write_official(tmp / "small_official_layout.bin", small_model(widths=(3, 3)))
     args = ["evaluate", "--h36m-dir", str(tmp), "-k", "gt", "--subjects", "S9", "--cameras", str(tmp / "cams.json"),
-            "--checkpoint", str(ckpt), "--by", "sequence"]
-    assert main(args) == 1  # the release's npz files hold pickles: refused without the trust flag
-    assert "--trust-data" in capsys.readouterr().err
-
-    assert main(args + ["--trust-data", "--json"]) == 0
+            "--checkpoint", str(ckpt), "--input-layout", "h36m", "--by", "sequence"]
+    assert main(args + ["--json"]) == 0  # pickles of plain dicts and arrays: no --trust-data needed
     report = json.loads(capsys.readouterr().out)
-    seqs = h36m_sequences(load_h36m_3d(tmp / "data_3d_h36m.npz", trust=True),
-                          load_h36m_2d(tmp / "data_2d_h36m_gt.npz", trust=True), cams, ["S9"])
-    lifter = Lifter.load(ckpt)
+    seqs = h36m_sequences(load_h36m_3d(tmp / "data_3d_h36m.npz"),
+                          load_h36m_2d(tmp / "data_2d_h36m_gt.npz"), cams, ["S9"])
+    lifter = Lifter.load(ckpt, input_layout="h36m")
     preds = [lifter.lift(s.kp2d_norm).poses for s in seqs]
     # like the reference: per-group means, then their unweighted average
     p1 = np.mean([1000 * metrics.mpjpe(p, s.pose3d) for p, s in zip(preds, seqs)])
@@ -261,6 +230,6 @@ def test_evaluate_command_on_reference_format_files(files, capsys):
     assert report["average"]["p2"] == pytest.approx(p2, rel=1e-4)
     assert len(report["groups"]) == len(seqs) == 2
 
-    assert main(args + ["--trust-data"]) == 0  # the table
+    assert main(args + ["--trust-data"]) == 0  # the flag of old command lines still works; the table
     table = capsys.readouterr().out
     assert "P1" in table and "P2" in table and "P3" in table and "MPJVE" in table

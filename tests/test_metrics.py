@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from vp3d.training.evaluate import evaluate
-from vp3d.lifter.h36m import Sequence
+from vp3d.training.sequence import Sequence
 from vp3d.training.metrics import (bone_length_loss, bone_lengths, inverse_depth_weight, mpjpe, mpjpe_loss,
                                  mpjve, n_mpjpe, p_mpjpe, procrustes_align, velocity_loss,
                                  weighted_mpjpe_loss)

@@ -5,7 +5,9 @@ Two data sources:
   detector-like noisy 2D (`--mocap DIR`, the default);
 - the reference release's Human3.6M files (`--h36m-dir DIR -k cpn_ft_h36m_dbb`): the equivalent of
   `run.py -k cpn_ft_h36m_dbb -arc 3,3,3,3,3 --evaluate pretrained_h36m_cpn.bin` is
-  `vp3d evaluate --h36m-dir data -k cpn_ft_h36m_dbb --checkpoint pretrained_h36m_cpn.bin --trust-data`.
+  `vp3d evaluate --h36m-dir data -k cpn_ft_h36m_dbb --checkpoint pretrained_h36m_cpn.bin`.
+Their pickles are read by vp3d.detectors.safe_npz (containers and numpy arrays only); one that needs more is
+refused unless --trust-data is given.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..lifter.h36m import (TRUST_FLAG, H36MDataError, Sequence, UntrustedFileError, h36m_sequences, load_h36m_2d,
-                   load_h36m_3d, load_h36m_cameras)
+from ..detectors.safe_npz import UntrustedFileError
+from ..training.h36m import H36MDataError, h36m_sequences, load_h36m_2d, load_h36m_3d
+from ..training.h36m_cameras import CAMERAS_JSON, load_h36m_cameras
+from ..training.sequence import Sequence
 
-CAMERAS_JSON = Path(__file__).resolve().parents[1] / "lifter" / "h36m_cameras.json"
+TRUST_DATA = "--trust-data"
+"""The flag that lets a data file's pickles name more than containers and numpy arrays (the refusal names it)."""
 H36M_TEST_SUBJECTS = "S9,S11"
 UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError)
 """What reading a damaged or foreign data file raises."""
@@ -46,8 +51,9 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--subjects", default=H36M_TEST_SUBJECTS, help="Human3.6M test subjects, comma-separated")
     p.add_argument("--actions", default=None, help="comma-separated action prefixes (default: all)")
     p.add_argument("--cameras", type=Path, default=CAMERAS_JSON, help="Human3.6M camera parameters JSON")
-    p.add_argument("--trust-data", action="store_true",
-                   help="allow unpickling the Human3.6M npz files (they hold pickled dicts)")
+    p.add_argument(TRUST_DATA, action="store_true",
+                   help="allow full unpickling of Human3.6M npz files whose pickles hold more than containers and "
+                        "numpy arrays (runs code from the file: trusted files only)")
     p.add_argument("--by", choices=["action", "sequence"], default="action", help="table rows")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")
     p.add_argument("--device", default="cpu")
@@ -95,9 +101,8 @@ def _read(path: Path, load):
     from ..errors import UserError
     try:
         return load(path)
-    except UntrustedFileError:
-        raise UserError(f"{path}: holds pickled Python objects, and reading them can run code embedded in the "
-                        f"file; pass {TRUST_FLAG} if you trust where it came from") from None
+    except UntrustedFileError as e:
+        raise e.naming(TRUST_DATA) from None
     except UNREADABLE as e:
         raise UserError(_naming(path, e)) from None
 

@@ -19,7 +19,8 @@ decoded frame of it, else a one-line DetectorError says how many each has. Forma
   (1 when absent); box = "bbox" [x, y, w, h] when present, else around the joints.
 * OpenPose (a folder of `*_keypoints.json`, one per frame; see openpose.py): BODY_25 or COCO-18, mapped to COCO-17.
 
-Pickled `.npz` files are read with safe_npz (containers and numpy arrays only, no code runs).
+Pickled `.npz` files are read with safe_npz's one policy (containers and numpy arrays only, no code runs; a
+file whose pickles need more is refused: vp3d-infer has no flag to trust it).
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ import numpy as np
 
 from . import openpose
 from .candidates import PersonCandidates, boxes_around
+from .custom_2d_npz import custom_2d_videos
 from .keypoints import DetectorError
-from .safe_npz import load_npz
+from .safe_npz import UntrustedFileError, load_npz
 
 PREFIX = "file:"
 
@@ -78,16 +80,14 @@ def _read_d2_npz(path: Path, data: dict) -> _Read:
 
 
 def _read_custom_npz(path: Path, data: dict, video_name: str) -> _Read:
-    positions, meta = data["positions_2d"], data.get("metadata") or {}
-    if not isinstance(positions, dict) or not positions:
-        raise DetectorError(f"{path}: positions_2d holds no videos")
+    videos = custom_2d_videos(data)
     stem = os.path.splitext(video_name)[0]
-    name = next(iter(positions)) if len(positions) == 1 else \
-        next((n for n in (video_name, stem) if n in positions), None)
+    name = next(iter(videos)) if len(videos) == 1 else \
+        next((n for n in (video_name, stem) if n in videos), None)
     if name is None:
-        raise DetectorError(f"{path}: holds videos {sorted(positions)[:5]}, none named {video_name!r} or {stem!r}")
-    xy = np.asarray(positions[name]["custom"][0], np.float32)
-    layout = meta.get("layout_name")
+        raise DetectorError(f"{path}: holds videos {sorted(videos)[:5]}, none named {video_name!r} or {stem!r}")
+    video = videos[name]
+    xy, layout = video.xy, video.layout_name
     if layout not in ("coco", "h36m") or xy.ndim != 3 or xy.shape[1] != 17 or xy.shape[2] < 2:
         raise DetectorError(f"{path}: layout {layout!r} with keypoints {xy.shape}; expected layout_name 'coco' "
                             f"or 'h36m' and (T, 17, 2)")
@@ -96,9 +96,8 @@ def _read_custom_npz(path: Path, data: dict, video_name: str) -> _Read:
     frames = [PersonCandidates(boxes=boxes_around(xy[i:i + 1], np.ones((1, 17))), xy=xy[i:i + 1],
                                score=np.ones((1, 17)), person_score=np.ones(1))
               if present[i] else PersonCandidates.empty(17) for i in range(len(xy))]
-    size = (meta.get("video_metadata") or {}).get(name) or {}
-    return _Read(frames, layout, 17, "VideoPose3D custom 2D npz",
-                 (int(size["w"]), int(size["h"])) if "w" in size and "h" in size else None)
+    size = None if video.width is None else (video.width, video.height)
+    return _Read(frames, layout, 17, "VideoPose3D custom 2D npz", size)
 
 
 def _read_coco_json(path: Path, results) -> _Read:
@@ -152,6 +151,8 @@ def read_keypoint_file(path: str | os.PathLike, video_name: str = "") -> _Read:
         return _read_coco_json(path, results)
     try:
         data = load_npz(path)
+    except UntrustedFileError as e:
+        raise DetectorError(str(e.naming(None))) from None
     except pickle.UnpicklingError as e:
         raise DetectorError(f"{path}: {e}") from None
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:

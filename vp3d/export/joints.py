@@ -189,7 +189,7 @@ def write_csv(path: str | os.PathLike, result, world=None) -> Path:
 def write_custom_2d_npz(path: str | os.PathLike, result) -> Path:
     """The reference release's custom 2D dataset format (positions_2d / metadata), readable by its
     tooling (`run.py -d custom -k <name>`)."""
-    from ..lifter.h36m import save_custom_2d_npz
+    from ..detectors.custom_2d_npz import save_custom_2d_npz
     kp = result.keypoints
     name = Path(result.video.path).name
 

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..lifter.h36m import Sequence
 from .metrics import mpjpe, mpjve, n_mpjpe, p_mpjpe
+from .sequence import Sequence
 
 MM_PER_M = 1000.0
 
