@@ -9,7 +9,7 @@ to the floor:
   decode            vp3d.video.iter_frames
   detect            vp3d's detect_video (decode thread + MediaPipe + layout)
   lift              the shipped lifter over the clip's 2D (with flip augmentation)
-  render+encode     render_video (decode thread + drawing + H.264), the old and the current x264 preset
+  render+encode     render_figures (decode thread + drawing + H.264), the old and the current x264 preset
   two passes        detect, lift, then render, one after the other, models loaded (in this process)
   overlapped        the same with the render running while MediaPipe detects (vp3d.pipeline.overlap),
                     as vp3d-infer does it
@@ -35,11 +35,10 @@ from vp3d.detectors.mediapipe_pose import MediaPipePoseDetector
 from vp3d.pipeline.detect import detect_keypoints
 from vp3d.pipeline.infer import InferenceOptions, lift_keypoints, result_from_keypoints
 from vp3d.lifter.weights import default_checkpoint
-from vp3d.pipeline.overlap import run_video_rendering
 from vp3d.lifter.inference import Lifter
-from vp3d.render.side_by_side import render_result, render_video
+from vp3d.pipeline.job import Outputs, process_video
+from vp3d.render.video import Figure, render_figures
 from vp3d.video import DEFAULT_PRESET, ffmpeg_exe, iter_frames, probe
-from vp3d.skeleton import get_layout
 
 SHARED_VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
 
@@ -91,20 +90,22 @@ def bench(video: Path, frames: int, tmp: Path) -> list[tuple[str, float]]:
     sec, lifted = clock(lambda: lift_keypoints(lifter, kp, info.fps))
     rows.append(("lift (243 frames, flip)", n / sec))
     for preset in ("veryfast", DEFAULT_PRESET):
-        sec, _ = clock(lambda: render_video(clip, tmp / "render.mp4", kp.xy, kp.score, kp.detected,
-                                            get_layout(kp.layout), lifted.poses, preset=preset))
+        sec, _ = clock(lambda: render_figures(clip, tmp / "render.mp4", preset=preset, figures=[
+            Figure(kp.xy, kp.score, kp.detected, kp.layout, lifted.poses)]))
         rows.append((f"render+encode, x264 {preset}", n / sec))
     options = InferenceOptions()
     with MediaPipePoseDetector() as det:
         def two_passes():
             result = result_from_keypoints(detect_keypoints(clip, det), info, lifter, None, det.name, options)
-            render_result(result, tmp / "two_pass.mp4")
+            k = result.keypoints
+            render_figures(clip, tmp / "two_pass.mp4",
+                           figures=[Figure(k.xy, k.score, k.detected, k.layout, result.poses3d, result.trajectory)])
         sec, _ = clock(two_passes)
         rows.append(("detect+lift+render, 2 passes", n / sec))
         for preset in (DEFAULT_PRESET, "veryfast"):
             det.reset()
-            sec, _ = clock(lambda: run_video_rendering(clip, tmp / "overlap.mp4", options, lifter=lifter,
-                                                       checkpoint_path=None, detector=det, preset=preset))
+            sec, _ = clock(lambda: process_video(clip, Outputs(video=tmp / "overlap.mp4", preset=preset), options,
+                                                 lifter=lifter, detector=det))
             rows.append((f"overlapped, x264 {preset}", n / sec))
     cmd = [str(Path(sys.executable).parent / "vp3d-infer"), str(clip), "--out", str(tmp / "whole.mp4"),
            "--json", str(tmp / "whole.json"), "--quiet"]

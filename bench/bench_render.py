@@ -4,7 +4,7 @@ For each shared 720p video, on its first N frames (cut once, re-encoded at high 
 reads the same file), prints frames/s of:
   decode only            iter_frames (OpenCV/FFmpeg decoding, upright BGR frames)
   draw only              2D overlay + 3D panel + canvas copy, on one decoded frame reused (no I/O)
-  render+encode          the whole render_video (decode thread + draw + H.264 encode), what users wait for
+  render+encode          the whole render_figures (decode thread + draw + H.264 encode), what users wait for
   ffmpeg decode->encode  plain FFmpeg transcode of the same frames, same x264 settings (input size)
   ffmpeg ... padded      the same, padded to the render's output size (same pixels encoded as render+encode)
 and the ratio of render+encode to each baseline. The 2D/3D poses are synthetic: the detector and lifter
@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vp3d.render.side_by_side import Pose3DPanel, _output_size, draw_skeleton_2d, render_video
+from vp3d.render.draw import Pose3DPanel, _output_size, draw_skeleton_2d
+from vp3d.render.video import Figure, render_figures
 from vp3d.video import ffmpeg_exe, iter_frames, probe
 from vp3d.skeleton import H36M
 
@@ -77,16 +78,16 @@ def bench_video(src: Path, frames: int, workdir: Path, preset: str, crf: int) ->
     left, right = canvas[:, :left_w], canvas[:, left_w:]
 
     def draw_all():
-        panel = Pose3DPanel(poses, left_h)  # set-up cost included: it is part of every render
+        panel = Pose3DPanel(poses[None], left_h)  # set-up cost included: it is part of every render
         for t in range(n):
             left[:] = frame[:left_h, :left_w]
             draw_skeleton_2d(left, xy[t], score[t], H36M, interpolated=not detected[t], thickness=max(2, round(left_h / 300)))
-            panel.draw(right, t)
+            panel.draw(right, poses[t][None])
 
     rows.append(("draw only", n, timed(draw_all)))
     out = workdir / "render.mp4"
-    rows.append(("render+encode", n, timed(lambda: render_video(clip, out, xy, score, detected, H36M, poses,
-                                                                 crf=crf, preset=preset))))
+    rows.append(("render+encode", n, timed(lambda: render_figures(clip, out, [Figure(xy, score, detected, H36M.name, poses)],
+                                                                   crf=crf, preset=preset))))
     enc = ["-an", "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p"]
     rows.append(("ffmpeg decode->encode", n, timed(lambda: ffmpeg("-i", str(clip), *enc, str(workdir / "base.mp4")))))
     pad = f"pad={canvas.shape[1]}:{canvas.shape[0]}:0:0"

@@ -54,10 +54,10 @@ BREAKAGES = [
                "out.append(model(x[None, start: stop + rf - 1])[0, int(start > 0):].cpu())")],  # single pass intact
              ["tests/test_lifter.py"]),
     Breakage("live-rendered video out of the all-or-nothing clean-up, still reported", "vp3d/pipeline/job.py",
-             [('            written["video"] = str(rendered)\n        elif outputs.video:',
-               "            pass\n        elif outputs.video:"),
+             [('            written["video"] = str(render.complete(people.figures(), people.num_frames).path)',
+               "            video = str(render.complete(people.figures(), people.num_frames).path)"),
               ("    return written\n\n\ndef process_video(",
-               '    return {"video": str(rendered), **written} if rendered is not None else written\n\n\n'
+               '    return {"video": video, **written} if render is not None else written\n\n\n'
                "def process_video(")],
              ["tests/test_stage_boundaries.py"]),
     Breakage("flip augmentation off in training", "vp3d/training/train.py",
@@ -67,7 +67,7 @@ BREAKAGES = [
              [("if rng.random() < 0.5:  # mirror the image", "if rng.random() < 0.0:  # mirror the image")],
              ["tests/test_semi_supervised.py"]),
     Breakage("live render waits for the end of detection", "vp3d/pipeline/overlap.py",
-             [("ready = settled_frames(raw.detected, loaded_lifter().lookahead(info.fps))", "ready = 0")],
+             [("ready = min(s.start + settled_frames(s.raw.detected, lookahead) for s in spans)", "ready = 0")],
              ["tests/test_overlap.py"]),
 ]
 

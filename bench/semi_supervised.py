@@ -26,6 +26,7 @@ from vp3d.training.synthetic import NoiseModel, random_camera, render_view
 from vp3d.mocap import labeled_subset, load_collection, split
 from vp3d.export.joints import write_npz
 from vp3d.pipeline.infer import InferenceResult
+from vp3d.pipeline.people import PeopleResult
 from vp3d.video import VideoInfo
 
 CLIP_FRAMES = 250  # 5 s at 50 fps
@@ -43,7 +44,7 @@ def write_unlabeled(motion: np.ndarray, path: Path, rng: np.random.Generator) ->
                              keypoints=kp, poses3d=np.zeros((T, 17, 3), np.float32), trajectory=None,
                              lifter=meta, checkpoint=Path("none"), detector_name="virtual camera",
                              focal_px=cam.focal_px, focal_source="virtual camera")
-    write_npz(path, result)
+    write_npz(path, PeopleResult.of_one(result))
 
 
 LAST_EPOCHS = 10  # validation error swings by ~5 mm from epoch to epoch: compare the means of the last 10

@@ -26,6 +26,7 @@ from vp3d.export import joints as export
 from vp3d.export.bvh import write_bvh
 from vp3d.pipeline.infer import InferenceResult
 from vp3d.pipeline.job import Outputs, write_outputs
+from vp3d.pipeline.people import PeopleResult
 from vp3d.video import VideoInfo
 from vp3d.world import ANKLE_HEIGHT, Y_UP_TO_Z_UP, estimate_up, floor_clearance, to_world
 from vp3d.skeleton import H36M
@@ -279,7 +280,7 @@ def read_csv(path: Path) -> tuple[str, list[str], np.ndarray]:
 
 def test_csv_has_a_row_per_frame_and_a_column_per_joint_and_axis(walk, tmp_path):
     result = filmed(walk, filming_camera(walk, 10))
-    comment, columns, table = read_csv(export.write_csv(tmp_path / "j.csv", result))
+    comment, columns, table = read_csv(export.write_csv(tmp_path / "j.csv", PeopleResult.of_one(result)))
     assert comment.startswith("# ") and "metres" in comment and "camera frame" in comment and "pixels" in comment
     assert columns[:6] == ["frame", "time_s", "detected", "hip_x", "hip_y", "hip_z"]
     assert columns[3 + 3 * 17 - 1] == "right_wrist_z" and columns[3 + 3 * 17] == "hip_x_px"
@@ -299,8 +300,8 @@ def test_json_frames_are_streamed_into_one_plain_document(walk, tmp_path):
     """Written frame by frame (no whole-clip object tree), the file is exactly what json.dump of the whole
     document gives, and each frame holds the arrays of the result."""
     result = filmed(walk, filming_camera(walk, 10, azimuth_deg=70), trajectory=True)
-    text = export.write_json(tmp_path / "j.json", result).read_text()
-    doc = {**export.describe(result), "frames": list(export.frame_records(result))}
+    text = export.write_json(tmp_path / "j.json", PeopleResult.of_one(result)).read_text()
+    doc = {**export.describe(PeopleResult.of_one(result)), "frames": list(export.frame_records(result))}
     assert text == json.dumps(doc, separators=(",", ":"))
     frames = json.loads(text)["frames"]
     assert [f["index"] for f in frames] == list(range(len(walk)))
@@ -316,7 +317,7 @@ def test_a_failing_export_takes_the_outputs_written_before_it_away(walk, tmp_pat
     outputs = Outputs(json=tmp_path / "a.json", npz=tmp_path / "a.npz", csv=tmp_path / "a.csv",
                       npz_2d=tmp_path / "gone" / "a.2d.npz")
     with pytest.raises(OSError):
-        write_outputs(result, outputs)
+        write_outputs(PeopleResult.of_one(result), outputs)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -324,7 +325,7 @@ def test_world_exports_say_which_frame_they_are_in(walk, tmp_path):
     result = filmed(walk, filming_camera(walk, 20))
     outputs = Outputs(json=tmp_path / "w.json", npz=tmp_path / "w.npz", csv=tmp_path / "w.csv",
                       bvh=tmp_path / "w.bvh", world=True, up="z")
-    written = write_outputs(result, outputs)
+    written = write_outputs(PeopleResult.of_one(result), outputs)
     assert set(written) == {"json", "npz", "csv", "bvh"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.bvh", "w.csv", "w.json", "w.npz"]  # no partials
     doc = json.loads((tmp_path / "w.json").read_text())
@@ -341,7 +342,7 @@ def test_world_exports_say_which_frame_they_are_in(walk, tmp_path):
     assert "world frame, Z-up" in comment
     np.testing.assert_allclose(table[:, columns.index("head_z")], npz["joints3d"][:, J["head"], 2], atol=1e-5)
     # The camera-frame default says so too (and keeps the /1 layout).
-    plain = json.loads(export.write_json(tmp_path / "c.json", result).read_text())
+    plain = json.loads(export.write_json(tmp_path / "c.json", PeopleResult.of_one(result)).read_text())
     assert plain["joints3d"]["frame"] == "camera" and "world" not in plain["joints3d"]
 
 

@@ -1,6 +1,6 @@
-"""Rendering while detecting (vp3d.pipeline.overlap, vp3d.render.live): frames are rendered only once their 3D
-pose can no longer change, the rendered poses are the exported ones, and the video is the same as the
-one the two-pass render draws."""
+"""Rendering while detecting (vp3d.pipeline.overlap feeding vp3d.render.video): frames are rendered only once
+their 3D pose can no longer change, the rendered poses are the exported ones, and the video is the same as
+the one the render after detection draws."""
 
 from __future__ import annotations
 
@@ -19,9 +19,23 @@ from vp3d.detectors.keypoints import Keypoints2D, fill_missing
 from vp3d.lifter.camera import image_coordinates
 from vp3d.lifter.inference import Lifter
 from vp3d.pipeline.infer import InferenceOptions, detector_from_options, lift_keypoints, load_lifter
-from vp3d.pipeline.overlap import run_video_rendering, settled_frames
-from vp3d.render.side_by_side import Pose3DPanel, render_result
-from vp3d.video import iter_frames
+from vp3d.pipeline.overlap import live_geometry_frames, settled_frames
+from vp3d.pipeline.run import run_video
+from vp3d.render.video import Figure, SideBySideRender, render_figures
+from vp3d.video import iter_frames, probe
+
+
+def render_while_detecting(video, out, options, *, detector, progress, render_progress, crf=23, **models):
+    """The default run's video drawn while detecting, as vp3d.pipeline.job does it: -> (result, video path)."""
+    info = probe(video)
+    render = SideBySideRender(video, out, info, geometry_frames=live_geometry_frames(info), crf=crf,
+                              progress=render_progress)
+    try:
+        people = run_video(video, options, detector=detector, progress=progress, render=render, info=info, **models)
+    except BaseException:
+        render.abort()
+        raise
+    return people.people[0].result, render.complete(people.figures(), people.num_frames).path
 
 
 def test_settled_frames_stop_lookahead_before_the_last_detection():
@@ -61,20 +75,6 @@ def test_settled_poses_do_not_change_as_more_frames_arrive(tmp_path, causal, fps
     assert settled_any
 
 
-@pytest.mark.parametrize("with_trajectory", [False, True])
-def test_drawing_a_given_pose_matches_drawing_the_panels_own_frame(with_trajectory):
-    rng = np.random.default_rng(1)
-    poses = rng.normal(0, 0.3, (20, 17, 3))
-    poses -= poses[:, :1]
-    trajectory = np.c_[np.linspace(-1, 1, 20), np.zeros(20), np.full(20, 4.0)] if with_trajectory else None
-    panel = Pose3DPanel(poses, 300, trajectory=trajectory)
-    a, b = np.empty((300, 300, 3), np.uint8), np.empty((300, 300, 3), np.uint8)
-    for t in (0, 7, 19):
-        panel.draw(a, t)
-        panel.draw_pose(b, poses[t], None if trajectory is None else trajectory[t])
-        np.testing.assert_array_equal(a, b)
-
-
 @pytest.fixture(scope="module")
 def small_taiji(tmp_path_factory):
     """The whole tai chi video (412 frames, 17 s) at 384x216: long enough for the render to start while
@@ -102,7 +102,7 @@ def test_rendering_starts_before_detection_ends_and_draws_what_two_passes_draw(t
             assert rendered_before_the_end.wait(timeout=120), "nothing was rendered with 100 frames to detect"
     rendered = []
     try:
-        result, path = run_video_rendering(
+        result, path = render_while_detecting(
             small_taiji, tmp_path / "live.mp4", options, lifter=lifter, checkpoint_path=checkpoint,
             detector=detector, crf=0, progress=hold_detection,
             render_progress=lambda n: (rendered.append(n), rendered_before_the_end.set()))
@@ -110,7 +110,9 @@ def test_rendering_starts_before_detection_ends_and_draws_what_two_passes_draw(t
         detector.close()
     assert len(result.poses3d) == total and rendered == list(range(1, total + 1))
     assert result.keypoints.detected.mean() > 0.9
-    render_result(result, tmp_path / "two_pass.mp4", crf=0)
+    kp = result.keypoints
+    render_figures(small_taiji, tmp_path / "two_pass.mp4", crf=0,
+                   figures=[Figure(kp.xy, kp.score, kp.detected, kp.layout, result.poses3d, result.trajectory)])
     width = result.video.width
     frames = 0
     for live, two_pass in zip(iter_frames(path), iter_frames(tmp_path / "two_pass.mp4")):
@@ -126,19 +128,20 @@ def test_detection_goes_on_while_the_lifter_is_still_loading(tmp_path, small_tai
     import threading
 
     import vp3d.pipeline.overlap as overlap
+    import vp3d.pipeline.run as run
     past_first_update = threading.Event()
-    real_load = overlap.load_lifter
+    real_load = run.load_lifter
 
     def slow_load(options):
         assert past_first_update.wait(timeout=120), "detection stopped to wait for the lifter"
         return real_load(options)
 
-    monkeypatch.setattr(overlap, "load_lifter", slow_load)
+    monkeypatch.setattr(run, "load_lifter", slow_load)
     options = InferenceOptions()
     detector = detector_from_options(options)
     rendered = [0]
     try:
-        result, path = run_video_rendering(
+        result, path = render_while_detecting(
             small_taiji, tmp_path / "live.mp4", options, detector=detector,
             progress=lambda n: past_first_update.set() if n >= overlap.FIRST_UPDATE + 100 else None,
             render_progress=lambda n: rendered.__setitem__(0, n))

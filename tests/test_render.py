@@ -1,4 +1,4 @@
-"""The side-by-side render (vp3d.render.side_by_side): drawing rules on plain arrays, and whole videos."""
+"""The side-by-side render: drawing rules on plain arrays (vp3d.render.draw), and whole videos (vp3d.render.video)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from conftest import require_shared
-from vp3d.render.side_by_side import (CENTRE_COLOR, LEFT_COLOR, LOW_CONF_COLOR, PANEL_BACKGROUND, RIGHT_COLOR,
-                                  Pose3DPanel, _output_size, bone_colors, draw_skeleton_2d, render_video)
+from vp3d.render.draw import (CENTRE_COLOR, LEFT_COLOR, LOW_CONF_COLOR, PANEL_BACKGROUND, RIGHT_COLOR, Pose3DPanel,
+                              _output_size, bone_colors, draw_skeleton_2d)
+from vp3d.render.video import Figure, render_figures
 from vp3d.video import H264Writer, ffmpeg_exe, iter_frames, probe
 from vp3d.skeleton import COCO, H36M
 
@@ -90,8 +91,8 @@ def test_2d_skeleton_colours_low_confidence_and_filled_frames():
 
 def test_3d_panel_viewpoint_scale_and_floor():
     poses = moving_poses(50)
-    panel = Pose3DPanel(poses, 400, azimuth_deg=0, elevation_deg=0)
-    pix = panel._pix  # (T, 17, 2) panel pixels, fixed for the clip
+    panel = Pose3DPanel(poses[None], 400, azimuth_deg=0, elevation_deg=0)
+    pix = np.stack([panel.pixels(pose)[0] for pose in poses])  # (T, 17, 2) panel pixels, fixed for the clip
     assert pix.shape == (50, 17, 2)
     assert (pix > 0).all() and (pix < 400).all()  # the clip's extent fits, whatever the frame
     # Seen from the original camera: the head is up, the person's left (+x) on the panel's right.
@@ -103,27 +104,29 @@ def test_3d_panel_viewpoint_scale_and_floor():
     assert panel.floor == pytest.approx(-0.9)
 
     img = np.zeros((400, 400, 3), np.uint8)
-    panel.draw(img, 10)
+    panel.draw(img, poses[10][None])
     assert np.abs(pixel(img, pix[10, J["left_knee"]]) - LEFT_COLOR).max() < 40
     assert np.abs(pixel(img, pix[10, J["right_knee"]]) - RIGHT_COLOR).max() < 40
     assert (img[5, 200] == PANEL_BACKGROUND).all()
 
     # Turning the viewer moves the person's right side towards the viewer: from 90 degrees to the right of
     # the camera the left and right hips overlap on screen, separated only in depth.
-    side = Pose3DPanel(poses, 400, azimuth_deg=90, elevation_deg=0)
-    assert abs(side._pix[0, J["left_hip"], 0] - side._pix[0, J["right_hip"], 0]) < 1e-6
+    side = Pose3DPanel(poses[None], 400, azimuth_deg=90, elevation_deg=0)
+    side_pix = side.pixels(poses[0])[0]
+    assert abs(side_pix[J["left_hip"], 0] - side_pix[J["right_hip"], 0]) < 1e-6
 
 
 def test_3d_panel_follows_the_trajectory():
     poses = moving_poses(20)
     # 1.3 m: not a whole number of grid steps, so the grid must look different at the end.
     trajectory = np.stack([np.linspace(0, 1.3, 20), np.zeros(20), np.full(20, 5.0)], axis=1)
-    panel = Pose3DPanel(poses, 300, trajectory=trajectory)
+    panel = Pose3DPanel(poses[None], 300, trajectory=trajectory)
     # The view follows the root horizontally: the root stays put on screen, the grid slides instead.
-    assert np.ptp(panel._pix[:, J["hip"]], axis=0).max() < 1e-9
+    hips = np.stack([panel.pixels(pose, root=root)[0][J["hip"]] for pose, root in zip(poses, trajectory)])
+    assert np.ptp(hips, axis=0).max() < 1e-9
     a, b = np.zeros((300, 300, 3), np.uint8), np.zeros((300, 300, 3), np.uint8)
-    panel.draw(a, 0)
-    panel.draw(b, 19)
+    panel.draw(a, poses[:1], trajectory[0])
+    panel.draw(b, poses[19:], trajectory[19])
     assert not np.array_equal(a[250:], b[250:])
 
 
@@ -144,6 +147,11 @@ def taiji_30(tmp_path_factory) -> Path:
                     "-frames:v", "30", "-an", "-c:v", "libx264", "-preset", "ultrafast", str(out)],
                    check=True, timeout=60)
     return out
+
+
+def render_video(video: Path, out: Path, xy, score, detected, layout, poses, **options):
+    """One untracked person's arrays, drawn after detection."""
+    return render_figures(video, out, [Figure(xy, score, detected, layout.name, poses)], **options)
 
 
 def inputs(t: int, width: int, height: int):

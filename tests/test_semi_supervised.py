@@ -25,6 +25,7 @@ from vp3d.training.unlabeled import UnlabeledDataError, UnlabeledSampler, load_u
 from vp3d.mocap import labeled_subset, load_bvh
 from vp3d.export.joints import write_npz
 from vp3d.pipeline.infer import InferenceResult
+from vp3d.pipeline.people import PeopleResult
 from vp3d.video import VideoInfo
 from vp3d.skeleton import H36M
 
@@ -49,7 +50,7 @@ def export_view(path: Path, motion: np.ndarray, seed: int, fps: float = 50.0) ->
     result = InferenceResult(video=VideoInfo(path.with_suffix(".mp4"), cam.width, cam.height, fps, 0, T),
                              keypoints=kp, poses3d=pose, trajectory=None, lifter=meta, checkpoint=Path("x.bin"),
                              detector_name="virtual camera", focal_px=cam.focal_px, focal_source="test")
-    write_npz(path, result)
+    write_npz(path, PeopleResult.of_one(result))
     return kp_norm, cam
 
 

@@ -146,11 +146,11 @@ def test_a_later_output_failing_takes_the_live_rendered_video_away(clips, tmp_pa
     outputs = Outputs(video=out / "r.mp4", json=out / "r.json", npz=out / "r.npz", npz_2d=gone / "r.2d.npz")
     live_runs = []
 
-    def live_render(*args, **kwargs):  # the real overlapped run, counted
-        live_runs.append(args[0])
-        return real_live_render(*args, **kwargs)
-    real_live_render = job.run_video_rendering
-    monkeypatch.setattr(job, "run_video_rendering", live_render)
+    def run_video(*args, **kwargs):  # the real run, noting whether it feeds the renderer while detecting
+        live_runs.append(kwargs["render"] is not None)
+        return real_run_video(*args, **kwargs)
+    real_run_video = job.run_video
+    monkeypatch.setattr(job, "run_video", run_video)
     rendered = []
 
     def remove_the_2d_folder(frames_detected):  # prepare_outputs made it; it goes before the exports
@@ -159,6 +159,6 @@ def test_a_later_output_failing_takes_the_live_rendered_video_away(clips, tmp_pa
     with pytest.raises(FileNotFoundError):
         process_video(clip, outputs, InferenceOptions(), detect_progress=remove_the_2d_folder,
                       render_progress=rendered.append)
-    assert live_runs == [clip]  # the video was drawn while detecting ...
+    assert live_runs == [True]  # the video was drawn while detecting ...
     assert rendered[-1] == SECONDS * 24  # ... and finished, every frame, before the failure
     assert list(out.iterdir()) == []

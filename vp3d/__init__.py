@@ -16,7 +16,7 @@ __all__ = ["Lifter", "LifterWeights", "UserError", "lift_video", "make_detector"
 
 def __getattr__(name: str):
     if name == "lift_video":
-        from .pipeline.infer import lift_video
+        from .pipeline.run import lift_video
         return lift_video
     if name == "Lifter":
         from .lifter.inference import Lifter

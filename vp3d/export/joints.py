@@ -1,4 +1,6 @@
-"""Per-frame joints to JSON, NPZ and CSV (schema `vp3d.joints/1`, documented in README.md).
+"""Per-frame joints of a video's people to JSON, NPZ and CSV (schemas `vp3d.joints/1` and `/2`, documented in
+README.md). Every writer takes the people of one video (a PeopleResult of vp3d.pipeline.people) and, for
+the world frame, one WorldPoses per person.
 
 3D joints are in metres, Human3.6M 17-joint order, in the camera frame (x right, y down, z forward)
 and root-relative (the hip joint is the origin) -- or, when a `WorldPoses` (vp3d.world) is
@@ -6,15 +8,16 @@ passed, in its gravity-aligned world frame with the floor at 0; `joints3d.frame`
 2D keypoints are in pixels of the upright video.
 Files are written to a temporary name and renamed, so a failure leaves no partial file.
 
-Several tracked people (`--people all` / N): schema `vp3d.joints/2`, written by write_people_json and
-write_people_npz below. `vp3d.joints/2` is `vp3d.joints/1` with the per-frame list moved into one entry per tracked person:
-the header blocks (video, camera, detector, lifter, joints3d) are the same, "frames" is replaced by
-"people": [{"track_id", "first_frame", "last_frame", "frames_detected", "frames": [...]}], where each
-person's frames are `vp3d.joints/1` frame objects for video frames first_frame .. last_frame only ("index"
-is the video frame). A "tracking" block says how people were chosen. With --world each person gets its own
-"world" block (the world frame is estimated from each body).
+One person (the default untracked one, or `--people largest`): schema `vp3d.joints/1`, its frames over the
+whole video. Several tracked people (`--people all` / N): schema `vp3d.joints/2`, which is `vp3d.joints/1`
+with the per-frame list moved into one entry per tracked person: the header blocks (video, camera,
+detector, lifter, joints3d) are the same, "frames" is replaced by "people": [{"track_id", "first_frame",
+"last_frame", "frames_detected", "frames": [...]}], where each person's frames are `vp3d.joints/1` frame
+objects for video frames first_frame .. last_frame only ("index" is the video frame). A "tracking" block
+says how people were chosen. With --world each person gets its own "world" block (the world frame is
+estimated from each body). CSV and the custom 2D NPZ hold one person only.
 
-The NPZ holds the `vp3d.joints/1` arrays with a leading person axis P over all T video frames, NaN (and
+The `/2` NPZ holds the `vp3d.joints/1` arrays with a leading person axis P over all T video frames, NaN (and
 detected False) outside each person's span: keypoints2d (P,T,J,2), scores2d (P,T,J), detected (P,T),
 in_track (P,T), joints3d (P,T,17,3), root_camera (P,T,3) for trajectory models, camera_to_world (P,3,3) and
 world_translation (P,T,3) with --world; plus track_ids, first_frame, last_frame (P,), fps, width, height,
@@ -56,13 +59,15 @@ def joints3d_for_export(result, world=None) -> np.ndarray:
     return result.poses3d if world is None else world.positions
 
 
-def describe(result, world=None) -> dict:
+def describe(people, worlds=None) -> dict:
     """Everything but the per-frame arrays, as stored in both JSON and NPZ.
 
-    `world`: the WorldPoses the 3D joints were exported in, or None for the camera frame."""
+    `worlds`: the WorldPoses each person's 3D joints were exported in, or None for the camera frame."""
+    worlds = worlds or [None] * len(people.people)
+    result, world = people.people[0].result, worlds[0]
     video, kp, lift = result.video, result.keypoints, result.lifter
     layout2d = get_layout(kp.layout)
-    return {
+    head = {
         "schema": SCHEMA,
         "video": {"path": str(video.path), "width": video.width, "height": video.height, "fps": video.fps,
                   "frame_count": int(len(kp.xy)), "rotation": video.rotation},
@@ -80,6 +85,28 @@ def describe(result, world=None) -> dict:
                      "root_trajectory": result.trajectory is not None, "rigid_bones": result.rigid_bones,
                      **({} if world is None else {"world": world.describe()})},
     }
+    if not people.choice.several:
+        return head
+    from ..detectors.tracking import OKS_KAPPA  # not at the top: tracking imports scipy, single-person runs do not
+    head["schema"] = SCHEMA_PEOPLE
+    head["joints3d"].pop("world", None)  # per person: each body gives its own estimate
+    head["video"]["frame_count"] = people.num_frames
+    head["detector"]["frames_detected"] = int(people.detected().sum())
+    head["tracking"] = {
+        "people": "all" if people.choice.count is None else people.choice.count,
+        "tracks_found": people.tracks_found,
+        "method": f"box IoU + keypoint similarity (OKS-like, kappa {OKS_KAPPA}), Hungarian assignment, "
+                  f"constant-velocity prediction; tracks unseen for more than 0.5 s end",
+        "outside_track": "omitted (JSON) / NaN (NPZ): a person exists only from first_frame to last_frame",
+    }
+    return head
+
+
+def _one(people, worlds):
+    """The one person of a single-person file, and its world frame (None: camera)."""
+    if people.choice.several:
+        raise ValueError("this export holds one person; several tracked people go to JSON or NPZ")
+    return people.people[0], (worlds or [None])[0]
 
 
 def frame_records(result, world=None, first_frame: int = 0) -> Iterator[dict]:
@@ -99,16 +126,30 @@ def frame_records(result, world=None, first_frame: int = 0) -> Iterator[dict]:
         }
 
 
-def write_json(path: str | os.PathLike, result, world=None) -> Path:
-    """The vp3d.joints/1 document, its frames written one by one: as one Python object tree an hour of
-    video would take ~0.6 GB at the end of the run (~7 KB per frame). The bytes are json.dump's."""
-    head = json.dumps(describe(result, world), separators=(",", ":"))
+def write_json(path: str | os.PathLike, people, worlds=None) -> Path:
+    """The vp3d.joints/1 document of one person, or /2 of several, its frames written one by one: as one
+    Python object tree an hour of video would take ~0.6 GB at the end of the run (~7 KB per frame). The
+    bytes are json.dump's."""
+    worlds = worlds or [None] * len(people.people)
+    head = json.dumps(describe(people, worlds), separators=(",", ":"))
+
+    def write_frames(f, p, world) -> None:
+        for i, record in enumerate(frame_records(p.result, world, p.start)):
+            f.write(("," if i else "") + json.dumps(record, separators=(",", ":")))
 
     def write(tmp):
         with open(tmp, "w") as f:
-            f.write(head[:-1] + ',"frames":[')
-            for i, record in enumerate(frame_records(result, world)):
-                f.write(("," if i else "") + json.dumps(record, separators=(",", ":")))
+            if not people.choice.several:
+                f.write(head[:-1] + ',"frames":[')
+                write_frames(f, people.people[0], worlds[0])
+                f.write("]}")
+                return
+            f.write(head[:-1] + ',"people":[')
+            for k, (p, world) in enumerate(zip(people.people, worlds)):
+                block = json.dumps(_person_block(p, world), separators=(",", ":"))
+                f.write(("," if k else "") + block[:-1] + ',"frames":[')
+                write_frames(f, p, world)
+                f.write("]}")
             f.write("]}")
     return atomic_write(path, write)
 
@@ -121,21 +162,39 @@ def npz_header(video, metadata: dict) -> dict[str, np.ndarray]:
             "metadata": np.array(json.dumps(metadata))}
 
 
-def write_npz(path: str | os.PathLike, result, world=None) -> Path:
-    kp = result.keypoints
-    arrays = {
-        "keypoints2d": kp.xy.astype(np.float32),  # (T, J, 2) pixels
-        "scores2d": kp.score.astype(np.float32),  # (T, J)
-        "detected": kp.detected.astype(bool),  # (T,)
-        # (T, 17, 3) metres: camera frame, root-relative; or the world frame (metadata joints3d.frame)
-        "joints3d": joints3d_for_export(result, world).astype(np.float32),
-        **npz_header(result.video, describe(result, world)),
-    }
-    if result.trajectory is not None:
-        arrays["root_camera"] = result.trajectory.astype(np.float32)  # (T, 3) metres
-    if world is not None:  # world = camera_to_world @ camera + world_translation[t]
-        arrays["camera_to_world"] = world.rotation.astype(np.float64)  # (3, 3)
-        arrays["world_translation"] = world.translation.astype(np.float32)  # (T, 3) metres
+def write_npz(path: str | os.PathLike, people, worlds=None) -> Path:
+    """The arrays of vp3d.joints/1 over the video's T frames for one person; with a leading person axis P
+    (NaN outside each person's span) and the tracks' ids and spans for several (vp3d.joints/2)."""
+    worlds = worlds or [None] * len(people.people)
+    several, ps = people.choice.several, people.people
+
+    def on_frames(values, tail, dtype=np.float32, fill=np.nan) -> np.ndarray:
+        """(P, T, *tail) for several people, each one's values placed on its frames; (T, *tail) for one."""
+        out = np.full((len(ps), people.num_frames, *tail), fill, dtype)
+        for k, (p, v) in enumerate(zip(ps, values)):
+            out[k, p.start:p.start + len(p.result.keypoints.xy)] = v
+        return out if several else out[0]
+
+    j = ps[0].result.keypoints.num_joints
+    arrays = {}
+    if several:
+        arrays["track_ids"] = np.array([p.track_id for p in ps], np.int32)  # (P,)
+        arrays["first_frame"] = np.array([p.first_frame for p in ps], np.int32)  # (P,)
+        arrays["last_frame"] = np.array([p.last_frame for p in ps], np.int32)  # (P,) inclusive
+    arrays["keypoints2d"] = on_frames([p.result.keypoints.xy for p in ps], (j, 2))  # ([P,] T, J, 2) pixels
+    arrays["scores2d"] = on_frames([p.result.keypoints.score for p in ps], (j,), fill=0.0)  # ([P,] T, J)
+    arrays["detected"] = on_frames([p.result.keypoints.detected for p in ps], (), bool, False)  # ([P,] T)
+    if several:
+        arrays["in_track"] = on_frames([True] * len(ps), (), bool, False)  # (P, T)
+    # ([P,] T, 17, 3) metres: camera frame, root-relative; or each person's world frame (metadata joints3d.frame)
+    arrays["joints3d"] = on_frames([joints3d_for_export(p.result, w) for p, w in zip(ps, worlds)], (17, 3))
+    arrays.update(npz_header(people.video, describe(people, worlds)))
+    if ps[0].result.trajectory is not None:
+        arrays["root_camera"] = on_frames([p.result.trajectory for p in ps], (3,))  # ([P,] T, 3) metres
+    if worlds[0] is not None:  # world = camera_to_world[p] @ camera + world_translation[p, t]
+        rotations = np.stack([w.rotation for w in worlds]).astype(np.float64)
+        arrays["camera_to_world"] = rotations if several else rotations[0]  # ([P,] 3, 3)
+        arrays["world_translation"] = on_frames([w.translation for w in worlds], (3,))  # ([P,] T, 3) metres
     return save_npz(path, arrays)
 
 
@@ -148,7 +207,7 @@ def save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
 
 
 def csv_columns(result, world=None) -> list[str]:
-    """Column names of `write_csv`, in order."""
+    """Column names of `write_csv` for one person's InferenceResult, in order."""
     layout2d = get_layout(result.keypoints.layout)
     cols = ["frame", "time_s", "detected"]
     cols += [f"{name}_{axis}" for name in H36M.joint_names for axis in "xyz"]
@@ -158,11 +217,14 @@ def csv_columns(result, world=None) -> list[str]:
     return cols
 
 
-def write_csv(path: str | os.PathLike, result, world=None) -> Path:
-    """One row per frame: frame, time_s, detected (1/0), then <joint>_x/_y/_z in metres (Human3.6M order),
-    root_camera_x/_y/_z (trajectory models, camera frame only), then the 2D keypoints <joint>_x_px,
-    <joint>_y_px (pixels) and <joint>_score in the lifter's 2D layout. A first `#` line states the frame
+def write_csv(path: str | os.PathLike, people, worlds=None) -> Path:
+    """The one person's table (ValueError for several people), one row per frame: frame, time_s, detected
+    (1/0), then <joint>_x/_y/_z in metres (Human3.6M order), root_camera_x/_y/_z (trajectory models, camera
+    frame only), then the 2D keypoints <joint>_x_px, <joint>_y_px (pixels) and <joint>_score in the lifter's
+    2D layout. A first `#` line states the frame
     and units (read with e.g. pandas.read_csv(path, comment="#"))."""
+    person, world = _one(people, worlds)
+    result = person.result
     kp = result.keypoints
     T = len(kp.xy)
     frame_text = COORDINATES_3D if world is None else world.coordinates()
@@ -186,10 +248,11 @@ def write_csv(path: str | os.PathLike, result, world=None) -> Path:
     return atomic_write(path, write)
 
 
-def write_custom_2d_npz(path: str | os.PathLike, result) -> Path:
-    """The reference release's custom 2D dataset format (positions_2d / metadata), readable by its
-    tooling (`run.py -d custom -k <name>`)."""
+def write_custom_2d_npz(path: str | os.PathLike, people) -> Path:
+    """The one person's 2D (ValueError for several people) in the reference release's custom 2D dataset
+    format (positions_2d / metadata), readable by its tooling (`run.py -d custom -k <name>`)."""
     from ..detectors.custom_2d_npz import save_custom_2d_npz
+    result = _one(people, None)[0].result
     kp = result.keypoints
     name = Path(result.video.path).name
 
@@ -198,75 +261,7 @@ def write_custom_2d_npz(path: str | os.PathLike, result) -> Path:
     return atomic_write(path, write)
 
 
-# ------------------------------------------------------------------------------- several people (joints/2)
-
-def describe_people(people, worlds=None) -> dict:
-    """The header of a PeopleResult (vp3d.pipeline.people); worlds: one WorldPoses per person, or None."""
-    from ..detectors.tracking import OKS_KAPPA  # not at the top: tracking imports scipy, single-person runs do not
-    worlds = worlds or [None] * len(people.people)
-    head = describe(people.people[0].result, worlds[0])
-    head["schema"] = SCHEMA_PEOPLE
-    head["joints3d"].pop("world", None)  # per person: each body gives its own estimate
-    head["video"]["frame_count"] = people.num_frames
-    any_detected = np.zeros(people.num_frames, bool)
-    for p in people.people:
-        any_detected[p.first_frame:p.last_frame + 1] |= p.result.keypoints.detected
-    head["detector"]["frames_detected"] = int(any_detected.sum())
-    head["tracking"] = {
-        "people": "all" if people.count is None else people.count,
-        "tracks_found": people.tracks_found,
-        "method": f"box IoU + keypoint similarity (OKS-like, kappa {OKS_KAPPA}), Hungarian assignment, "
-                  f"constant-velocity prediction; tracks unseen for more than 0.5 s end",
-        "outside_track": "omitted (JSON) / NaN (NPZ): a person exists only from first_frame to last_frame",
-    }
-    return head
-
-
 def _person_block(p, world) -> dict:
     return {"track_id": p.track_id, "first_frame": p.first_frame, "last_frame": p.last_frame,
             "frames_detected": int(p.result.keypoints.detected.sum()),
             **({} if world is None else {"world": world.describe()})}
-
-
-def write_people_json(path: str | os.PathLike, people, worlds=None) -> Path:
-    worlds = worlds or [None] * len(people.people)
-    doc = {**describe_people(people, worlds),
-           "people": [{**_person_block(p, w), "frames": list(frame_records(p.result, w, p.first_frame))}
-                      for p, w in zip(people.people, worlds)]}
-
-    def write(tmp):
-        with open(tmp, "w") as f:
-            json.dump(doc, f, separators=(",", ":"))
-    return atomic_write(path, write)
-
-
-def _stack(people, values, shape_tail, dtype=np.float32, fill=np.nan) -> np.ndarray:
-    """(P, T, *shape_tail): each person's span values placed on the video's frames, `fill` elsewhere."""
-    out = np.full((len(people.people), people.num_frames, *shape_tail), fill, dtype)
-    for k, (p, v) in enumerate(zip(people.people, values)):
-        out[k, p.first_frame:p.last_frame + 1] = v
-    return out
-
-
-def write_people_npz(path: str | os.PathLike, people, worlds=None) -> Path:
-    worlds = worlds or [None] * len(people.people)
-    ps = people.people
-    j = ps[0].result.keypoints.num_joints
-    arrays = {
-        "track_ids": np.array([p.track_id for p in ps], np.int32),  # (P,)
-        "first_frame": np.array([p.first_frame for p in ps], np.int32),  # (P,)
-        "last_frame": np.array([p.last_frame for p in ps], np.int32),  # (P,) inclusive
-        "keypoints2d": _stack(people, [p.result.keypoints.xy for p in ps], (j, 2)),  # (P, T, J, 2) pixels
-        "scores2d": _stack(people, [p.result.keypoints.score for p in ps], (j,), fill=0.0),  # (P, T, J)
-        "detected": _stack(people, [p.result.keypoints.detected for p in ps], (), bool, False),  # (P, T)
-        "in_track": _stack(people, [True] * len(ps), (), bool, False),  # (P, T)
-        # (P, T, 17, 3) metres: camera frame, root-relative; or each person's world frame
-        "joints3d": _stack(people, [joints3d_for_export(p.result, w) for p, w in zip(ps, worlds)], (17, 3)),
-        **npz_header(people.video, describe_people(people, worlds)),
-    }
-    if ps[0].result.trajectory is not None:
-        arrays["root_camera"] = _stack(people, [p.result.trajectory for p in ps], (3,))  # (P, T, 3) metres
-    if worlds[0] is not None:  # world = camera_to_world[p] @ camera + world_translation[p, t]
-        arrays["camera_to_world"] = np.stack([w.rotation for w in worlds]).astype(np.float64)  # (P, 3, 3)
-        arrays["world_translation"] = _stack(people, [w.translation for w in worlds], (3,))  # (P, T, 3)
-    return save_npz(path, arrays)

@@ -1,6 +1,8 @@
-"""One video end to end: decode -> detect 2D -> fill gaps -> normalize -> lift to 3D -> render/export.
+"""One person's 2D -> 3D: fill gaps -> lifter layout -> normalize -> lift (result_from_keypoints), and the
+options, models and result type every run shares (InferenceOptions, load_lifter, detector_from_options,
+InferenceResult). vp3d.pipeline.run runs a whole video through it.
 
-    result = run_video("clip.mp4", InferenceOptions())
+    result = result_from_keypoints(raw, info, lifter, checkpoint, "mediapipe", InferenceOptions())
     result.poses3d      # (T, 17, 3) metres, camera frame, root-relative, Human3.6M order
     result.keypoints    # Keypoints2D in the lifter's input layout, pixels, gaps filled and flagged
 """
@@ -10,16 +12,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..detectors.keypoints import Keypoints2D, NoPersonError, fill_missing, to_layout
+from ..detectors.keypoints import Keypoints2D, fill_missing, to_layout
 from ..lifter.camera import DEFAULT_FOV_DEGREES, focal_from_fov, normalize_screen_coordinates
 from ..lifter.device import resolve_device
 from ..lifter.weights import default_checkpoint
 from ..bones import rigid_bones
-from ..video import VideoInfo, probe
+from ..video import VideoInfo
 
 if TYPE_CHECKING:  # torch is imported when a lifter is loaded, not with this module (see job.process_video)
     from ..lifter.checkpoint import LifterMeta
@@ -104,41 +106,3 @@ def lift_keypoints(lifter: Lifter, kp: Keypoints2D, fps: float, flip: bool = Tru
     # The model also predicts the root joint (near, not at, zero); exports promise it at the origin.
     lifted.poses -= lifted.poses[:, :1]
     return lifted
-
-
-def lift_video(path: str | os.PathLike, detector="mediapipe", *, progress: Callable[[int], None] | None = None,
-               **options) -> InferenceResult:
-    """One video -> InferenceResult (`vp3d.lift_video`): 2D from `detector` (a name of
-    vp3d.detectors.factory, "file:PATH", or a detector from make_detector, used as given and left open),
-    lifted by the lifter `options` name (any InferenceOptions field: checkpoint, fov, flip, device, ...)."""
-    if isinstance(detector, str):
-        return run_video(path, InferenceOptions(detector=detector, **options), progress=progress)
-    return run_video(path, InferenceOptions(**options), detector=detector, progress=progress)
-
-
-def run_video(path: str | os.PathLike, options: InferenceOptions | None = None, *,
-              lifter: Lifter | None = None, checkpoint_path: Path | None = None, detector=None,
-              progress: Callable[[int], None] | None = None, info: VideoInfo | None = None) -> InferenceResult:
-    """Detect and lift one video (`info`: its probe, when the caller has it). Raises VideoError /
-    NoPersonError / CheckpointError / DetectorError with one-line messages. `detector` (from
-    detector_from_options) is used as given and left open; otherwise the one named by options.detector
-    is built and closed here."""
-    from ..detectors.factory import check_layout
-    from .detect import detect_keypoints
-
-    options = options or InferenceOptions()
-    info = info or probe(path)
-    if lifter is None:
-        lifter, checkpoint_path = load_lifter(options)
-    own_detector = detector is None
-    detector = detector or detector_from_options(options)
-    try:
-        check_layout(detector, lifter.meta.input_layout)
-        raw = detect_keypoints(path, detector, progress=progress, info=info)
-    finally:
-        if own_detector:
-            detector.close()
-    try:
-        return result_from_keypoints(raw, info, lifter, checkpoint_path, detector.name, options)
-    except NoPersonError as e:
-        raise NoPersonError(f"{path}: {e}") from None

@@ -1,12 +1,14 @@
 """One video in, every requested output file out: the unit of work of `vp3d-infer` and of batch mode, for
-one person or several tracked people (`people`).
+the one untracked person or tracked people (`people`).
 
     outputs = Outputs(video=Path("r.mp4"), json=Path("r.json"))
     summary = process_video(Path("in.mp4"), outputs, InferenceOptions())
     summary = process_video(Path("in.mp4"), outputs, InferenceOptions(detector="rtmpose"), people="all")
 
-Each file is written under a temporary name and renamed, so an error or an interruption leaves no
-partial outputs; `summary` is a plain dict (frames, fps, written paths) for reports and --json.
+The renderer is opened before detection and fed while it runs when it can (vp3d.pipeline.overlap), else
+after it; then the joints files are written (vp3d.export). Each file is written under a temporary name
+and renamed, so an error or an interruption leaves no partial outputs; `summary` is a plain dict (frames,
+fps, written paths) for reports and --json.
 """
 
 from __future__ import annotations
@@ -16,17 +18,15 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
-
-import numpy as np
+from typing import Callable, Iterator
 
 from ..errors import UserError
-from .infer import InferenceOptions, InferenceResult, detector_from_options, run_video
-from .overlap import can_overlap, run_video_rendering
-from ..video import DEFAULT_CRF, DEFAULT_PRESET, VideoInfo
-
-if TYPE_CHECKING:
-    from .people import PeopleResult
+from ..render.video import SideBySideRender
+from ..video import DEFAULT_CRF, DEFAULT_PRESET, VideoInfo, probe
+from .infer import InferenceOptions, detector_from_options
+from .overlap import can_overlap, live_geometry_frames
+from .people import PeopleChoice, PeopleResult
+from .run import run_video
 
 
 class OutputError(UserError):
@@ -97,34 +97,33 @@ def all_or_nothing() -> Iterator[dict[str, str]]:
         raise
 
 
-def write_outputs(result: InferenceResult, outputs: Outputs,
-                  render_progress: Callable[[int], None] | None = None, rendered: Path | None = None) -> dict[str, str]:
-    """Write every requested file of one result, all or none; returns {kind: path}. `rendered`: the video,
-    already written while detecting (vp3d.pipeline.overlap); it is removed too if another file fails."""
+def write_outputs(people: PeopleResult, outputs: Outputs, render_progress: Callable[[int], None] | None = None,
+                  render: SideBySideRender | None = None) -> dict[str, str]:
+    """Write every requested file of one video's people, all or none; returns {kind: path}. `render`: the
+    renderer of outputs.video already fed while detecting (vp3d.pipeline.overlap), completed here; without
+    it the video is drawn here, after detection. The video is removed too if another file fails."""
     from ..export import joints as export
-    world_poses = None
+    worlds = None
     if outputs.world or outputs.bvh:
         from ..world import to_world
-        world_poses = to_world(result.poses3d, result.trajectory, outputs.up)
-    frame = world_poses if outputs.world else None  # None: the camera frame
+        worlds = [to_world(p.result.poses3d, p.result.trajectory, outputs.up) for p in people.people]
+    frames = worlds if outputs.world else None  # None: the camera frame
     with all_or_nothing() as written:
-        if rendered is not None:
-            written["video"] = str(rendered)
-        elif outputs.video:  # first: the long step, the one most likely to fail or be interrupted
-            from ..render.side_by_side import render_result
-            written["video"] = str(render_result(result, outputs.video, progress=render_progress, crf=outputs.crf,
-                                                 preset=outputs.preset))
+        if outputs.video:  # first: the long step, the one most likely to fail or be interrupted
+            render = render or SideBySideRender(people.video.path, outputs.video, people.video,
+                                                progress=render_progress, crf=outputs.crf, preset=outputs.preset)
+            written["video"] = str(render.complete(people.figures(), people.num_frames).path)
         if outputs.json:
-            written["json"] = str(export.write_json(outputs.json, result, frame))
+            written["json"] = str(export.write_json(outputs.json, people, frames))
         if outputs.npz:
-            written["npz"] = str(export.write_npz(outputs.npz, result, frame))
+            written["npz"] = str(export.write_npz(outputs.npz, people, frames))
         if outputs.csv:
-            written["csv"] = str(export.write_csv(outputs.csv, result, frame))
+            written["csv"] = str(export.write_csv(outputs.csv, people, frames))
         if outputs.bvh:
             from ..export.bvh import write_bvh
-            written["bvh"] = str(write_bvh(outputs.bvh, world_poses.positions, result.video.fps, outputs.up))
+            written["bvh"] = str(write_bvh(outputs.bvh, worlds[0].positions, people.video.fps, outputs.up))
         if outputs.npz_2d:
-            written["npz_2d"] = str(export.write_custom_2d_npz(outputs.npz_2d, result))
+            written["npz_2d"] = str(export.write_custom_2d_npz(outputs.npz_2d, people))
     return written
 
 
@@ -145,51 +144,34 @@ def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
     `lifter` (with its `checkpoint_path`) and `detector` let a caller that processes many videos load
     its models once.
     """
-    if people is not None:
-        count = check_people_outputs(people, [k for k in ("csv", "bvh", "npz_2d") if getattr(outputs, k)])
+    choice = PeopleChoice.parse(people)
+    if choice.tracked:
+        check_people_outputs(people, [k for k in ("csv", "bvh", "npz_2d") if getattr(outputs, k)])
     prepare_outputs(outputs, path)
     t0 = time.time()
-    if people is not None:
-        return _process_people(path, outputs, options, count, t0, detect_progress, render_progress, lifter,
-                               checkpoint_path, detector)
+    info = info or probe(path)
     own_detector = detector is None
     detector = detector or detector_from_options(options)
-    rendered = None
+    render = None  # the renderer fed while detecting, when that can be (see overlap.can_overlap)
     try:
-        if outputs.video and can_overlap(detector, options):
-            result, rendered = run_video_rendering(path, outputs.video, options, lifter=lifter,
-                                                   checkpoint_path=checkpoint_path, detector=detector,
-                                                   progress=detect_progress, render_progress=render_progress,
-                                                   crf=outputs.crf, preset=outputs.preset, info=info)
-        else:
-            result = run_video(path, options, progress=detect_progress, lifter=lifter,
-                               checkpoint_path=checkpoint_path, detector=detector, info=info)
-    finally:
-        if own_detector:
-            detector.close()
-    written = write_outputs(result, outputs, render_progress, rendered=rendered)
-    return summarize(path, len(result.poses3d), int(result.keypoints.detected.sum()), result.video.fps, t0,
-                     written)
-
-
-def write_people_outputs(people: PeopleResult, outputs: Outputs,
-                         render_progress: Callable[[int], None] | None = None) -> dict[str, str]:
-    """Write the JSON, NPZ and video of several people, all or none; returns {kind: path}."""
-    from ..export.joints import write_people_json, write_people_npz
-    worlds = None
-    if outputs.world:
-        from ..world import to_world
-        worlds = [to_world(p.result.poses3d, p.result.trajectory, outputs.up) for p in people.people]
-    with all_or_nothing() as written:
-        if outputs.video:  # first: the long step, the one most likely to fail or be interrupted
-            from ..render.people import render_people
-            written["video"] = str(render_people(people, outputs.video, progress=render_progress, crf=outputs.crf,
-                                                 preset=outputs.preset))
-        if outputs.json:
-            written["json"] = str(write_people_json(outputs.json, people, worlds))
-        if outputs.npz:
-            written["npz"] = str(write_people_npz(outputs.npz, people, worlds))
-    return written
+        try:
+            if outputs.video and can_overlap(detector, options, choice):
+                render = SideBySideRender(path, outputs.video, info, geometry_frames=live_geometry_frames(info),
+                                          progress=render_progress, crf=outputs.crf, preset=outputs.preset)
+            found = run_video(path, options, choice, lifter=lifter, checkpoint_path=checkpoint_path,
+                              detector=detector, progress=detect_progress, render=render, info=info)
+        finally:
+            if own_detector:
+                detector.close()
+        written = write_outputs(found, outputs, render_progress, render)
+    except BaseException:
+        if render is not None:
+            render.abort()
+        raise
+    tracks = [{"track_id": p.track_id, "first_frame": p.first_frame, "last_frame": p.last_frame,
+               "frames_detected": int(p.result.keypoints.detected.sum())} for p in found.people]
+    return summarize(path, found.num_frames, int(found.detected().sum()), info.fps, t0, written,
+                     **({"people": tracks} if choice.tracked else {}))
 
 
 def check_people_outputs(people: str, kinds: list[str]) -> int:
@@ -202,33 +184,6 @@ def check_people_outputs(people: str, kinds: list[str]) -> int:
         raise OutputError(f"{', '.join(single_only)} hold(s) one person; use --people largest, or --json/--npz "
                           f"for several people")
     return count
-
-
-def _process_people(path: Path, outputs: Outputs, options: InferenceOptions, count: int, t0: float,
-                    detect_progress: Callable[[int], None] | None = None,
-                    render_progress: Callable[[int], None] | None = None,
-                    lifter=None, checkpoint_path: Path | None = None, detector=None) -> dict:
-    """process_video with `people`: detect, track, select, lift each kept person and write `outputs`."""
-    from .people import run_largest, run_people
-    kw = dict(lifter=lifter, checkpoint_path=checkpoint_path, detector=detector, progress=detect_progress)
-    if count == 1:
-        result = run_largest(path, options, **kw)
-        written = write_outputs(result, outputs, render_progress)
-        frames, detected = len(result.poses3d), int(result.keypoints.detected.sum())
-        tracks = [{"track_id": result.extras["track_id"], "first_frame": result.extras["first_frame"],
-                   "last_frame": result.extras["last_frame"], "frames_detected": detected}]
-        fps = result.video.fps
-    else:
-        found = run_people(path, options, count, **kw)
-        written = write_people_outputs(found, outputs, render_progress)
-        frames, fps = found.num_frames, found.video.fps
-        tracks = [{"track_id": p.track_id, "first_frame": p.first_frame, "last_frame": p.last_frame,
-                   "frames_detected": int(p.result.keypoints.detected.sum())} for p in found.people]
-        anyone = np.zeros(frames, bool)  # frames where at least one kept person was detected
-        for p in found.people:
-            anyone[p.first_frame: p.last_frame + 1] |= p.result.keypoints.detected
-        detected = int(anyone.sum())
-    return summarize(path, frames, detected, fps, t0, written, people=tracks)
 
 
 # Containers ffmpeg writes H.264 into without complaint and players open; others (or no extension) would fail

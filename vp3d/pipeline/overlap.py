@@ -1,33 +1,28 @@
 """Detect and render at the same time: the side-by-side video is drawn and encoded while the detector is
-still reading the video, instead of in a second pass afterwards.
+still reading the video, instead of after it.
 
 A frame's 3D pose is final long before the video ends: gap filling only looks as far as the next
 detection, and the symmetric lifter only `lifter.lookahead(fps)` frames ahead (121 model frames for the
-243-frame model, plus the resampling's neighbours). So every few dozen frames the detections so far are
-filled, lifted and handed to a LiveRender thread, which renders the frames up to
-`settled_frames(...)`. The exported joints come from the same whole-video step as without overlap, and
-the rendered poses equal them (tests/test_overlap.py).
+243-frame model, plus the resampling's neighbours). So every few dozen frames `LiveFeed` chooses and lifts
+the people detected so far and hands them to the renderer (vp3d.render.video.SideBySideRender), which
+draws the frames up to `settled_frames(...)`. The exported joints come from the same whole-video step as
+without overlap, and the rendered poses equal them (tests/test_overlap.py).
+
+When the render cannot run during detection (`can_overlap`), the same renderer is fed once, after it
+(vp3d.pipeline.job.write_outputs).
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import numpy as np
 
 from ..detectors.candidates import VideoCandidates
-from ..detectors.keypoints import NoPersonError
-from ..detectors.factory import check_layout
-from .detect import detect_keypoints
-from .infer import InferenceOptions, InferenceResult, load_lifter, result_from_keypoints
-from ..render.live import LiveRender
-from ..video import DEFAULT_CRF, DEFAULT_PRESET, VideoInfo, probe
-
-if TYPE_CHECKING:
-    from ..lifter.inference import Lifter
+from ..render.video import SideBySideRender
+from ..video import VideoInfo
+from .infer import InferenceOptions
+from .people import PeopleChoice, choose_people, lift_people
 
 FIRST_UPDATE = 32  # frames detected before the first lift
 GEOMETRY_SECONDS = 2.0  # the 3D panel's scale and floor come from this much motion (or the whole clip)
@@ -44,71 +39,49 @@ def settled_frames(detected: np.ndarray, lookahead: int) -> int:
     return max(0, int(found[-1]) + 1 - lookahead)
 
 
-def can_overlap(detector, options: InferenceOptions) -> bool:
-    """The render runs while detection goes on for every detector that looks at the frames (not for keypoints
-    read from a file, which are all there at once), when frames settle before the end: no option draws on
-    the whole clip (rigid_bones: median bone lengths)."""
-    return detector.reads_frames and not options.rigid_bones
+def can_overlap(detector, options: InferenceOptions, choice: PeopleChoice) -> bool:
+    """Whether the render can run while detection goes on: for every detector that looks at the frames (keypoints
+    read from a file are all there at once), when frames settle before the end. They do not when an option
+    draws on the whole clip (rigid_bones: median bone lengths), nor for tracked people (--people): which
+    tracks are kept is only known at the end (the largest by their size over the whole video; tracks shorter
+    than 0.2 s dropped), each kept person's colour is its rank among the kept ones, and the 3D panel lays the
+    people out by where they stand over the whole clip and spaces them by the widest reach of anyone in it."""
+    return detector.reads_frames and not options.rigid_bones and not choice.tracked
 
 
-def run_video_rendering(path: str | os.PathLike, out_video: Path, options: InferenceOptions, *, detector,
-                        lifter: Lifter | None = None, checkpoint_path: Path | None = None,
-                        progress: Callable[[int], None] | None = None,
-                        render_progress: Callable[[int], None] | None = None,
-                        crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET,
-                        info: VideoInfo | None = None) -> tuple[InferenceResult, Path]:
-    """run_video (vp3d.pipeline.infer) and the side-by-side video at once, for a frame-by-frame detector.
-    Without a `lifter`, the one `options` names loads in the background while the detector starts reading
-    (its torch import takes about a second). Returns the result and the written video (x264 quality `crf`,
-    0 = lossless, and `preset`); on any error nothing is left at out_video. `info`: the video's probe,
-    when the caller has it."""
-    info = info or probe(path)
-    live = LiveRender(path, out_video, info, geometry_frames=round(GEOMETRY_SECONDS * info.fps),
-                      progress=render_progress, crf=crf, preset=preset)
-    next_update = FIRST_UPDATE
+def live_geometry_frames(info: VideoInfo) -> int:
+    """SideBySideRender's geometry_frames while detecting: the panel is fixed from the first GEOMETRY_SECONDS."""
+    return round(GEOMETRY_SECONDS * info.fps)
 
-    with ThreadPoolExecutor(1) as pool:
-        loading = pool.submit(load_lifter, options) if lifter is None else None
 
-        def loaded_lifter() -> Lifter:
-            nonlocal lifter, checkpoint_path, loading
-            if loading is not None:
-                lifter, checkpoint_path = loading.result()
-                loading = None
-                check_layout(detector, lifter.meta.input_layout)
-            return lifter
+class LiveFeed:
+    """The detect loop's on_batch while rendering: every few dozen frames, the people detected so far are
+    chosen and lifted (as after detection) and their settled frames handed to `render`.
 
-        def on_batch(cands: VideoCandidates) -> None:
-            nonlocal next_update
-            n = len(cands.frames)
-            if n < next_update or (loading is not None and not loading.done()):
-                # Detection never waits for the lifter (its torch import takes ~1 s on a CPU): the render
-                # starts at the first update after it has loaded.
-                return
-            # Steps grow with the video (each lift covers everything so far), so the lifting stays a
-            # small, bounded share of the work on long videos.
-            next_update = n + max(FIRST_UPDATE, n // 8)
-            raw = cands.single_person()
-            ready = settled_frames(raw.detected, loaded_lifter().lookahead(info.fps))
-            if ready == 0:
-                live.raise_if_failed()
-                return
-            partial = result_from_keypoints(raw, info, lifter, checkpoint_path, detector.name, options)
-            live.update(partial.keypoints, partial.poses3d, partial.trajectory, ready)
+    lifter: callable() -> (Lifter, checkpoint path), or None while the lifter is still loading (detection
+    never waits for it: the render starts at the first update after it has loaded)."""
 
-        try:
-            if lifter is not None:
-                check_layout(detector, lifter.meta.input_layout)
-            raw = detect_keypoints(path, detector, progress=progress, on_batch=on_batch, info=info)
-            try:
-                result = result_from_keypoints(raw, info, loaded_lifter(), checkpoint_path, detector.name, options)
-            except NoPersonError as e:
-                raise NoPersonError(f"{path}: {e}") from None
-            live.update(result.keypoints, result.poses3d, result.trajectory, len(raw.detected), complete=True)
-            rendered = live.finish()
-        except BaseException:
-            live.abort()
-            if loading is not None:
-                loading.cancel()
-            raise
-    return result, rendered.path
+    def __init__(self, render: SideBySideRender, info: VideoInfo, options: InferenceOptions, choice: PeopleChoice,
+                 detector_name: str, lifter: Callable[[], tuple | None]):
+        self.render, self.info, self.options, self.choice = render, info, options, choice
+        self.detector_name, self.lifter = detector_name, lifter
+        self.next_update = FIRST_UPDATE
+
+    def __call__(self, cands: VideoCandidates) -> None:
+        n = len(cands.frames)
+        loaded = self.lifter() if n >= self.next_update else None
+        if loaded is None:
+            return
+        lifter, checkpoint = loaded
+        # Steps grow with the video (each lift covers everything so far), so the lifting stays a small,
+        # bounded share of the work on long videos.
+        self.next_update = n + max(FIRST_UPDATE, n // 8)
+        spans, tracks_found = choose_people(cands, self.choice, self.info.fps)
+        lookahead = lifter.lookahead(self.info.fps)
+        ready = min(s.start + settled_frames(s.raw.detected, lookahead) for s in spans)
+        if ready == 0:
+            self.render.raise_if_failed()
+            return
+        so_far = lift_people(spans, self.info, lifter, checkpoint, self.detector_name, self.options, self.choice,
+                             tracks_found, n)
+        self.render.update(so_far.figures(), ready)

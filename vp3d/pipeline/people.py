@@ -1,42 +1,72 @@
-"""Several people in one video (`--people`): detect everyone, track, select, then lift each track on its own.
+"""Which people of a video are lifted, and their results: the step between detection and lifting.
 
-    people = run_people("clip.mp4", InferenceOptions(detector="keypoint-rcnn"), count=None)   # --people all
-    for person in people.people:
-        person.track_id, person.first_frame, person.last_frame
-        person.result.poses3d      # (L, 17, 3) metres for video frames first_frame .. last_frame (L of them)
+    choice = PeopleChoice.parse(None)           # default: the best-scored candidate of each frame, untracked
+    choice = PeopleChoice.parse("all")          # --people all / largest / N: everyone tracked, some kept
+    spans, tracks_found = choose_people(candidates, choice)        # 2D of each chosen person over its frames
+    people = lift_people(spans, info, lifter, checkpoint, "mediapipe", options, choice, tracks_found)
+    people.people[0].result.poses3d             # (L, 17, 3) metres for video frames start .. start + L - 1
 
-    one = run_largest("clip.mp4", options)   # --people largest / 1: a plain InferenceResult over all frames
-
-Each track goes through the single-person steps (keypoints.fill_missing, to_layout, lift_keypoints) over its
-own span, the frames from its first to its last detection: frames inside the span where the track was not
-detected are interpolated and flagged (detected False), frames outside the span are not part of that person
-(omitted from the JSON, NaN in the NPZ, not drawn). `--people largest` instead lifts the largest track over
-the whole video with its ends held, exactly like the single-person path, so it writes a `vp3d.joints/1` file.
+One person is a track like any other: the default mode gives one person over every frame (the highest-scoring
+candidate of each frame, gaps filled, ends held), `--people largest` the largest track over every frame
+(ends held as well, so both write the single-person `vp3d.joints/1` files), and `--people all` / N each kept
+track over its own span, the frames from its first to its last detection: frames inside the span where the
+track was not detected are interpolated and flagged (detected False), frames outside it are not part of that
+person (omitted from the JSON, NaN in the NPZ, not drawn). Every person goes through the same steps
+(keypoints.fill_missing, to_layout, lift_keypoints: vp3d.pipeline.infer.result_from_keypoints).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from ..detectors.candidates import boxes_around
-from ..detectors.keypoints import DetectorError, Keypoints2D, NoPersonError, conversion
-from ..detectors.tracking import Track, min_track_frames, select_tracks, track
-from .detect import detect_candidates
-from .infer import InferenceOptions, InferenceResult, detector_from_options, load_lifter, result_from_keypoints
-from ..video import VideoInfo, probe
+from ..detectors.candidates import VideoCandidates, boxes_around
+from ..detectors.keypoints import Keypoints2D, NoPersonError
+from ..detectors.tracking import Track, min_track_frames, parse_people, select_tracks, track
+from ..render.video import Figure
+from ..video import VideoInfo
+from .infer import InferenceOptions, InferenceResult, result_from_keypoints
+
+
+@dataclass(frozen=True)
+class PeopleChoice:
+    """tracked False: the highest-scoring candidate of each frame, untracked (no --people). tracked True:
+    everyone linked into tracks (vp3d.detectors.tracking), the `count` largest kept (None: all)."""
+    tracked: bool = False
+    count: int | None = 1
+
+    @classmethod
+    def parse(cls, people: str | None) -> "PeopleChoice":
+        """From `--people` ("all", "largest", "N"; ValueError otherwise) or None."""
+        return cls() if people is None else cls(True, parse_people(people))
+
+    @property
+    def several(self) -> bool:
+        """Tracked people that may be more than one: `vp3d.joints/2` files, each drawn in its own colour."""
+        return self.tracked and self.count != 1
+
+
+@dataclass
+class PersonSpan:
+    """One chosen person's raw 2D (detector layout, NaN where not detected) on video frames start .. start + L - 1.
+    track_id: None for the untracked person; first_frame, last_frame: its first and last detection."""
+    track_id: int | None
+    start: int
+    raw: Keypoints2D
+    first_frame: int
+    last_frame: int
 
 
 @dataclass
 class PersonResult:
-    """One tracked person: `result` covers video frames first_frame .. last_frame (inclusive) only."""
-    track_id: int
+    """One lifted person: `result` covers video frames start .. start + L - 1; first_frame, last_frame are its
+    first and last detection (a tracked person's span when several are kept)."""
+    track_id: int | None
     first_frame: int
     last_frame: int
+    start: int
     result: InferenceResult
 
 
@@ -44,9 +74,35 @@ class PersonResult:
 class PeopleResult:
     video: VideoInfo
     num_frames: int  # T, decoded frames of the video
-    people: list[PersonResult]  # in order of track id
-    tracks_found: int  # tracks before selection
-    count: int | None  # people asked for (None: all)
+    people: list[PersonResult]  # in order of track id; one for the default mode and --people largest
+    tracks_found: int  # tracks before selection (0 untracked)
+    choice: PeopleChoice
+
+    @classmethod
+    def of_one(cls, result: InferenceResult) -> "PeopleResult":
+        """One untracked person's result over every frame (vp3d.lift_video's, say), as the exports take it."""
+        first, last = detection_span(result.keypoints.detected)
+        return cls(result.video, len(result.poses3d), [PersonResult(None, first, last, 0, result)], 0, PeopleChoice())
+
+    def detected(self) -> np.ndarray:
+        """(T,) bool: the frames where at least one person was detected."""
+        anyone = np.zeros(self.num_frames, bool)
+        for p in self.people:
+            anyone[p.start:p.start + len(p.result.keypoints.detected)] |= p.result.keypoints.detected
+        return anyone
+
+    def figures(self) -> list[Figure]:
+        """What the renderer draws (vp3d.render.video): the untracked or largest person unlabelled, several
+        tracked people labelled with their track ids."""
+        return [Figure(p.result.keypoints.xy, p.result.keypoints.score, p.result.keypoints.detected,
+                       p.result.keypoints.layout, p.result.poses3d, p.result.trajectory, p.start,
+                       f"#{p.track_id}" if self.choice.several else None) for p in self.people]
+
+
+def detection_span(detected: np.ndarray) -> tuple[int, int]:
+    """First and last frame with a detection of (T,) bool; (0, T - 1) when there is none."""
+    found = np.flatnonzero(detected)
+    return (int(found[0]), int(found[-1])) if found.size else (0, len(detected) - 1)
 
 
 def _track_of(kp: Keypoints2D) -> Track:
@@ -56,74 +112,44 @@ def _track_of(kp: Keypoints2D) -> Track:
     return Track(0, kp.xy, kp.score, kp.detected.astype(np.float32), boxes, kp.detected)
 
 
-def detect_tracks(path: str | os.PathLike, options: InferenceOptions, count: int | None, *, lifter,
-                  detector=None, progress: Callable[[int], None] | None = None
-                  ) -> tuple[VideoInfo, list[Track], list[Track], str, str]:
-    """Detect and track everyone; returns (video info, all tracks, the selected ones, 2D layout, detector name).
+def _span(tr: Track, start: int, stop: int, cands: VideoCandidates) -> PersonSpan:
+    part = slice(start, stop)
+    raw = Keypoints2D(xy=tr.xy[part], score=tr.score[part], detected=tr.detected[part], layout=cands.layout,
+                      width=cands.width, height=cands.height)
+    return PersonSpan(tr.id, start, raw, tr.first, tr.last)
 
-    A single-person detector (MediaPipe) gives one track, which suffices for count == 1 only; for more it
-    raises DetectorError before decoding anything."""
-    from ..detectors.factory import check_layout, single_person_message
 
-    info = probe(path)
-    own = detector is None
-    detector = detector or detector_from_options(options)
-    try:
-        check_layout(detector, lifter.meta.input_layout)
-        if detector.one_person and count != 1:
-            raise DetectorError(single_person_message(detector.name))
-        cands = detect_candidates(path, detector, progress=progress, info=info)
-        if detector.one_person:  # its one person is the track
-            kp = cands.single_person()
-            tracks, layout = ([_track_of(kp)] if kp.detected.any() else []), kp.layout
-        else:
-            tracks, layout = track(cands.frames, info.fps), cands.layout
-        name = detector.name
-    finally:
-        if own:
-            detector.close()
-    conversion(layout, lifter.meta.input_layout)
+def choose_people(cands: VideoCandidates, choice: PeopleChoice, fps: float, one_person: bool = False
+                  ) -> tuple[list[PersonSpan], int]:
+    """The people `choice` keeps among a video's candidates, each with its 2D over the frames it is lifted on,
+    and the number of tracks found (0 untracked). fps: the video's frame rate (tracking's time limits);
+    one_person: the detector follows one person (MediaPipe), whose candidates are the one track.
+    Tracked: NoPersonError (one line) when nobody was detected; the untracked person is checked when lifted."""
+    frames = len(cands.frames)
+    if not choice.tracked:
+        kp = cands.single_person()
+        return [PersonSpan(None, 0, kp, *detection_span(kp.detected))], 0
+    if one_person:
+        kp = cands.single_person()
+        tracks = [_track_of(kp)] if kp.detected.any() else []
+    else:
+        tracks = track(cands.frames, fps)
     if not tracks:
-        raise NoPersonError(f"{path}: no person was detected in any frame")
-    return info, tracks, select_tracks(tracks, count, min_track_frames(info.fps)), layout, name
+        raise NoPersonError("no person was detected in any frame")
+    kept = select_tracks(tracks, choice.count, min_track_frames(fps))
+    if choice.several:  # each over its own span
+        return [_span(tr, tr.first, tr.last + 1, cands) for tr in kept], len(tracks)
+    return [_span(kept[0], 0, frames, cands)], len(tracks)  # the largest over every frame, as one person
 
 
-def _lift_span(tr: Track, first: int, last: int, info: VideoInfo, layout: str, lifter, checkpoint: Path,
-               detector_name: str, options: InferenceOptions) -> InferenceResult:
-    """Frames first..last of a track, gaps filled (ends held), lifted: an InferenceResult of last-first+1 frames."""
-    span = slice(first, last + 1)
-    raw = Keypoints2D(xy=tr.xy[span], score=tr.score[span], detected=tr.detected[span], layout=layout,
-                      width=info.width, height=info.height)
-    return result_from_keypoints(raw, info, lifter, checkpoint, detector_name, options,
-                                 extras={"track_id": tr.id, "first_frame": first, "last_frame": last})
-
-
-def run_people(path: str | os.PathLike, options: InferenceOptions, count: int | None, *, lifter=None,
-               checkpoint_path: Path | None = None, detector=None,
-               progress: Callable[[int], None] | None = None) -> PeopleResult:
-    """Detect, track, keep `count` people (None: all; see tracking.select_tracks) and lift each over its span.
-    Raises the pipeline's one-line errors (NoPersonError, DetectorError, VideoError, CheckpointError)."""
-    if lifter is None:
-        lifter, checkpoint_path = load_lifter(options)
-    info, tracks, kept, layout, name = detect_tracks(path, options, count, lifter=lifter, detector=detector,
-                                                     progress=progress)
-    people = [PersonResult(tr.id, tr.first, tr.last,
-                           _lift_span(tr, tr.first, tr.last, info, layout, lifter, checkpoint_path, name, options))
-              for tr in kept]
-    return PeopleResult(video=info, num_frames=len(kept[0].detected), people=people, tracks_found=len(tracks),
-                        count=count)
-
-
-def run_largest(path: str | os.PathLike, options: InferenceOptions, *, lifter=None,
-                checkpoint_path: Path | None = None, detector=None,
-                progress: Callable[[int], None] | None = None) -> InferenceResult:
-    """`--people largest`: the largest track over the whole video (ends held, as the single-person path),
-    so every single-person output applies. extras holds its track_id, first_frame, last_frame."""
-    if lifter is None:
-        lifter, checkpoint_path = load_lifter(options)
-    info, _, kept, layout, name = detect_tracks(path, options, 1, lifter=lifter, detector=detector,
-                                                progress=progress)
-    tr = kept[0]
-    result = _lift_span(tr, 0, len(tr.detected) - 1, info, layout, lifter, checkpoint_path, name, options)
-    result.extras.update(first_frame=tr.first, last_frame=tr.last)
-    return result
+def lift_people(spans: list[PersonSpan], info: VideoInfo, lifter, checkpoint: Path | None, detector_name: str,
+                options: InferenceOptions, choice: PeopleChoice, tracks_found: int, num_frames: int
+                ) -> PeopleResult:
+    """Fill, convert and lift each chosen person (NoPersonError for a person never detected)."""
+    people = []
+    for s in spans:
+        extras = {} if s.track_id is None else {"track_id": s.track_id, "first_frame": s.first_frame,
+                                                  "last_frame": s.last_frame}
+        result = result_from_keypoints(s.raw, info, lifter, checkpoint, detector_name, options, extras=extras)
+        people.append(PersonResult(s.track_id, s.first_frame, s.last_frame, s.start, result))
+    return PeopleResult(video=info, num_frames=num_frames, people=people, tracks_found=tracks_found, choice=choice)

@@ -1,6 +1,6 @@
-"""The side-by-side video: the input frame with the 2D skeleton(s) | the 3D pose(s) from a fixed viewpoint.
+"""The side-by-side video: the input frame with the 2D skeletons | the 3D poses from a fixed viewpoint.
 
-side_by_side.py holds the drawing (colours, 2D skeleton, the 3D panel) and the one render loop
-(`render_frames`: decode, draw, encode) that every render goes through: after detection (render_video,
-render_result), while detection runs (live.py: LiveRender) and for several tracked people (people.py).
+draw.py holds the drawing on plain arrays (colours, 2D skeleton, the 3D panel of one person or several);
+video.py the one renderer (SideBySideRender: decode, draw, encode in its own thread), fed with the people's
+arrays (`Figure`) while detection runs or once after it, one person or N.
 """
