@@ -9,6 +9,7 @@ from vp3d.lifter.camera import focal_from_fov, image_coordinates, normalize_scre
 from vp3d.lifter.checkpoint import CheckpointError, LifterMeta, load_checkpoint, save_checkpoint
 from vp3d.lifter.inference import Lifter, resample
 from vp3d.lifter.model import TemporalModel, TemporalModelStrided, count_parameters
+from vp3d.lifter.weights import WeightsMismatchWarning
 from vp3d.skeleton import COCO, H36M
 
 
@@ -119,9 +120,10 @@ def test_causal_outputs_do_not_depend_on_future_frames(tmp_path):
 
 
 def test_official_checkpoint_architecture_and_layout_come_from_the_file(tmp_path):
-    model = small_model(widths=(3, 3, 3))
-    ckpt = load_checkpoint(write_official(tmp_path / "pretrained_h36m_detectron_coco.bin", model))
-    assert ckpt.meta.filter_widths == (3, 3, 3) and ckpt.meta.channels == 16
+    model = small_model()  # the published receptive field, narrower (16 channels): used as it is, with a warning
+    with pytest.warns(WeightsMismatchWarning, match="16 channels"):
+        ckpt = load_checkpoint(write_official(tmp_path / "pretrained_h36m_detectron_coco.bin", model))
+    assert ckpt.meta.filter_widths == (3, 3, 3, 3, 3) and ckpt.meta.channels == 16
     assert ckpt.meta.input_layout == "coco" and not ckpt.meta.causal and ckpt.meta.fps == 50
     lifter = Lifter(ckpt)
     kp = walking_2d(40)

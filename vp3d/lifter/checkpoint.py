@@ -3,8 +3,8 @@
 Two kinds load here:
 - the official VideoPose3D `.bin` files, unchanged: a dict with 'model_pos' (and maybe 'model_traj',
   'epoch', 'lr', 'optimizer', ...). They carry no metadata, so the architecture is read off the
-  weight shapes and the input layout (weights.LifterWeights, by name) and causality come from the file
-  name or from arguments;
+  weight shapes and the input layout and causality come from the registry entry their whole file name
+  names (weights.LifterWeights, which also checks that the file fits that entry) or from arguments;
 - vp3d's own checkpoints: the same keys plus 'vp3d_meta' (architecture, input layout, frame rate,
   training data, metrics). Shipped weights may be float16; they are cast to float32 on load.
 
@@ -25,7 +25,7 @@ import torch
 from .errors import CheckpointError  # noqa: F401  (raised here; defined where torch is not needed)
 from .meta import LifterMeta
 from .model import TemporalModel
-from .weights import LifterWeights
+from .weights import Architecture, LifterWeights, check_name_claim
 
 OFFICIAL_FPS = 50.0  # Human3.6M, on which every official checkpoint was trained
 
@@ -70,19 +70,27 @@ def meta_from_state_dict(state: dict, name: str, causal: bool | None, input_layo
     in_features = 2
     if in_channels % in_features:
         raise CheckpointError(f"{name}: expand_conv has {in_channels} input channels, not a multiple of 2")
+    known = LifterWeights.identify(name)
     if input_layout is None:
-        known = LifterWeights.identify(name, official_only=True)
-        input_layout = None if known is None else known.value.input_layout
-        if input_layout is None:
+        if known is None:
             raise CheckpointError(
                 f"{name}: cannot tell the checkpoint's 2D input layout from its name; "
                 f"pass --input-layout h36m or --input-layout coco")
+        input_layout = known.value.input_layout
     if causal is None:
-        causal = "causal" in name
+        causal = known is not None and known.value.causal
     return LifterMeta(filter_widths=tuple(widths), channels=expand.shape[0], causal=causal,
                       num_joints_in=in_channels // in_features, in_features=in_features,
                       num_joints_out=state["shrink.weight"].shape[0] // 3, input_layout=input_layout,
                       fps=OFFICIAL_FPS if fps is None else fps, name=name)
+
+
+def _check_name_claim(path: Path, meta: LifterMeta, stated: dict | None) -> None:
+    """A file named like known weights must be usable as them (weights.check_name_claim): its architecture as read
+    off the file, its input layout and causality as its own metadata states them (before any override)."""
+    found = Architecture(tuple(meta.filter_widths), meta.channels, meta.num_joints_in, meta.num_joints_out)
+    check_name_claim(path, found, stated is not None, *((stated.get("input_layout"), stated.get("causal"))
+                                                        if stated is not None else (None, None)))
 
 
 def _float32(state: dict) -> dict:
@@ -103,6 +111,7 @@ def load_checkpoint(path: str | os.PathLike, *, causal: bool | None = None, inpu
     else:
         meta = meta_from_state_dict(data["model_pos"], path.name, causal, input_layout, fps)
 
+    _check_name_claim(path, meta, data.get("vp3d_meta"))
     model_pos = meta.build_model()
     try:
         model_pos.load_state_dict(_float32(data["model_pos"]))

@@ -1,23 +1,29 @@
 """The lifter weights vp3d knows, each describing itself (in the spirit of torchvision's weight enums).
 
-    LifterWeights.DEFAULT.path             # the shipped file (weights/ of the source tree)
-    LifterWeights.DEFAULT.metrics          # {"P1 (mm), noisy 2D": 93.8, ...}: weights/MODEL_CARD.md's table
-    LifterWeights.identify("x/pretrained_h36m_cpn.bin")   # the entry a file name claims, or None
+    LifterWeights.DEFAULT.value.path       # the shipped file (weights/ of the source tree)
+    LifterWeights.DEFAULT.value.metrics    # {"P1 (mm), noisy 2D": 93.8, ...}: weights/MODEL_CARD.md's table
+    LifterWeights.identify("x/pretrained_h36m_cpn.bin")   # the entry a file's name claims, or None
 
-One entry per file: the shipped default and the official VideoPose3D checkpoints. Official files carry no
-metadata, so their 2D input layout is known from their name through this registry (checkpoint.py); a file
-whose name names none of them needs --input-layout. `sha256` is that of the published file where it is
-recorded here (`verify` compares a file with it). Importable without torch (the command line names the
-default before any model loads).
+One entry per file: the shipped default and the official VideoPose3D checkpoints. A file is known by its whole
+name (not by a part of it), and what it holds must fit what its name claims (`check_name_claim`, called by
+checkpoint.py): official files carry no metadata, so their 2D input layout and causality come from this
+registry; a file whose name is none of these needs --input-layout. `sha256` is that of the file where it is
+known here: the shipped one's; the official files' hashes are not recorded (they are not published beside the
+files), so only their architecture is checked. Importable without torch (the command line names the default
+before any model loads).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+
+from .errors import CheckpointError
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 OFFICIAL_URL = "https://dl.fbaipublicfiles.com/video-pose-3d/"
@@ -25,13 +31,32 @@ OFFICIAL_LICENCE = "CC BY-NC 4.0 (VideoPose3D, Facebook Research)"
 
 
 @dataclass(frozen=True)
+class Architecture:
+    """The shape of a lifter's weights: enough to tell whether a file can be a known one."""
+
+    filter_widths: tuple[int, ...]
+    channels: int
+    num_joints_in: int = 17
+    num_joints_out: int = 17
+
+    @property
+    def receptive_field(self) -> int:
+        return math.prod(self.filter_widths)
+
+    def __str__(self) -> str:
+        return (f"filter widths {','.join(map(str, self.filter_widths))} ({self.receptive_field}-frame receptive "
+                f"field), {self.channels} channels, {self.num_joints_in} -> {self.num_joints_out} joints")
+
+
+@dataclass(frozen=True)
 class Weights:
     """One known weights file.
 
-    file: its name; url: where it is published (None: it ships in weights/); sha256: of the published file
-    (None: not recorded here); input_layout: 2D joint order it expects ("h36m" or "coco"); fps: frame rate
-    it was trained at (vp3d takes 50 for every official file, as the reference's Human3.6M); causal: uses past frames only; receptive_field: frames per output frame; licence,
-    training_data: text; metrics: {name: value} as its model card or paper reports them.
+    file: its name; url: where it is published (None: it ships in weights/ or has no known address); sha256: of
+    the file (None: not known here); input_layout: 2D joint order it expects ("h36m" or "coco"); fps: frame rate
+    it was trained at (vp3d takes 50 for every official file, as the reference's Human3.6M); causal: uses past
+    frames only; architecture: filter widths, channels, joints; licence, training_data: text; metrics: {name:
+    value} as its model card or paper reports them; official: a published VideoPose3D file (no metadata inside).
     """
 
     file: str
@@ -40,11 +65,15 @@ class Weights:
     input_layout: str
     fps: float
     causal: bool
-    receptive_field: int
+    architecture: Architecture
     licence: str
     training_data: str
     metrics: dict = field(default_factory=dict, hash=False)
-    official: bool = False  # a published VideoPose3D file (no metadata inside: layout known by name only)
+    official: bool = False
+
+    @property
+    def receptive_field(self) -> int:
+        return self.architecture.receptive_field
 
     @property
     def path(self) -> Path:
@@ -62,13 +91,17 @@ class Weights:
         return digest.hexdigest() == self.sha256
 
 
+OFFICIAL_243 = Architecture(filter_widths=(3, 3, 3, 3, 3), channels=1024)
+CPN_TRAINING_DATA = "Human3.6M S1, S5-S8, CPN 2D detections fine-tuned on Human3.6M"
+
+
 class LifterWeights(Enum):
     """The known lifter weights; DEFAULT is what vp3d uses without --checkpoint."""
 
     VP3D_CMU_H36M17_243F = Weights(
         file="vp3d_cmu_h36m17_243f.bin", url=None,
         sha256="03aac1004bf50ae8c5079f3f7af30c580d55a326626260e04f97fbf62569d1db",
-        input_layout="h36m", fps=50.0, causal=False, receptive_field=243,
+        input_layout="h36m", fps=50.0, causal=False, architecture=Architecture((3, 3, 3, 3, 3), channels=256),
         licence="Apache-2.0 (weights); data: CMU Graphics Lab Motion Capture Database terms",
         training_data="CMU mocap (162 motions, subjects other than 02 and 135), random virtual cameras, "
                       "detector-like 2D noise",
@@ -76,33 +109,87 @@ class LifterWeights(Enum):
                  "P1 (mm), clean 2D": 91.5, "P2 (mm), clean 2D": 75.0, "MPJVE (mm/frame), clean 2D": 4.87})
     PRETRAINED_H36M_CPN = Weights(
         file="pretrained_h36m_cpn.bin", url=OFFICIAL_URL + "pretrained_h36m_cpn.bin", sha256=None,
-        input_layout="h36m", fps=50.0, causal=False, receptive_field=243, licence=OFFICIAL_LICENCE,
-        training_data="Human3.6M S1, S5-S8, CPN 2D detections fine-tuned on Human3.6M",
+        input_layout="h36m", fps=50.0, causal=False, architecture=OFFICIAL_243, licence=OFFICIAL_LICENCE,
+        training_data=CPN_TRAINING_DATA,
         metrics={"P1 (mm), Human3.6M S9/S11": 46.8, "P2 (mm), Human3.6M S9/S11": 36.5}, official=True)
-    CPN_FT_243_DBB_CAUSAL = Weights(  # before CPN_FT_243_DBB: identify() takes the first name that fits
+    CPN_FT_243_DBB_CAUSAL = Weights(
         file="cpn-ft-243-dbb-causal.bin", url=OFFICIAL_URL + "cpn-ft-243-dbb-causal.bin", sha256=None,
-        input_layout="h36m", fps=50.0, causal=True, receptive_field=243, licence=OFFICIAL_LICENCE,
-        training_data="Human3.6M S1, S5-S8, CPN 2D detections fine-tuned on Human3.6M", official=True)
+        input_layout="h36m", fps=50.0, causal=True, architecture=OFFICIAL_243, licence=OFFICIAL_LICENCE,
+        training_data=CPN_TRAINING_DATA, official=True)
     CPN_FT_243_DBB = Weights(
         file="cpn-ft-243-dbb.bin", url=None, sha256=None,
-        input_layout="h36m", fps=50.0, causal=False, receptive_field=243, licence=OFFICIAL_LICENCE,
-        training_data="Human3.6M S1, S5-S8, CPN 2D detections fine-tuned on Human3.6M", official=True)
+        input_layout="h36m", fps=50.0, causal=False, architecture=OFFICIAL_243, licence=OFFICIAL_LICENCE,
+        training_data=CPN_TRAINING_DATA, official=True)
     PRETRAINED_H36M_DETECTRON_COCO = Weights(
         file="pretrained_h36m_detectron_coco.bin", url=OFFICIAL_URL + "pretrained_h36m_detectron_coco.bin",
-        sha256=None, input_layout="coco", fps=50.0, causal=False, receptive_field=243, licence=OFFICIAL_LICENCE,
+        sha256=None, input_layout="coco", fps=50.0, causal=False, architecture=OFFICIAL_243,
+        licence=OFFICIAL_LICENCE,
         training_data="Human3.6M S1, S5-S8, Detectron 2D keypoints (COCO-trained, not fine-tuned)", official=True)
     PRETRAINED_HUMANEVA15_DETECTRON = Weights(
         file="pretrained_humaneva15_detectron.bin", url=OFFICIAL_URL + "pretrained_humaneva15_detectron.bin",
-        sha256=None, input_layout="coco", fps=50.0, causal=False, receptive_field=27, licence=OFFICIAL_LICENCE,
+        sha256=None, input_layout="coco", fps=50.0, causal=False,
+        architecture=Architecture((3, 3, 3), channels=1024, num_joints_out=15), licence=OFFICIAL_LICENCE,
         training_data="HumanEva-I, Detectron 2D keypoints", official=True)
     DEFAULT = VP3D_CMU_H36M17_243F
 
     @classmethod
-    def identify(cls, path: str | os.PathLike, official_only: bool = False) -> LifterWeights | None:
-        """The entry whose file name (without .bin) is part of this file's name, or None."""
-        name = Path(path).name
-        return next((w for w in cls if Path(w.value.file).stem in name and (w.value.official or not official_only)),
-                    None)
+    def identify(cls, path: str | os.PathLike) -> LifterWeights | None:
+        """The entry whose file name is this file's whole name (letter case aside), or None.
+
+        Whole names only: "my-cpn-ft-243-dbb.bin" or "pretrained_h36m_cpn (1).bin" claim nothing, since a name that
+        merely contains a known one says nothing reliable about what the file holds.
+        """
+        name = Path(path).name.casefold()
+        return next((w for w in cls if w.value.file.casefold() == name), None)
+
+
+class WeightsMismatchWarning(UserWarning):
+    """A file named like known weights that is used as they would be, but is not byte for byte (or not as wide as)
+    the known file."""
+
+
+def check_name_claim(path: str | os.PathLike, found: Architecture, has_vp3d_metadata: bool,
+                     input_layout: str | None = None, causal: bool | None = None) -> Weights | None:
+    """The known weights `path`'s name claims, checked against what the file holds (None: it claims none).
+
+    found: the architecture read off the file; input_layout, causal: what its vp3d metadata states (None for
+    official-layout files, which state nothing). What the name stands for when the file is used must hold, or
+    CheckpointError (one line) says that it cannot be that file: its receptive field (filter widths), joints in
+    and out, vp3d metadata (the shipped file has it, the published ones do not), and the input layout and
+    causality its metadata states. A file that fits all that but differs in width (channels) or in its bytes
+    (SHA-256, where recorded) is used as it is, with a WeightsMismatchWarning (one line).
+    """
+    known = LifterWeights.identify(path)
+    if known is None:
+        return None
+    claim, arch = known.value, known.value.architecture
+    wrong = []
+    if found.filter_widths != arch.filter_widths:
+        wrong.append(f"has filter widths {','.join(map(str, found.filter_widths))} ({found.receptive_field} "
+                     f"frames), not {','.join(map(str, arch.filter_widths))} ({arch.receptive_field} frames)")
+    if (found.num_joints_in, found.num_joints_out) != (arch.num_joints_in, arch.num_joints_out):
+        wrong.append(f"maps {found.num_joints_in} -> {found.num_joints_out} joints, not "
+                     f"{arch.num_joints_in} -> {arch.num_joints_out}")
+    if has_vp3d_metadata == claim.official:
+        wrong.append("has vp3d metadata, which the published files lack" if claim.official else
+                     "lacks the vp3d metadata the shipped file has")
+    if input_layout is not None and input_layout != claim.input_layout:
+        wrong.append(f"states input layout {input_layout!r}, not {claim.input_layout!r}")
+    if causal is not None and causal != claim.causal:
+        wrong.append(f"states {'causal' if causal else 'symmetric'} convolutions")
+    if wrong:
+        raise CheckpointError(f"{path}: named like the known weights {claim.file} but {'; '.join(wrong)}: it cannot "
+                              f"be that file; give it another name (and --input-layout if it has no vp3d metadata)")
+    if found.channels != arch.channels:
+        differs = f"has {found.channels} channels, not {arch.channels}"
+    elif claim.verify(path) is False:
+        differs = "its SHA-256 is not theirs"
+    else:
+        return claim
+    # The file's own name and no line number: the one line says which file, not where in vp3d it was loaded.
+    warnings.warn_explicit(f"named like the known weights {claim.file} but {differs}: not that file (retrained or "
+                           f"re-saved?); using it as it is", WeightsMismatchWarning, os.fspath(path), 0)
+    return claim
 
 
 def default_checkpoint() -> Path:
