@@ -69,6 +69,7 @@ def test_light_engine_gives_the_torch_lifters_poses_on_the_shipped_weights(fps, 
     assert_close_relative(light.lift(kp, fps=fps, flip=flip).poses, reference.lift(kp, fps=fps, flip=flip).poses)
 
 
+@pytest.mark.filterwarnings("ignore:named like the known weights")  # small stand-ins for the official files
 @pytest.mark.parametrize("name, causal", [("pretrained_h36m_cpn.bin", False), ("cpn-ft-243-dbb-causal.bin", True)])
 @pytest.mark.parametrize("trajectory", [False, True])
 @pytest.mark.parametrize("chunk", [None, 97])
@@ -93,6 +94,7 @@ def test_converted_official_checkpoints_give_the_torch_lifters_outputs(tmp_path,
         assert got.trajectory is None and want.trajectory is None
 
 
+@pytest.mark.filterwarnings("ignore:named like the known weights")
 def test_the_engine_follows_the_weights_file_and_the_device(tmp_path, monkeypatch):
     monkeypatch.delenv(ENGINE_ENV, raising=False)
     assert choose_engine(SHIPPED, "auto") == choose_engine(SHIPPED, "cpu") == "numpy"
@@ -107,6 +109,17 @@ def test_the_engine_follows_the_weights_file_and_the_device(tmp_path, monkeypatc
         choose_engine(light, "cuda")
     monkeypatch.setenv(ENGINE_ENV, "torch")
     assert choose_engine(SHIPPED, "auto") == "torch"
+
+
+def test_without_torch_a_bin_checkpoint_says_what_to_install(monkeypatch):
+    """A light install has no torch: the torch engine's files are refused in one line, the light ones run."""
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now fails as if it were not installed
+    monkeypatch.delitem(sys.modules, "vp3d.lifter.checkpoint")
+    monkeypatch.setenv(ENGINE_ENV, "torch")
+    with pytest.raises(CheckpointError, match=r"needs torch, which is not installed.*light_weights"):
+        Lifter.load(SHIPPED)
+    monkeypatch.delenv(ENGINE_ENV)
+    assert Lifter.load(SHIPPED).lift(walking_2d(5)).poses.shape == (5, 17, 3)
 
 
 def test_a_file_that_is_not_light_weights_is_a_one_line_error(tmp_path):

@@ -108,7 +108,14 @@ class Lifter:
         overrides = {"causal": causal, "input_layout": input_layout, "fps": fps}
         if choose_engine(path, device, engine) == "numpy":
             return cls(load_light_checkpoint(light_form(path), **overrides))
-        from .checkpoint import load_checkpoint
+        try:
+            from .checkpoint import load_checkpoint
+        except ModuleNotFoundError as e:  # a light install: one line instead of a traceback
+            if e.name != "torch":
+                raise
+            raise CheckpointError(f"{path}: this checkpoint needs torch, which is not installed here (pip install "
+                                  f"torch); or convert it once where torch is, with `python -m "
+                                  f"vp3d.lifter.light_weights {path}`, and pass the .npz") from None
         return cls(load_checkpoint(path, trust=trust, **overrides), resolve_device(device))
 
     @property
