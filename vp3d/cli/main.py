@@ -1,4 +1,4 @@
-"""The console scripts: `vp3d infer|batch|train|evaluate|view|plot` and the `vp3d-infer` shortcut.
+"""The console scripts: `vp3d infer|batch|train|evaluate|view|plot|live` and the `vp3d-infer` shortcut.
 
 Errors a user can cause (bad video, no person, missing weights, unwritable output) end as one line
 on stderr and a non-zero exit, never a traceback (common._run).
@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_evaluate_arguments(sub.add_parser("evaluate", help="P1/P2/P3/MPJVE of a checkpoint"))
     from .view import add_view_arguments
     add_view_arguments(sub.add_parser("view", help="joints JSON -> one HTML page with the 3D viewer (offline)"))
+    from .live import add_live_arguments
+    add_live_arguments(sub.add_parser("live", help="camera / stream / file -> one JSON object of 3D per frame, "
+                                                   "as frames arrive (causal lifter)"))
     from .plot import add_plot_arguments
     add_plot_arguments(sub.add_parser("plot", help="joints JSON -> joint angles over time (PNG, SVG, PDF)"))
     return parser
@@ -48,6 +51,9 @@ def main(argv: list[str] | None = None, *, exit_fast: bool = False) -> int:
     if args.command == "view":
         from .view import run_view
         return _run(run_view, args, json_errors=args.json)
+    if args.command == "live":
+        from .live import run_live_command
+        return _run(run_live_command, args)
     if args.command == "plot":
         from .plot import run_plot
         return _run(run_plot, args, json_errors=args.json)

@@ -32,7 +32,8 @@ from .light_weights import LIGHT_SUFFIX, LightCheckpoint, light_form, load_light
 if TYPE_CHECKING:
     from .checkpoint import LoadedCheckpoint
 
-Network = Callable[[np.ndarray], np.ndarray]  # (T, J_in, 2) float32 -> (T - RF + 1, J_out, 3) float32
+Network = Callable[[np.ndarray], np.ndarray]  # (T, J_in, 2) float32 -> (T - RF + 1, J_out, 3) float32;
+# both engines also have .last(window): (RF, J_in, 2) -> (1, J_out, 3), computing only what that output needs
 ENGINE_ENV = "VP3D_LIFTER_ENGINE"  # "torch" or "numpy" to force an engine (comparisons, debugging)
 CPU_DEVICES = ("cpu", "auto")  # where the numpy engine may serve: "auto" prefers it over asking torch for a GPU
 
@@ -155,6 +156,23 @@ class Lifter:
                 pred_m = pred_m[:, self._out_flip]
             pred = (pred + pred_m) / 2
         return pred
+
+    def last_pose(self, window: np.ndarray, flip: bool = True) -> np.ndarray:
+        """window (RF, J_in, 2) normalized 2D at the model's rate -> (J_out, 3) metres: the model's output for
+        the window's last frame computed from the window alone, one output instead of a padded sequence's
+        (live mode's step: for a causal model, a frame with its RF - 1 predecessors)."""
+        window = np.asarray(window, dtype=np.float32)
+        if window.shape != (self.receptive_field, self.meta.num_joints_in, self.meta.in_features):
+            raise ValueError(f"expected a window of shape ({self.receptive_field}, {self.meta.num_joints_in}, "
+                             f"{self.meta.in_features}), got {window.shape}")
+        pose = self.pose_net.last(window)[0]
+        if flip and self._out_flip is not None:
+            mirrored = window[:, self._in_flip].copy()
+            mirrored[..., 0] *= -1
+            pose_m = self.pose_net.last(mirrored)[0]
+            pose_m[..., 0] *= -1
+            pose = (pose + pose_m[self._out_flip]) / 2
+        return pose
 
     def lift(self, kp_norm: np.ndarray, fps: float | None = None, flip: bool = True) -> LiftResult:
         """kp_norm: (T, J_in, 2) normalized screen coordinates in the checkpoint's input layout.

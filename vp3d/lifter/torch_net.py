@@ -22,3 +22,7 @@ class TorchTemporalNet:
         """x: (T, J_in, 2) float32 normalized 2D, T >= RF -> (T - RF + 1, J_out, 3) float32 on the CPU."""
         batch = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)[None]
         return self.model(batch)[0].cpu().numpy()
+
+    def last(self, x: np.ndarray) -> np.ndarray:
+        """x: (RF, J_in, 2) -> (1, J_out, 3): the one output of a receptive field's worth of input."""
+        return self(x)[-1:]

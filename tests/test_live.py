@@ -1,0 +1,189 @@
+"""Live mode (`vp3d live`): each frame's 3D from the past only, as the offline causal lifter gives it; a
+source that outruns the loop drops frames (counted) instead of queueing them; stdin, UDP and WebSocket.
+
+Real clips, real MediaPipe, real ffmpeg; the lifter is a small causal model in the reference's format
+(the shipped causal weights are checked in test_weights).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pytest
+from conftest import BIN, decoded_frames, ffmpeg, require_shared, small_model, walking_2d, write_official
+
+from vp3d.lifter.camera import normalize_screen_coordinates
+from vp3d.lifter.inference import Lifter
+from vp3d.lifter.weights import default_checkpoint
+from vp3d.live.causal import CausalLifting
+
+
+@pytest.fixture(scope="module")
+def causal_bin(tmp_path_factory):
+    path = tmp_path_factory.mktemp("live") / "causal.bin"
+    write_official(path, small_model(causal=True))
+    return path
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    """2 s of the tai chi video at 25 fps, 320 px wide."""
+    out = tmp_path_factory.mktemp("live_clip") / "taiji.mp4"
+    ffmpeg("-ss", 5, "-i", require_shared("videos", "taiji.mp4"), "-t", 2, "-vf", "scale=320:-2,fps=25", "-an",
+           "-c:v", "libx264", "-preset", "ultrafast", out)
+    return out
+
+
+def vp3d_live(*args, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "vp3d"), "live", *map(str, args), "--input-layout", "h36m", "--causal"],
+                          capture_output=True, text=True, timeout=300, **kw)
+
+
+# ------------------------------------------------------------------------------------------ the lifting
+
+def live_and_offline(causal_bin, frames: int, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """The same 2D at `fps` through CausalLifting frame by frame and through the offline causal lifter."""
+    lifter = Lifter.load(causal_bin, input_layout="h36m", causal=True, fps=50)
+    kp = walking_2d(frames)
+    offline = lifter.lift(kp, fps=fps).poses
+    stream = CausalLifting(lifter)
+    return np.stack([stream.push(i / fps, kp[i]) for i in range(frames)]), offline - offline[:, :1]
+
+
+def test_frame_by_frame_equals_the_offline_causal_lifter_at_its_rate(causal_bin):
+    live, offline = live_and_offline(causal_bin, 150, 50.0)
+    assert np.allclose(live, offline, atol=1e-5)
+
+
+def test_at_another_rate_each_frame_gets_the_last_model_tick_before_it(causal_bin):
+    """30 fps: the 2D is put on the model's 50 fps ticks as offline; a frame's 3D is the tick at or before it
+    (at most 20 ms old), so it differs from the offline result only by up to one tick of motion."""
+    live, offline = live_and_offline(causal_bin, 90, 30.0)
+    one_tick = np.abs(np.diff(offline, axis=0)).max()  # the most a joint moves in one frame
+    assert np.abs(live - offline).max() <= one_tick + 1e-6
+    assert not np.allclose(live, offline)  # the difference is real (this test can fail)
+
+
+def test_last_pose_equals_the_full_sequence_output_on_both_engines(causal_bin):
+    """Live mode's step computes only what one output needs (numpy: strided layers); it equals the
+    padded sequence's output for the window's last frame (causal) or centre frame (symmetric)."""
+    kp = walking_2d(243)
+    torch_causal = Lifter.load(causal_bin, input_layout="h36m", causal=True, fps=50)
+    assert torch_causal.engine == "torch"
+    assert np.allclose(torch_causal.last_pose(kp), torch_causal.lift(kp).poses[-1], atol=1e-5)
+    for causal in (True, False):
+        light = Lifter.load(default_checkpoint(), causal=causal)
+        assert light.engine == "numpy"
+        full = light.lift(kp).poses[-1 if causal else 121]
+        assert np.allclose(light.last_pose(kp), full, atol=1e-5)
+
+
+def test_a_lifter_that_looks_ahead_is_refused(clip):
+    with pytest.raises(ValueError, match="causal"):
+        CausalLifting(Lifter.load(default_checkpoint()))
+    done = subprocess.run([str(BIN / "vp3d"), "live", str(clip), "--checkpoint", str(default_checkpoint())],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "not a causal lifter" in done.stderr
+
+
+# ------------------------------------------------------------------------------------------ the command
+
+def test_every_frame_of_a_file_gives_one_json_object_whose_3d_is_the_causal_lifters(clip, causal_bin, tmp_path):
+    out = tmp_path / "poses.jsonl"
+    done = vp3d_live(clip, "--checkpoint", causal_bin, "-o", out, "--stats")
+    assert done.returncode == 0, done.stderr
+    frames = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [f["frame"] for f in frames] == list(range(50))  # a file not played in real time drops nothing
+    assert "50 received, 50 processed, 0 dropped" in done.stderr
+    assert all(f["detected"] for f in frames)
+    # independently: the file's own 2D through the offline causal lifter (25 fps clip, 50 fps model)
+    kp = np.array([f["keypoints2d"] for f in frames])[..., :2]
+    lifter = Lifter.load(causal_bin, input_layout="h36m", causal=True, fps=50)
+    offline = lifter.lift(normalize_screen_coordinates(kp.astype(np.float32), 320, 180), fps=25).poses
+    offline -= offline[:, :1]
+    live = np.array([f["joints3d"] for f in frames])
+    one_tick = np.abs(np.diff(offline, axis=0)).max()
+    assert np.abs(live - offline).max() <= one_tick + 1e-4  # 2D rounded to 0.01 px in the JSON
+
+
+def test_a_source_faster_than_the_loop_drops_frames_and_counts_them(clip, causal_bin, tmp_path):
+    """240 frames/s in real time: no 2D detector here keeps up, so frames are dropped, never queued."""
+    fast = tmp_path / "fast.mp4"
+    ffmpeg("-i", clip, "-vf", "setpts=PTS/8", "-r", 200, "-c:v", "libx264", "-preset", "ultrafast", fast)
+    out = tmp_path / "poses.jsonl"
+    done = vp3d_live(fast, "--checkpoint", causal_bin, "--realtime", "-o", out, "--stats")
+    assert done.returncode == 0, done.stderr
+    stats = done.stderr.strip().splitlines()[-1]
+    received, processed, dropped = (int(stats.split(" received")[0].split()[-1]),
+                                    int(stats.split(" processed")[0].split()[-1]),
+                                    int(stats.split(" dropped")[0].split()[-1]))
+    frames = [json.loads(line) for line in out.read_text().splitlines()]
+    assert received == decoded_frames(fast) and dropped > 0 and processed + dropped == received and len(frames) == processed
+    indices = [f["frame"] for f in frames]
+    assert indices == sorted(indices) and len(set(indices)) == len(indices)  # the newest, in order
+
+
+def test_video_streamed_on_stdin(clip, causal_bin):
+    """`ffmpeg -re ... -f mpegts - | vp3d live -`: a stream at its own rate through a pipe (10 s: what
+    arrives while the command starts waits in the pipe, and only the newest of that is lifted)."""
+    from vp3d.video import ffmpeg_exe
+    feed = subprocess.Popen([ffmpeg_exe(), "-v", "error", "-re", "-stream_loop", "4", "-i", str(clip), "-f", "mpegts", "-c:v", "mpeg2video",
+                             "-q:v", "4", "-"], stdout=subprocess.PIPE)
+    done = vp3d_live("-", "--checkpoint", causal_bin, "--stats", stdin=feed.stdout)
+    feed.wait(timeout=60)
+    assert done.returncode == 0, done.stderr
+    frames = [json.loads(line) for line in done.stdout.splitlines()]
+    stats = done.stderr.strip().splitlines()[-1]
+    assert stats.startswith("frames: 250 received, ") and f"{len(frames)} processed" in stats
+    assert len(frames) >= 20 and frames[-1]["joints3d"] is not None and len(frames[-1]["joints3d"]) == 17
+
+
+def test_udp_and_websocket_outputs_carry_the_same_frames(clip, causal_bin):
+    from websockets.sync.client import connect
+
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.settimeout(60)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        ws_port = s.getsockname()[1]
+    proc = subprocess.Popen([str(BIN / "vp3d"), "live", str(clip), "--checkpoint", str(causal_bin), "--input-layout", "h36m", "--causal", "--realtime",
+                             "-o", f"udp://127.0.0.1:{udp.getsockname()[1]}", "-o", f"ws://127.0.0.1:{ws_port}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    received_ws: list[dict] = []
+
+    def client():
+        for _ in range(600):  # the server starts once the models are loaded
+            try:
+                with connect(f"ws://127.0.0.1:{ws_port}", open_timeout=1) as ws:
+                    for message in ws:
+                        received_ws.append(json.loads(message))
+                return
+            except (OSError, TimeoutError):
+                time.sleep(0.1)
+            except Exception:  # noqa: BLE001 - the server closing at the end of the source
+                return
+    reader = threading.Thread(target=client)
+    reader.start()
+    first = json.loads(udp.recv(65536))
+    assert {"frame", "time_s", "detected", "keypoints2d", "joints3d", "latency_ms"} <= set(first)
+    proc.communicate(timeout=300)
+    reader.join(timeout=30)
+    assert proc.returncode == 0
+    assert received_ws and all(len(f["keypoints2d"]) == 17 for f in received_ws)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["missing.mp4"], "missing.mp4: no such file, camera index or stream URL"),
+    (["CLIP", "-o", "tcp://x:1"], "unknown output"),
+])
+def test_bad_input_is_one_line(clip, causal_bin, args, words):
+    args = [str(clip) if a == "CLIP" else a for a in args]
+    done = vp3d_live(*args, "--checkpoint", causal_bin)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("vp3d: error:") and words in done.stderr

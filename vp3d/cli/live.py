@@ -1,0 +1,98 @@
+"""`vp3d live SOURCE`: 3D while the motion happens, one JSON object per frame.
+
+    vp3d live 0 --show --stats                          # the first camera, a preview window, latency figures
+    vp3d live rtsp://cam.local/stream -o udp://127.0.0.1:9999
+    ffmpeg -i clip.mp4 -f mpegts - | vp3d live - -o poses.jsonl
+    vp3d live clip.mp4 --realtime --stats               # a file played at its own rate, as a camera would
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from ..errors import UserError
+
+DEFAULT_CAUSAL = Path(__file__).resolve().parents[2] / "weights" / "vp3d_cmu_h36m17_243f_causal.bin"
+
+
+def add_live_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", help="camera index (0), stream URL (rtsp://, http://, udp://), - (video on stdin) "
+                                  "or a video file")
+    p.add_argument("-o", "--output", action="append", metavar="TARGET",
+                   help="where each frame's JSON goes: - (stdout, the default), a file, udp://HOST:PORT or "
+                        "ws://HOST:PORT (a WebSocket server); repeatable")
+    p.add_argument("--realtime", action="store_true",
+                   help="play a file at its own frame rate (frames the loop cannot keep up with are dropped)")
+    p.add_argument("--checkpoint", type=Path, default=DEFAULT_CAUSAL,
+                   help="a causal lifter (default: the shipped causal weights)")
+    p.add_argument("--input-layout", choices=["h36m", "coco"],
+                   help="the checkpoint's 2D joint order, for official files whose name does not tell")
+    p.add_argument("--causal", action="store_true", default=None,
+                   help="the checkpoint is causal, for official files whose name does not tell")
+    p.add_argument("--detector", default="mediapipe", metavar="NAME", help="2D detector (default: mediapipe)")
+    p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")
+    p.add_argument("--frames", type=int, default=None, metavar="N", help="stop after N frames")
+    p.add_argument("--show", action="store_true", help="a preview window with the 2D (needs a display)")
+    p.add_argument("--stats", action="store_true",
+                   help="at the end, print frames received / processed / dropped and the detector, lifter and "
+                        "frame-to-3D latency (mean, p50, p95 ms) on stderr (with --json on stdout too)")
+
+
+def _preview():
+    """A cv2 window showing each frame with its 2D, or None (one line on stderr) without a display."""
+    import cv2
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        print("vp3d: no display: --show ignored", file=sys.stderr)
+        return None
+
+    def show(image, kp):
+        if kp is not None:
+            image = image.copy()
+            for x, y in kp:
+                cv2.circle(image, (int(x), int(y)), 3, (0, 200, 0), -1)
+        cv2.imshow("vp3d live", image)
+        cv2.waitKey(1)
+    return show
+
+
+def run_live_command(args) -> int:
+    from ..live.run import run_live
+    from ..live.sinks import open_sink
+    from ..live.source import LiveSource
+    from ..lifter.errors import CheckpointError
+    from ..lifter.inference import Lifter
+    from ..pipeline.infer import InferenceOptions, detector_from_options
+
+    if not args.checkpoint.exists():
+        raise UserError(f"{args.checkpoint}: no such checkpoint (live mode needs a causal lifter: --checkpoint)")
+    lifter = Lifter.load(args.checkpoint, input_layout=args.input_layout, causal=args.causal)
+    if not lifter.meta.causal:
+        raise CheckpointError(f"{args.checkpoint}: not a causal lifter; live mode needs one whose every "
+                              "frame's 3D comes from the past only (vp3d train --causal)")
+    if lifter.engine == "torch":  # one thread: beside the detector, more only wait on each other
+        import torch
+        torch.set_num_threads(1)
+    sinks = [open_sink(t) for t in (args.output or ["-"])]
+    detector = detector_from_options(InferenceOptions(detector=args.detector))
+    try:
+        with LiveSource(args.source, realtime=args.realtime) as source:
+            stats = run_live(source, detector, lifter, sinks, flip=not args.no_flip, max_frames=args.frames,
+                             preview=_preview() if args.show else None)
+    finally:
+        detector.close()
+        for sink in sinks:
+            sink.close()
+    if args.stats:
+        s = stats.summary()
+        print(f"frames: {s['received']} received, {s['processed']} processed, {s['dropped']} dropped; "
+              f"ms (mean / p50 / p95): detector {_f(s['detect_ms'])}, lifter {_f(s['lift_ms'])}, "
+              f"frame to 3D {_f(s['latency_ms'])}", file=sys.stderr)
+    return 0
+
+
+def _f(fig: dict) -> str:
+    return "-" if fig["mean"] is None else f"{fig['mean']:.1f} / {fig['p50']:.1f} / {fig['p95']:.1f}"
