@@ -70,7 +70,8 @@ def describe(people, worlds=None) -> dict:
     head = {
         "schema": SCHEMA,
         "video": {"path": str(video.path), "width": video.width, "height": video.height, "fps": video.fps,
-                  "frame_count": int(len(kp.xy)), "rotation": video.rotation},
+                  "frame_count": int(len(kp.xy)), "rotation": video.rotation,
+                  "variable_frame_rate": video.variable_frame_rate},
         "camera": {"focal_length_px": result.focal_px, "principal_point_px": [video.width / 2, video.height / 2],
                    "source": result.focal_source},
         "detector": {"name": result.detector_name, "layout": layout2d.name,
@@ -114,11 +115,11 @@ def frame_records(result, world=None, first_frame: int = 0) -> Iterator[dict]:
     (a track's span)."""
     kp = result.keypoints
     joints3d = joints3d_for_export(result, world)
-    fps = result.video.fps
+    times = result.video.times(first_frame, len(kp.xy))
     for i in range(len(kp.xy)):
         yield {
             "index": first_frame + i,
-            "time_s": round((first_frame + i) / fps, 6),
+            "time_s": round(float(times[i]), 6),
             "detected": bool(kp.detected[i]),
             "keypoints2d": np.round(np.concatenate([kp.xy[i], kp.score[i, :, None]], 1), 3).tolist(),
             "joints3d": np.round(joints3d[i], 5).tolist(),
@@ -189,6 +190,7 @@ def write_npz(path: str | os.PathLike, people, worlds=None) -> Path:
     # ([P,] T, 17, 3) metres: camera frame, root-relative; or each person's world frame (metadata joints3d.frame)
     arrays["joints3d"] = on_frames([joints3d_for_export(p.result, w) for p, w in zip(ps, worlds)], (17, 3))
     arrays.update(npz_header(people.video, describe(people, worlds)))
+    arrays["time_s"] = people.video.times(0, people.num_frames)  # (T,) seconds of each video frame
     if ps[0].result.trajectory is not None:
         arrays["root_camera"] = on_frames([p.result.trajectory for p in ps], (3,))  # ([P,] T, 3) metres
     if worlds[0] is not None:  # world = camera_to_world[p] @ camera + world_translation[p, t]
@@ -231,7 +233,7 @@ def write_csv(path: str | os.PathLike, people, worlds=None) -> Path:
     header = (f"# {SCHEMA} CSV; 3D joints <name>_x/_y/_z: {frame_text}; 2D keypoints <name>_x_px/_y_px: "
               f"pixels of the upright video ({kp.layout} layout), <name>_score in [0, 1]; "
               f"detected=0: no person found, keypoints interpolated; fps {result.video.fps:g}")
-    parts = [np.arange(T)[:, None], (np.arange(T) / result.video.fps)[:, None], kp.detected[:, None],
+    parts = [np.arange(T)[:, None], result.video.times(0, T)[:, None], kp.detected[:, None],
              joints3d_for_export(result, world).reshape(T, -1)]
     formats = ["%d", "%.6f", "%d"] + ["%.5f"] * (3 * H36M.num_joints)
     if world is None and result.trajectory is not None:

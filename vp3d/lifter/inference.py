@@ -51,8 +51,19 @@ def resample(seq: np.ndarray, src_fps: float, dst_fps: float, num_out: int | Non
     t_src = np.arange(len(seq)) / src_fps
     if num_out is None:
         num_out = max(1, int(np.floor(t_src[-1] * dst_fps + 1e-6)) + 1)
-    t_dst = np.arange(num_out) / dst_fps
-    t_dst = np.clip(t_dst, 0, t_src[-1])
+    return resample_at(seq, t_src, np.arange(num_out) / dst_fps)
+
+
+def model_grid(times: np.ndarray, fps: float) -> np.ndarray:
+    """The model's ticks (every 1/fps s from the first time) that cover `times` (seconds, increasing)."""
+    return times[0] + np.arange(max(1, int(np.floor((times[-1] - times[0]) * fps + 1e-6)) + 1)) / fps
+
+
+def resample_at(seq: np.ndarray, t_src: np.ndarray, t_dst: np.ndarray) -> np.ndarray:
+    """Linear interpolation of (T, ...) samples taken at times t_src (increasing) at the times t_dst, held
+    at the ends."""
+    t_src = np.asarray(t_src, dtype=np.float64)
+    t_dst = np.clip(np.asarray(t_dst, dtype=np.float64), t_src[0], t_src[-1])
     idx = np.clip(np.searchsorted(t_src, t_dst, side="right") - 1, 0, len(seq) - 1)
     nxt = np.minimum(idx + 1, len(seq) - 1)
     span = np.where(nxt > idx, t_src[nxt] - t_src[idx], 1.0)
@@ -174,12 +185,24 @@ class Lifter:
             pose = (pose + pose_m[self._out_flip]) / 2
         return pose
 
-    def lift(self, kp_norm: np.ndarray, fps: float | None = None, flip: bool = True) -> LiftResult:
+    def lift(self, kp_norm: np.ndarray, fps: float | None = None, flip: bool = True,
+             times: np.ndarray | None = None) -> LiftResult:
         """kp_norm: (T, J_in, 2) normalized screen coordinates in the checkpoint's input layout.
 
         fps: the frame rate of kp_norm; when given and different from the checkpoint's, the
         sequence is resampled to the checkpoint's rate for the model and back afterwards.
+        times: (T,) seconds of each frame instead, for a variable frame rate: the sequence is resampled by
+        time onto the model's ticks and the 3D back onto these times.
         """
+        if times is not None and len(kp_norm) > 1:
+            times = np.asarray(times, dtype=np.float64)
+            if times.shape != (len(kp_norm),) or np.any(np.diff(times) <= 0):
+                raise ValueError("times must hold one increasing time per frame")
+            grid = model_grid(times, self.meta.fps)
+            on_grid = self.lift(resample_at(np.asarray(kp_norm, np.float32), times, grid), flip=flip)
+            traj = on_grid.trajectory
+            return LiftResult(resample_at(on_grid.poses, grid, times).astype(np.float32),
+                              None if traj is None else resample_at(traj, grid, times).astype(np.float32))
         kp_norm = np.asarray(kp_norm, dtype=np.float32)
         if kp_norm.ndim != 3 or kp_norm.shape[1:] != (self.meta.num_joints_in, self.meta.in_features):
             raise ValueError(f"expected 2D keypoints of shape (T, {self.meta.num_joints_in}, "

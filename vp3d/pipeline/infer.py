@@ -86,11 +86,13 @@ def detector_from_options(options: InferenceOptions):
 
 
 def result_from_keypoints(raw: Keypoints2D, info: VideoInfo, lifter: Lifter, checkpoint_path: Path | None,
-                          detector_name: str, options: InferenceOptions, extras: dict | None = None
-                          ) -> InferenceResult:
-    """One person's raw detections (detector layout, NaN where missed) -> gaps filled, lifter layout, lifted."""
+                          detector_name: str, options: InferenceOptions, extras: dict | None = None,
+                          start: int = 0) -> InferenceResult:
+    """One person's raw detections (detector layout, NaN where missed) over video frames start, start + 1, ...
+    -> gaps filled, lifter layout, lifted."""
     kp = to_layout(fill_missing(raw), lifter.meta.input_layout)
-    lifted = lift_keypoints(lifter, kp, info.fps, options.flip)
+    times = info.times(start, len(kp.xy)) if info.variable_frame_rate else None
+    lifted = lift_keypoints(lifter, kp, info.fps, options.flip, times)
     poses = rigid_bones(lifted.poses) if options.rigid_bones else lifted.poses
     focal, source = camera_focal(info, options.focal_length, options.fov)
     return InferenceResult(video=info, keypoints=kp, poses3d=poses, trajectory=lifted.trajectory,
@@ -99,10 +101,11 @@ def result_from_keypoints(raw: Keypoints2D, info: VideoInfo, lifter: Lifter, che
                            extras=extras or {})
 
 
-def lift_keypoints(lifter: Lifter, kp: Keypoints2D, fps: float, flip: bool = True):
-    """Filled 2D keypoints (pixels, lifter layout) -> LiftResult at the video's frame rate."""
+def lift_keypoints(lifter: Lifter, kp: Keypoints2D, fps: float, flip: bool = True, times: np.ndarray | None = None):
+    """Filled 2D keypoints (pixels, lifter layout) -> LiftResult on the video's frames (`times`: each frame's
+    seconds, for a variable frame rate)."""
     kp_norm = normalize_screen_coordinates(kp.xy.astype(np.float32), kp.width, kp.height)
-    lifted = lifter.lift(kp_norm, fps=fps, flip=flip)
+    lifted = lifter.lift(kp_norm, fps=fps, flip=flip, times=times)
     # The model also predicts the root joint (near, not at, zero); exports promise it at the origin.
     lifted.poses -= lifted.poses[:, :1]
     return lifted

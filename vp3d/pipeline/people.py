@@ -150,6 +150,7 @@ def lift_people(spans: list[PersonSpan], info: VideoInfo, lifter, checkpoint: Pa
     for s in spans:
         extras = {} if s.track_id is None else {"track_id": s.track_id, "first_frame": s.first_frame,
                                                   "last_frame": s.last_frame}
-        result = result_from_keypoints(s.raw, info, lifter, checkpoint, detector_name, options, extras=extras)
+        result = result_from_keypoints(s.raw, info, lifter, checkpoint, detector_name, options, extras=extras,
+                                       start=s.start)
         people.append(PersonResult(s.track_id, s.first_frame, s.last_frame, s.start, result))
     return PeopleResult(video=info, num_frames=num_frames, people=people, tracks_found=tracks_found, choice=choice)

@@ -15,8 +15,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from ..errors import UserError
+from .timing import frame_times, is_variable, rates_disagree
 
 # OpenCV's FFmpeg backend prints the decoder's complaints about a damaged file ("Invalid NAL unit size",
 # "partial file") straight to stderr. We decode what is there and report problems ourselves, in one line,
@@ -55,6 +57,21 @@ class VideoInfo:
     fps: float
     rotation: int
     num_frames_hint: int | None
+    frame_times: np.ndarray | None = None  # (N,) seconds of each frame for a variable frame rate; None: constant
+
+    @property
+    def variable_frame_rate(self) -> bool:
+        return self.frame_times is not None
+
+    def times(self, first: int, count: int) -> np.ndarray:
+        """(count,) seconds of frames first .. first + count - 1: their timestamps for a variable rate
+        (frames past the last timestamp continue at the average rate), index / fps for a constant one."""
+        index = first + np.arange(count)
+        if self.frame_times is None:
+            return index / self.fps
+        known = self.frame_times
+        extra = known[-1] + (index - (len(known) - 1)) / self.fps
+        return np.where(index < len(known), known[np.minimum(index, len(known) - 1)], extra)
 
     @property
     def fps_fraction(self) -> Fraction:
@@ -158,5 +175,7 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         if not fps > 0:
             raise VideoError(f"{path}: the video stream has no frame rate")
     hint = int(count) if math.isfinite(count) and count > 0 else None
+    times = frame_times(path, ffmpeg_exe()) if rates_disagree(stream_desc) else None
     return VideoInfo(path=path, width=int(width), height=int(height), fps=float(fps),
-                     rotation=rotation, num_frames_hint=hint)
+                     rotation=rotation, num_frames_hint=hint,
+                     frame_times=times if times is not None and is_variable(times) else None)
