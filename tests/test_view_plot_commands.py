@@ -29,7 +29,8 @@ def meta_of(page: str) -> dict:
 def result(clip, tmp_path_factory):
     """r.json (world frame, Y up) and r.mp4 of the 3-s tai chi clip, side by side in one folder."""
     folder = tmp_path_factory.mktemp("viewplot")
-    done = vp3d_infer(clip, "--out", folder / "r.mp4", "--json", folder / "r.json", "--world", "--quiet")
+    done = vp3d_infer(clip, "--out", folder / "r.mp4", "--json", folder / "r.json", "--world", "--quiet",
+                      "--html", folder / "direct.html", "--angles", folder / "angles.csv")
     assert done.returncode == 0, done.stderr
     return folder
 
@@ -90,3 +91,34 @@ def test_bad_input_is_one_line_and_writes_nothing(result, args, words):
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("vp3d: error: ") and words in done.stderr
     assert set(result.rglob("*")) == before
+
+
+def test_infer_writes_the_page_and_the_angles_directly(result):
+    """vp3d-infer --html --angles: the page links the rendered video and embeds the run's joints; the angles
+    CSV holds vp3d.angles of the JSON's world-frame joints, frame by frame, and its summary sits beside it."""
+    page = (result / "direct.html").read_text(encoding="utf-8")
+    assert meta_of(page)["video_src"] == "r.mp4"
+    doc = json.loads((result / "r.json").read_text())
+    series = angles_from_joints_json(doc)
+    import csv
+    with open(result / "angles.csv", newline="") as f:
+        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+    assert len(rows) == len(doc["frames"])
+    for name in ("left_knee_flexion", "trunk_lean", "pelvis_rotation"):
+        from_csv = np.array([float(r[name]) if r[name] else np.nan for r in rows])
+        assert np.allclose(from_csv, series.angles[name], atol=0.02, equal_nan=True), name  # JSON joints rounded to 10 um
+    summary = json.loads((result / "angles.summary.json").read_text())["summary"]
+    assert summary["left_knee_flexion"]["max"] == pytest.approx(np.nanmax(series.angles["left_knee_flexion"]), abs=0.02)
+
+
+def test_batch_writes_pages_and_angles_and_several_people_refuse_angles(result, clip, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.mp4").write_bytes(clip.read_bytes())
+    done = vp3d("batch", folder, "--out", tmp_path / "out", "--formats", "json,html,angles", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert {p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")} == \
+        {"a.json", "a.html", "a.angles.csv", "a.angles.summary.json", "summary.json"}
+    refused = vp3d("batch", folder, "--out", tmp_path / "p", "--formats", "json,angles", "--people", "all",
+                   "--detector", "keypoint-rcnn")  # refused before any detector loads
+    assert refused.returncode == 1 and "--angles" in refused.stderr and refused.stderr.count("\n") == 1

@@ -25,6 +25,12 @@ def add_infer_arguments(p: argparse.ArgumentParser) -> None:
                    help="write per-frame joints as CSV (3D metres and 2D pixels, one row per frame)")
     p.add_argument("--bvh", type=Path, metavar="PATH",
                    help="write a BVH animation (world frame, feet on the floor) for Blender and other tools")
+    p.add_argument("--angles", type=Path, metavar="PATH",
+                   help="write joint angles per frame as CSV (degrees, world frame; definitions in the README), "
+                        "their min / max / range / mean beside it as <name>.summary.json")
+    p.add_argument("--html", type=Path, metavar="PATH",
+                   help="write the interactive 3D viewer: one HTML file that works offline, playing the rendered "
+                        "video (or the input) in sync")
     add_shared_arguments(p)
 
 
@@ -106,10 +112,11 @@ def run_infer(args) -> int:
     if args.out is None and not args.no_render:
         raise UserError("give --out OUT.mp4 for the rendered video, or --no-render with --json/--npz/--csv/--bvh")
     outputs = Outputs(video=None if args.no_render else args.out, json=json_path, npz=args.npz,
-                      npz_2d=args.npz_2d, csv=args.csv, bvh=args.bvh, world=args.world, up=args.up,
+                      npz_2d=args.npz_2d, csv=args.csv, bvh=args.bvh, angles=args.angles, html=args.html,
+                      world=args.world, up=args.up,
                       crf=args.crf, preset=args.preset)
     if not outputs.paths():
-        raise UserError("nothing to write: give --out, --json PATH, --npz, --npz-2d, --csv or --bvh")
+        raise UserError("nothing to write: give --out, --json PATH, --npz, --npz-2d, --csv, --bvh, --angles or --html")
 
     from ..video import probe
     info = probe(args.input)

@@ -42,6 +42,8 @@ class Outputs:
     npz_2d: Path | None = None  # reference release's custom 2D dataset NPZ
     csv: Path | None = None  # one row per frame: 3D joints (metres) and 2D keypoints (pixels)
     bvh: Path | None = None  # BVH animation (always in the world frame: it needs an up axis and a floor)
+    angles: Path | None = None  # joint angles per frame, CSV (world frame), and <stem>.summary.json beside it
+    html: Path | None = None  # the one-file 3D viewer, linking the rendered video (or the input)
     world: bool = False  # JSON/NPZ/CSV joints in the gravity-aligned world frame (vp3d.world)
     up: str = "y"  # world up axis, "y" or "z" (BVH, and the other exports with world=True)
     crf: int = DEFAULT_CRF  # the video's x264 quality (0 lossless ... 51)
@@ -60,7 +62,7 @@ class Outputs:
         (the rendered video is clip.vp3d.mp4, so it never overwrites an input in the same folder).
         options: the other fields (world=, up=, crf=, preset=)."""
         suffix = {"video": ".vp3d.mp4", "json": ".json", "npz": ".npz", "npz_2d": ".2d.npz", "csv": ".csv",
-                  "bvh": ".bvh"}
+                  "bvh": ".bvh", "angles": ".angles.csv", "html": ".html"}
         unknown = set(kinds) - set(suffix)
         if unknown:
             raise ValueError(f"unknown output kinds {sorted(unknown)}")
@@ -104,7 +106,7 @@ def write_outputs(people: PeopleResult, outputs: Outputs, render_progress: Calla
     it the video is drawn here, after detection. The video is removed too if another file fails."""
     from ..export import joints as export
     worlds = None
-    if outputs.world or outputs.bvh:
+    if outputs.world or outputs.bvh or outputs.angles:
         from ..world import to_world
         worlds = [to_world(p.result.poses3d, p.result.trajectory, outputs.up) for p in people.people]
     frames = worlds if outputs.world else None  # None: the camera frame
@@ -124,6 +126,14 @@ def write_outputs(people: PeopleResult, outputs: Outputs, render_progress: Calla
             written["bvh"] = str(write_bvh(outputs.bvh, worlds[0].positions, people.video.fps, outputs.up))
         if outputs.npz_2d:
             written["npz_2d"] = str(export.write_custom_2d_npz(outputs.npz_2d, people))
+        if outputs.angles:
+            from ..export.analysis import write_angles
+            csv, summary = write_angles(outputs.angles, people, worlds[0])
+            written["angles"], written["angles_summary"] = str(csv), str(summary)
+        if outputs.html:
+            from ..export.analysis import write_viewer
+            video = outputs.video or people.video.path
+            written["html"] = str(write_viewer(outputs.html, people, outputs.json, video, frames))
     return written
 
 
@@ -176,10 +186,10 @@ def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
 
 def check_people_outputs(people: str, kinds: list[str]) -> int:
     """The number of people `people` asks for (0 = all); OutputError (one line) when an output kind that
-    holds one person (csv, bvh, npz_2d) is asked for several."""
+    holds one person (csv, bvh, npz_2d, angles) is asked for several."""
     from ..detectors.tracking import parse_people
     count = parse_people(people)  # ValueError for a bad value: the CLI checks it while parsing
-    single_only = [f"--{k.replace('_', '-')}" for k in ("csv", "bvh", "npz_2d") if k in kinds]
+    single_only = [f"--{k.replace('_', '-')}" for k in ("csv", "bvh", "npz_2d", "angles") if k in kinds]
     if count != 1 and single_only:
         raise OutputError(f"{', '.join(single_only)} hold(s) one person; use --people largest, or --json/--npz "
                           f"for several people")
