@@ -66,6 +66,11 @@ def schedule_on_ray(tasks: list[Task], settings: RaySettings, job: Job, on_event
     from ray.util.queue import Empty, Queue
 
     started_here = not ray.is_initialized()
+    if started_here and settings.address is None:
+        # Ray runs its workers at niceness 15 by default: on a machine that also does other work (here: a
+        # training beside the batch) they got ~2% of a core and the batch crawled. In the instance we start,
+        # the videos are the job; a cluster's own setting is left alone.
+        os.environ.setdefault("RAY_worker_niceness", "0")
     if started_here:
         try:
             ray.init(address=settings.address, include_dashboard=False, log_to_driver=False,
