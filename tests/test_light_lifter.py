@@ -45,20 +45,22 @@ def write_official_with_trajectory(path, causal: bool, trajectory: bool):
     return path
 
 
-def test_shipped_light_weights_are_the_current_light_form_of_the_shipped_bin():
+@pytest.mark.parametrize("shipped", [w.value.path for w in LifterWeights if not w.value.official],
+                         ids=lambda p: p.name)
+def test_shipped_light_weights_are_the_current_light_form_of_the_shipped_bin(shipped):
     """One source of truth: the .npz holds the .bin's tensors bit for bit and its metadata. After retraining,
     regenerate it: python -m vp3d.lifter.light_weights weights/vp3d_cmu_h36m17_243f.bin"""
-    light = SHIPPED.with_suffix(".npz")
+    light = shipped.with_suffix(".npz")
     meta, states, source = read_light_arrays(light)
-    assert source == file_sha256(SHIPPED), f"{light.name} was derived from another {SHIPPED.name}: regenerate it"
-    stored = torch.load(SHIPPED, map_location="cpu", weights_only=True)
+    assert source == file_sha256(shipped), f"{light.name} was derived from another {shipped.name}: regenerate it"
+    stored = torch.load(shipped, map_location="cpu", weights_only=True)
     for net in ("model_pos", "model_traj"):
         tensors = {k: v.numpy() for k, v in (stored.get(net) or {}).items() if v.is_floating_point()}
         assert sorted(states.get(net, {})) == sorted(tensors)
         for name, array in tensors.items():
             assert states[net][name].dtype == array.dtype == np.float16
             assert states[net][name].tobytes() == array.tobytes(), name
-    assert meta == load_checkpoint(SHIPPED).meta
+    assert meta == load_checkpoint(shipped).meta
 
 
 @pytest.mark.parametrize("fps, flip", [(None, False), (24.0, True), (59.94, True)])

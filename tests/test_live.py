@@ -187,3 +187,13 @@ def test_bad_input_is_one_line(clip, causal_bin, args, words):
     done = vp3d_live(*args, "--checkpoint", causal_bin)
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("vp3d: error:") and words in done.stderr
+
+
+def test_the_shipped_causal_weights_are_the_default(clip):
+    done = subprocess.run([str(BIN / "vp3d"), "live", str(clip), "--frames", "10", "--stats"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    frames = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(frames) == 10 and all(len(f["joints3d"]) == 17 for f in frames)
+    pelvis_to_head = np.linalg.norm(np.array(frames[-1]["joints3d"])[10])
+    assert 0.4 < pelvis_to_head < 0.9  # metres: a person, not noise

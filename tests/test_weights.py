@@ -33,6 +33,14 @@ def test_the_shipped_default_is_the_file_the_registry_describes():
     assert (meta.input_layout, meta.causal, meta.fps) == (SHIPPED.input_layout, SHIPPED.causal, SHIPPED.fps)
 
 
+def test_the_shipped_causal_weights_are_the_file_the_registry_describes():
+    causal = LifterWeights.DEFAULT_CAUSAL.value
+    assert causal.causal and causal.path.is_file() and causal.verify(causal.path) is True
+    meta = load_checkpoint(causal.path).meta
+    assert (meta.causal, meta.filter_widths, meta.channels, meta.input_layout) == (
+        True, causal.architecture.filter_widths, causal.architecture.channels, causal.input_layout)
+
+
 def test_default_checkpoint_is_the_registry_default_unless_vp3d_weights_says_otherwise(monkeypatch):
     monkeypatch.delenv("VP3D_WEIGHTS", raising=False)
     assert default_checkpoint() == SHIPPED.path

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from ..errors import UserError
 
-DEFAULT_CAUSAL = Path(__file__).resolve().parents[2] / "weights" / "vp3d_cmu_h36m17_243f_causal.bin"
 
 
 def add_live_arguments(p: argparse.ArgumentParser) -> None:
@@ -27,7 +26,8 @@ def add_live_arguments(p: argparse.ArgumentParser) -> None:
                         "ws://HOST:PORT (a WebSocket server); repeatable")
     p.add_argument("--realtime", action="store_true",
                    help="play a file at its own frame rate (frames the loop cannot keep up with are dropped)")
-    p.add_argument("--checkpoint", type=Path, default=DEFAULT_CAUSAL,
+    from ..lifter.weights import LifterWeights
+    p.add_argument("--checkpoint", type=Path, default=LifterWeights.DEFAULT_CAUSAL.value.path,
                    help="a causal lifter (default: the shipped causal weights)")
     p.add_argument("--input-layout", choices=["h36m", "coco"],
                    help="the checkpoint's 2D joint order, for official files whose name does not tell")
