@@ -92,6 +92,8 @@ class Weights:
 
 
 OFFICIAL_243 = Architecture(filter_widths=(3, 3, 3, 3, 3), channels=1024)
+VP3D_243 = Architecture(filter_widths=(3, 3, 3, 3, 3), channels=256)
+VP3D_LICENCE = "Apache-2.0 (weights); data: CMU Graphics Lab Motion Capture Database terms"
 CPN_TRAINING_DATA = "Human3.6M S1, S5-S8, CPN 2D detections fine-tuned on Human3.6M"
 
 
@@ -101,8 +103,8 @@ class LifterWeights(Enum):
     VP3D_CMU_H36M17_243F = Weights(
         file="vp3d_cmu_h36m17_243f.bin", url=None,
         sha256="03aac1004bf50ae8c5079f3f7af30c580d55a326626260e04f97fbf62569d1db",
-        input_layout="h36m", fps=50.0, causal=False, architecture=Architecture((3, 3, 3, 3, 3), channels=256),
-        licence="Apache-2.0 (weights); data: CMU Graphics Lab Motion Capture Database terms",
+        input_layout="h36m", fps=50.0, causal=False, architecture=VP3D_243,
+        licence=VP3D_LICENCE,
         training_data="CMU mocap (162 motions, subjects other than 02 and 135), random virtual cameras, "
                       "detector-like 2D noise",
         metrics={"P1 (mm), noisy 2D": 93.8, "P2 (mm), noisy 2D": 75.8, "MPJVE (mm/frame), noisy 2D": 6.11,
@@ -110,8 +112,8 @@ class LifterWeights(Enum):
     VP3D_CMU_H36M17_243F_CAUSAL = Weights(
         file="vp3d_cmu_h36m17_243f_causal.bin", url=None,
         sha256="a06ae493970e75ee9a95042c1770ff1e36a9d234dbf678812137f154c6ece6a6",
-        input_layout="h36m", fps=50.0, causal=True, architecture=Architecture((3, 3, 3, 3, 3), channels=256),
-        licence="Apache-2.0 (weights); data: CMU Graphics Lab Motion Capture Database terms",
+        input_layout="h36m", fps=50.0, causal=True, architecture=VP3D_243,
+        licence=VP3D_LICENCE,
         training_data="the default's, fine-tuned from it with causal convolutions (each frame from the 242 before "
                       "it), 9 epochs x 65,536 frames, weights averaged (EMA 0.995)",
         metrics={"P1 (mm), noisy 2D": 94.0, "P2 (mm), noisy 2D": 73.7, "MPJVE (mm/frame), noisy 2D": 7.53,
