@@ -77,7 +77,9 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rigid-bones", action="store_true",
                    help="give every 3D bone its median length over the clip, directions kept (one skeleton for "
                         "animation and biomechanics; default: the model's per-frame output)")
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: the numpy engine on the CPU for weights with a light form, as the shipped ones; else cuda when available)")
+    p.add_argument("--device", default=None,
+                   help="cpu, cuda, cuda:1 ... (default: weights with a light form, as the shipped ones, on the CPU "
+                        "with the numpy engine; other checkpoints on cuda when available)")
     p.add_argument("--detector", default="mediapipe", metavar="NAME",
                    help="2D keypoints from: mediapipe (default), keypoint-rcnn, detectron2, rtmpose, or "
                         "file:PATH (precomputed: reference detections or custom 2D .npz, COCO results .json, "
