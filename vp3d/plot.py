@@ -37,6 +37,14 @@ def parse_range(text: str | None) -> tuple[float | None, float | None] | None:
     return start, end
 
 
+def frames_in_range(num_frames: int, fps: float, first_frame: int = 0, time_range=None) -> np.ndarray:
+    """(num_frames,) bool: the frames (video frames first_frame, first_frame + 1, ...) whose time lies in
+    time_range ((start_s, end_s), either side None for open; None for all)."""
+    t = (first_frame + np.arange(num_frames)) / float(fps)
+    start, end = time_range or (None, None)
+    return (t >= (-np.inf if start is None else start) - 1e-9) & (t <= (np.inf if end is None else end) + 1e-9)
+
+
 def _runs(mask: np.ndarray):
     """(start, stop) index pairs of the True runs of a bool array."""
     padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
@@ -75,7 +83,7 @@ def plot_angles(angles: dict[str, np.ndarray], fps: float, detected=None, names=
         t1 = t1 if end is None else float(end)
     if t1 <= t0:
         t1 = t0 + 1.0 / fps
-    shown = (t >= t0 - 1e-9) & (t <= t1 + 1e-9)
+    shown = frames_in_range(T, fps, first_frame, time_range)
 
     fig = Figure(figsize=(9, 2.4 * len(groups) + 0.6), layout="constrained")
     axes = fig.subplots(len(groups), 1, sharex=True, squeeze=False)[:, 0]

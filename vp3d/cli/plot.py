@@ -36,17 +36,9 @@ def add_plot_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print {input, out, summary} on stdout")
 
 
-def _in_range(series, time_range) -> "np.ndarray":
-    """(T,) bool: the frames of `series` inside time_range (seconds of the video; None = all)."""
-    import numpy as np
-    t = (series.first_frame + np.arange(len(series.detected))) / series.fps
-    start, end = time_range or (None, None)
-    return (t >= (start if start is not None else -np.inf) - 1e-9) & (t <= (end if end is not None else np.inf) + 1e-9)
-
-
 def run_plot(args) -> int:
     from ..angles import ANGLE_GROUPS, angle_summary, angles_from_joints_json
-    from ..plot import FORMATS, parse_range, plot_angles
+    from ..plot import FORMATS, frames_in_range, parse_range, plot_angles
 
     doc = read_joints_json(args.input)
     out = args.out or args.input.with_name(args.input.name.removesuffix(".json") + ".angles.png")
@@ -70,7 +62,8 @@ def run_plot(args) -> int:
     except OSError as e:
         raise UserError(f"{out}: cannot write the figure ({e.strerror or e})") from None
     shown = [c for n in args.angles for c in ANGLE_GROUPS.get(n, (n,))]
-    summary = angle_summary({c: series.angles[c][_in_range(series, time_range)] for c in shown})
+    inside = frames_in_range(len(series.detected), series.fps, series.first_frame, time_range)
+    summary = angle_summary({c: series.angles[c][inside] for c in shown})
     if args.json:
         print(json.dumps({"input": str(args.input), "out": str(out), "summary": summary}))
     else:
