@@ -2,30 +2,33 @@
 
     .venv/bin/python bench/golden_outputs.py record   # before: writes bench/golden_outputs.json
     .venv/bin/python bench/golden_outputs.py check    # after: same commands, compares, prints a table, exit 1 on a change
+    .venv/bin/python bench/golden_outputs.py check --work DIR   # in DIR/<case> (default: a new temporary folder)
 
-Every case runs the installed command line (vp3d-infer / vp3d batch) in a fixed folder (paths inside the files
-stay the same) and hashes what it wrote: JSON, NPZ, CSV, BVH by their bytes; rendered videos (x264 --crf 0,
-lossless) by the MD5 of every decoded frame (ffmpeg framemd5), so they must be pixel-identical. The cases
-cover each way through the package: MediaPipe with the video drawn during detection, the video drawn after
-detection (--rigid-bones), joints only, precomputed 2D (file:), several tracked people (a COCO results file
-with a second, shifted person), and batch mode. Hashes hold on one machine and one install (MediaPipe and
-torch on this CPU); record and check on the same one. Needs ../shared/data/videos.
+Every case runs the installed command line (vp3d-infer / vp3d batch) in its own folder of the work folder (the
+paths inside the files are relative to it, so they stay the same wherever it is) and hashes what it wrote: JSON,
+NPZ, CSV, BVH by their bytes; rendered videos (x264 --crf 0, lossless) by the MD5 of every decoded frame (ffmpeg
+framemd5), so they must be pixel-identical. The cases cover each way through the package: MediaPipe with the
+video drawn during detection, the video drawn after detection (--rigid-bones), joints only, precomputed 2D
+(file:), several tracked people (a COCO results file with a second, shifted person), and batch mode. Hashes hold
+on one machine and one install (MediaPipe and torch on this CPU); record and check on the same one. Needs
+../shared/data/videos.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEOS = ROOT.parent / "shared" / "data" / "videos"
 BIN = Path(sys.executable).parent
-WORK = Path("/tmp/vp3d-golden")
 GOLDEN = Path(__file__).with_name("golden_outputs.json")
 ALL = ["--json", "r.json", "--npz", "r.npz", "--csv", "r.csv", "--bvh", "r.bvh"]
 
@@ -88,11 +91,12 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def run_all() -> dict:
-    shutil.rmtree(WORK, ignore_errors=True)
+def run_all(work: Path) -> dict:
+    """Run every case in its sub-folder of `work` (replaced if there) and hash what each wrote."""
     results = {}
     for name, argv in CASES.items():
-        case = WORK / name
+        case = work / name
+        shutil.rmtree(case, ignore_errors=True)  # only the case folders: --work may name a folder with other files
         case.mkdir(parents=True)
         for clip in ("taiji.mp4", "figure_skating.mp4"):
             (case / clip).symlink_to(VIDEOS / clip)
@@ -115,11 +119,16 @@ def run_all() -> dict:
 
 
 def main() -> int:
-    mode = sys.argv[1] if len(sys.argv) > 1 else "check"
-    if mode not in ("record", "check"):
-        raise SystemExit("usage: golden_outputs.py record|check")
+    parser = argparse.ArgumentParser(description="Record or check the golden outputs.")
+    parser.add_argument("mode", nargs="?", choices=["record", "check"], default="check")
+    parser.add_argument("--work", type=Path, help="folder to run the cases in, one sub-folder each (replaced if there; "
+                                                   "default: a new temporary folder, so runs never share one)")
+    args = parser.parse_args()
+    mode = args.mode
+    work = args.work or Path(tempfile.mkdtemp(prefix="vp3d-golden-"))
+    print(f"work folder: {work}", file=sys.stderr)
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    results = run_all()
+    results = run_all(work)
     if mode == "record":
         GOLDEN.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
         print(f"recorded {sum(map(len, results.values()))} files in {GOLDEN}")
