@@ -3,25 +3,33 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LIGHT_STAMP := $(VENV)/.installed-light
 DEMO_VIDEO ?= ../shared/data/videos/taiji.mp4
 
-.PHONY: install browser demo test bench clean
+.PHONY: install install-light browser demo test bench clean
 
 install: $(STAMP)
+install-light: $(LIGHT_STAMP)
 
-# A fresh install takes ~7 GB (the CUDA builds of torch): say so in one line rather than let pip fail half-way.
-NEED_GB := 8
-DISK_CHECK := import shutil, sys; free = shutil.disk_usage('.').free / 1e9; \
-	free < $(NEED_GB) and sys.exit(f'make: installing into $(VENV) needs about $(NEED_GB) GB free on this disk, {free:.1f} GB is free')
+# The light set (requirements-light.txt: MediaPipe, the numpy lifter, video I/O; about 1.2 GB) is all the demo
+# needs; `make install` / `make test` add torch with its CUDA libraries, the other detectors and the test tools
+# (about 7 GB in all). Say so in one line rather than let pip fail half-way.
+DISK_CHECK = import shutil, sys; free = shutil.disk_usage('.').free / 1e9; \
+	free < $(1) and sys.exit(f'make: installing into $(VENV) needs about $(1) GB free on this disk, {free:.1f} GB is free')
 
-$(STAMP): requirements.txt setup.cfg pyproject.toml
-	@test -x $(PY) || $(PYTHON) -c "$(DISK_CHECK)"
+$(LIGHT_STAMP): requirements-light.txt setup.cfg pyproject.toml
+	@test -x $(PY) || $(PYTHON) -c "$(call DISK_CHECK,2)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q -r requirements-light.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	touch $(LIGHT_STAMP)
+
+$(STAMP): $(LIGHT_STAMP) requirements.txt
+	@$(PY) -c "import torch" 2>/dev/null || $(PY) -c "$(call DISK_CHECK,7)"
+	$(PY) -m pip install -q -r requirements.txt
 	touch $(STAMP)
 
-demo: install
+demo: $(LIGHT_STAMP)
 	$(VENV)/bin/vp3d-infer $(DEMO_VIDEO) --out out/demo.mp4 --json out/demo.json --npz out/demo.npz
 	@echo "Demo results: out/demo.mp4 (side-by-side video), out/demo.json and out/demo.npz (per-frame joints)"
 

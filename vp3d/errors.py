@@ -13,3 +13,15 @@ so code that caught those still does.
 
 class UserError(Exception):
     """An error explained in one line; no traceback."""
+
+
+# What to install for a feature a light install (`pip install vp3d`, requirements-light.txt) lacks: the extras
+# of setup.cfg, named in each one-line error that meets their absence.
+INSTALL_TORCH = "pip install 'vp3d[torch]'"
+INSTALL_GPU_DETECTORS = "pip install 'vp3d[gpu-detectors]'"
+
+
+def torch_is_installed() -> bool:
+    """Whether torch can be imported, without importing it (~1 s and ~500 MB once imported)."""
+    from importlib.util import find_spec
+    return find_spec("torch") is not None

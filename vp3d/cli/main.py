@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from ..errors import INSTALL_TORCH, UserError, torch_is_installed
 from .batch import BATCH_DESCRIPTION, add_batch_arguments, run_batch
 from .common import _run
 from .infer import add_infer_arguments, run_infer
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None, *, exit_fast: bool = False) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["infer"]:  # one video, or a folder (batch)
         return infer_main(argv[1:], prog="vp3d infer", exit_fast=exit_fast)
+    if argv[:1] in (["train"], ["evaluate"]) and not torch_is_installed():  # a light install: --help included
+        return _run(_needs_torch, argparse.Namespace(command=argv[0]), json_errors="--json" in argv)
     args = build_parser().parse_args(argv)
     if args.command == "batch":
         return _run(run_batch, args, json_errors=args.json)
@@ -59,6 +62,10 @@ def main(argv: list[str] | None = None, *, exit_fast: bool = False) -> int:
         return _run(run_plot, args, json_errors=args.json)
     from .evaluate import run_evaluate
     return _run(run_evaluate, args, json_errors=args.json)
+
+
+def _needs_torch(args) -> NoReturn:
+    raise UserError(f"vp3d {args.command} needs torch, which is not installed here: {INSTALL_TORCH}")
 
 
 class _ParseFailed(Exception):

@@ -16,6 +16,7 @@ Without tracking, one person per frame is the candidate with the highest person 
 from __future__ import annotations
 
 import os
+from ..errors import INSTALL_GPU_DETECTORS
 from .keypoints import DetectorError, conversion
 
 BACKENDS = ("mediapipe", "keypoint-rcnn", "detectron2", "rtmpose")
@@ -44,7 +45,7 @@ def make_detector(name: str = "mediapipe", weights: str | os.PathLike | None = N
             from .keypoint_rcnn import KeypointRCNNDetector
             import torchvision  # noqa: F401  (checked here so that its absence is one line)
         except ImportError:
-            raise DetectorError("keypoint-rcnn needs torchvision: pip install torchvision (matching your torch)") from None
+            raise DetectorError(f"keypoint-rcnn needs torch and torchvision: {INSTALL_GPU_DETECTORS}") from None
         return KeypointRCNNDetector.load(weights, device=device, batch_size=batch_size)
     if name == "detectron2":
         from .detectron2_backend import Detectron2Detector

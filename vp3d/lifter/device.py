@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import UserError
+from ..errors import INSTALL_TORCH, UserError, torch_is_installed
 
 
 class DeviceError(UserError, ValueError):
@@ -14,6 +14,10 @@ def resolve_device(device: str) -> str:
     is a DeviceError before any work rather than torch's traceback in the middle of it."""
     if device == "cpu":
         return device
+    if not torch_is_installed():  # a light install: the numpy engine runs on the CPU only
+        if device == "auto":
+            return "cpu"
+        raise DeviceError(f"device {device!r} needs torch, which is not installed here: {INSTALL_TORCH}")
     import torch
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"

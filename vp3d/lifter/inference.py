@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Callable, Union
 
 import numpy as np
 
+from ..errors import INSTALL_TORCH
 from ..skeleton import H36M, get_layout
 from .device import resolve_device
 from .errors import CheckpointError
@@ -118,6 +119,8 @@ class Lifter:
         """device: "cpu", "auto" (numpy engine when the file has a light form, else CUDA when torch sees a
         GPU) or a torch device name; the other arguments as checkpoint.load_checkpoint's."""
         overrides = {"causal": causal, "input_layout": input_layout, "fps": fps}
+        if device not in CPU_DEVICES:
+            device = resolve_device(device)  # a GPU this machine lacks (or torch missing): one line, before any file
         if choose_engine(path, device, engine) == "numpy":
             return cls(load_light_checkpoint(light_form(path), **overrides))
         try:
@@ -125,8 +128,8 @@ class Lifter:
         except ModuleNotFoundError as e:  # a light install: one line instead of a traceback
             if e.name != "torch":
                 raise
-            raise CheckpointError(f"{path}: this checkpoint needs torch, which is not installed here (pip install "
-                                  f"torch); or convert it once where torch is, with `python -m "
+            raise CheckpointError(f"{path}: this checkpoint needs torch, which is not installed here "
+                                  f"({INSTALL_TORCH}); or convert it once where torch is, with `python -m "
                                   f"vp3d.lifter.light_weights {path}`, and pass the .npz") from None
         return cls(load_checkpoint(path, trust=trust, **overrides), resolve_device(device))
 

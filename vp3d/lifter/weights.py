@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import site
+import sys
 import warnings
 from dataclasses import dataclass, field
 from enum import Enum
@@ -25,7 +27,20 @@ from pathlib import Path
 
 from .errors import CheckpointError
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
+
+
+def _shipped_weights_dir() -> Path:
+    """weights/ of the source tree (a clone, an editable install), else where a wheel put them.
+
+    The files stay in weights/ at the repository's root (one copy, their history in git); setup.cfg's data_files
+    installs them to <prefix>/share/vp3d/weights (sys.prefix for a venv or system install, the user base for
+    `pip install --user`)."""
+    source_tree = Path(__file__).resolve().parents[2] / "weights"
+    candidates = [source_tree, Path(sys.prefix) / "share/vp3d/weights", Path(site.getuserbase()) / "share/vp3d/weights"]
+    return next((d for d in candidates if (d / "MODEL_CARD.md").is_file()), source_tree)
+
+
+WEIGHTS_DIR = _shipped_weights_dir()
 OFFICIAL_URL = "https://dl.fbaipublicfiles.com/video-pose-3d/"
 OFFICIAL_LICENCE = "CC BY-NC 4.0 (VideoPose3D, Facebook Research)"
 
@@ -77,7 +92,7 @@ class Weights:
 
     @property
     def path(self) -> Path:
-        """Where the file is when it ships with vp3d (weights/); official files are wherever you saved them."""
+        """Where the file is when it ships with vp3d (WEIGHTS_DIR); official files are wherever you saved them."""
         return WEIGHTS_DIR / self.file
 
     def verify(self, path: str | os.PathLike) -> bool | None:
@@ -206,5 +221,5 @@ def check_name_claim(path: str | os.PathLike, found: Architecture, has_vp3d_meta
 
 
 def default_checkpoint() -> Path:
-    """The shipped default lifter: $VP3D_WEIGHTS, else LifterWeights.DEFAULT in weights/ of the source tree."""
+    """The shipped default lifter: $VP3D_WEIGHTS, else LifterWeights.DEFAULT where vp3d's weights are installed."""
     return Path(os.environ.get("VP3D_WEIGHTS", LifterWeights.DEFAULT.value.path))
