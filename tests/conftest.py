@@ -1,9 +1,9 @@
 """Shared test helpers.
 
 Helpers shared by several test files live here (tests never import each other): the 3-second tai chi
-`clip` fixture, the small lifter and reference-format checkpoints (small_model, write_official,
-walking_2d), tiny ONNX stand-ins for RTMPose (tiny_pose_onnx, tiny_detector_onnx, blob_frame) and
-audio_seconds.
+`clip` fixture, damaged_copy (a video cut short or overwritten in the middle), the small lifter and
+reference-format checkpoints (small_model, write_official, walking_2d), tiny ONNX stand-ins for RTMPose
+(tiny_pose_onnx, tiny_detector_onnx, blob_frame) and audio_seconds.
 
 Real data lives outside the repository, in ../shared (relative to the repository root): data/ (videos,
 mocap) and docs/. Tests that need it call `require_shared(...)`: under CI=true a missing file is a failure
@@ -59,6 +59,26 @@ def decoded_frames(path) -> int:
         n += 1
     cap.release()
     return n
+
+
+def damaged_copy(src: Path, dst: Path, damage: str = "cut", at: float = 0.6) -> Path:
+    """A damaged copy of the video `src`, in dst's container (.mp4 with its index at the front, so what is
+    left still plays; .mkv; .ts): the bytes cut at `at` of the file ("cut"), or 4 KB there overwritten with
+    noise ("noise"), as a broken download or a failing disk leaves a file."""
+    whole = dst.with_name(f"whole-{dst.name}")
+    ffmpeg("-i", src, "-map", "0:v", "-c", "copy", *(["-movflags", "+faststart"] if dst.suffix == ".mp4" else []),
+           whole)
+    data = bytearray(whole.read_bytes())
+    whole.unlink()
+    where = int(len(data) * at)
+    if damage == "cut":
+        del data[where:]
+    elif damage == "noise":
+        data[where:where + 4096] = np.random.default_rng(16).integers(0, 256, 4096, dtype=np.uint8).tobytes()
+    else:
+        raise ValueError(f"damage must be cut or noise, not {damage!r}")
+    dst.write_bytes(bytes(data))
+    return dst
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import BIN, child_pids, cmdline, decoded_frames, ffmpeg, require_shared
+from conftest import BIN, child_pids, cmdline, damaged_copy, decoded_frames, ffmpeg, require_shared
 from vp3d.cli import main
 from vp3d.detectors.mediapipe_pose import MediaPipePoseDetector
 from vp3d.pipeline.detect import detect_keypoints
@@ -166,6 +166,10 @@ def test_done_marker_decides_what_is_finished(mixed, tmp_path):
     fp = options_fingerprint(InferenceOptions())
     assert finished_record(a, ["json"], fp) is not None
     assert finished_record(a, ["json"], options_fingerprint(InferenceOptions(fov=70))) is None  # other camera
+    # --strict redoes what a run without it finished (a damaged video then fails); off, markers from before
+    # the option existed still match.
+    assert finished_record(a, ["json"], options_fingerprint(InferenceOptions(strict=True))) is None
+    assert "strict" not in fp
     assert finished_record(a, ["json", "csv"], fp) is None  # a format not written yet
     # A changed input (same content, new mtime) is not the input the outputs were made from.
     stat = a.source.stat()
@@ -190,6 +194,43 @@ def test_done_marker_decides_what_is_finished(mixed, tmp_path):
     finally:
         for p in leftovers + other:
             p.unlink()
+
+
+# ------------------------------------------------------------------------------------------ damaged streams
+
+def test_a_damaged_video_is_done_with_a_warning_or_under_strict_fails_alone(clips, tmp_path):
+    """A video cut at 60% beside a whole one: its outputs cover the frames read, its row and JSON carry the
+    decode warning and stderr says it once (--json: stdout is the summary). With --strict it fails like any
+    bad video, one line, no outputs, and the whole one is still done."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "whole.mp4").write_bytes(clips["taiji"].read_bytes())
+    broken = damaged_copy(clips["taiji2"], src / "broken.mp4", "cut", at=0.6)
+    n, claimed = decoded_frames(broken), 48  # 2 s at 23.976 fps
+    assert 10 < n < claimed
+
+    proc = vp3d("batch", src, "--out", tmp_path / "out", "--formats", "json", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["input"]: r for r in json.loads(proc.stdout)["videos"]}
+    assert rows["whole.mp4"]["status"] == "ok" and "decode_warning" not in rows["whole.mp4"]
+    warning = rows["broken.mp4"]["decode_warning"]
+    assert rows["broken.mp4"]["status"] == "ok" and rows["broken.mp4"]["frames"] == n
+    assert (warning["frames_read"], warning["frames_claimed"]) == (n, claimed) and "partial file" in warning["ffmpeg"]
+    assert json.loads((tmp_path / "out" / "broken.json").read_text())["video"]["decode_warning"] == warning
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith(f"vp3d: warning: {broken}: the video stream broke off after {n} of {claimed} frames")
+
+    strict = tmp_path / "strict"
+    proc = vp3d("batch", src, "--out", strict, "--formats", "json,npz", "--strict", "--quiet")
+    assert proc.returncode == 1
+    summary = json.loads((strict / "summary.json").read_text())
+    rows = {r["input"]: r for r in summary["videos"]}
+    assert rows["whole.mp4"]["status"] == "ok" and rows["broken.mp4"]["status"] == "failed"
+    assert rows["broken.mp4"]["reason"].startswith(f"the video stream broke off after {n} of {claimed} frames")
+    assert rows["broken.mp4"]["reason"].endswith("refused with --strict")
+    [line] = proc.stderr.strip().splitlines()
+    assert line == f"vp3d: error: {broken}: {rows['broken.mp4']['reason']}"
+    assert set(listing(strict)) == {"summary.json", "whole.json", "whole.npz", ".whole.vp3d-done.json"}
 
 
 # ------------------------------------------------------------------------------------------ planning

@@ -1,11 +1,12 @@
 """Awkward single videos through `vp3d-infer`: real ffmpeg-made inputs, real MediaPipe, the shipped weights.
 
 Each case either succeeds with sane outputs or ends with one line naming the file, exit code 1 and no
-output files. Cases already in test_cli.py (missing, empty, text named .mp4, no person from testsrc,
-unwritable output, names with spaces / non-ASCII, a new output folder) are not repeated here; the batch
-versions are in test_batch.py. Most cases call the CLI's entry point in-process (same code path, no
-interpreter start-up per case); the truncated files run as subprocesses with a timeout, so a decoder that
-hangs fails the test instead of hanging it.
+output files; a damaged stream succeeds for the frames read with one warning line (or, with --strict, fails
+so). Cases already in test_cli.py (missing, empty, text named .mp4, no person from testsrc, unwritable
+output, names with spaces / non-ASCII, a new output folder) are not repeated here; the batch versions are in
+test_batch.py. Most cases call the CLI's entry point in-process (same code path, no interpreter start-up
+per case); the damaged files run as subprocesses with a timeout, so a decoder that hangs fails the test
+instead of hanging it.
 """
 
 import json
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import decoded_frames, require_shared
+from conftest import damaged_copy, decoded_frames, require_shared
 from vp3d.cli import infer_main
 from vp3d.lifter.weights import default_checkpoint
 from vp3d.video import ffmpeg_exe, probe
@@ -71,21 +72,67 @@ def run_cli(*args, timeout=120):
 
 # ------------------------------------------------------------------------------------------ damaged files
 
-def test_truncated_mp4_with_index_first_decodes_what_is_there(base, tmp_path):
-    """moov at the front (faststart), file cut in half: the first half of the frames decode; the rest is
-    simply absent (and FFmpeg's decoder complaints do not reach the user)."""
-    whole = tmp_path / "whole.mp4"
-    ffmpeg("-i", base, "-c", "copy", "-movflags", "+faststart", whole)
-    data = whole.read_bytes()
-    cut = tmp_path / "cut.mp4"
-    cut.write_bytes(data[: len(data) // 2])
+def assert_one_warning(err, name, frames_read, frames_claimed, ffmpeg_words):
+    """stderr is exactly the decode warning: one line naming the file, the frames read and claimed, FFmpeg's
+    words and --strict."""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vp3d: warning: ") and name in lines[0], err
+    assert f"broke off after {frames_read} of {frames_claimed} frames (ffmpeg: " in lines[0], err
+    assert ffmpeg_words in lines[0] and lines[0].endswith(f"outputs cover the {frames_read} frames read "
+                                                          f"(--strict makes this an error)"), err
+
+
+def test_truncated_mp4_with_index_first_is_processed_up_to_the_break_with_one_warning(base, tmp_path):
+    """moov at the front (faststart), file cut at 60%: the frames up to the cut decode and every output covers
+    them; the break is said once, even with --quiet, on stderr and in the JSON (video.decode_warning)."""
+    cut = damaged_copy(base, tmp_path / "cut.mp4", "cut", at=0.6)
     out = tmp_path / "out"
     proc = run_cli(cut, "--out", out / "r.mp4", "--json", out / "r.json", "--quiet", timeout=120)
-    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
-    doc = json.loads((out / "r.json").read_text())
     n = decoded_frames(cut)
-    assert 10 < n < BASE_FRAMES and doc["video"]["frame_count"] == len(doc["frames"]) == n
+    assert proc.returncode == 0 and 10 < n < BASE_FRAMES, proc.stderr
+    assert_one_warning(proc.stderr, "cut.mp4", n, BASE_FRAMES, "partial file")
+    doc = json.loads((out / "r.json").read_text())
+    assert doc["video"]["frame_count"] == len(doc["frames"]) == n
+    warning = doc["video"]["decode_warning"]
+    assert (warning["frames_read"], warning["frames_claimed"]) == (n, BASE_FRAMES)
+    assert "partial file" in warning["ffmpeg"]
     assert decoded_frames(out / "r.mp4") == n
+
+
+def test_overwritten_bytes_warn_once_beside_the_json_summary_on_stdout(base, tmp_path):
+    """4 KB of noise mid-file: the decoder stops there. With --json (summary on stdout) stdout stays one
+    JSON document, which carries the warning too; stderr has the one warning line."""
+    broken = damaged_copy(base, tmp_path / "noisy.mp4", "noise", at=0.6)
+    n = decoded_frames(broken)
+    assert 10 < n < BASE_FRAMES
+    out = tmp_path / "out"
+    proc = run_cli(broken, "--no-render", "--npz", out / "r.npz", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert_one_warning(proc.stderr, "noisy.mp4", n, BASE_FRAMES, "Invalid NAL unit size")
+    summary = json.loads(proc.stdout)
+    assert summary["frames"] == n and summary["decode_warning"]["frames_read"] == n
+    assert "Invalid NAL unit size" in summary["decode_warning"]["ffmpeg"]
+    assert np.load(out / "r.npz")["joints3d"].shape == (n, 17, 3)
+    assert json.loads(str(np.load(out / "r.npz")["metadata"]))["video"]["decode_warning"] == summary["decode_warning"]
+
+
+@pytest.mark.parametrize("damage", ["cut", "noise"])
+def test_strict_makes_a_damaged_stream_one_error_and_writes_nothing(base, tmp_path, damage):
+    """--strict: the same finding is the error line, exit code 1, and no output file (the render drawn while
+    detecting included)."""
+    broken = damaged_copy(base, tmp_path / f"{damage} clip.mp4", damage, at=0.6)
+    out = tmp_path / "out"
+    proc = run_cli(broken, "--strict", "--quiet", "--out", out / "r.mp4", "--json", out / "r.json", "--npz",
+                   out / "r.npz", "--csv", out / "r.csv")
+    assert_clean_failure(proc.returncode, proc.stderr, f"{damage} clip.mp4", out, f"of {BASE_FRAMES} frames (ffmpeg: ")
+    assert proc.stderr.strip().endswith("refused with --strict")
+
+
+def test_strict_leaves_a_whole_video_alone(base, capfd, tmp_path):
+    out = tmp_path / "out"
+    rc, err = infer(capfd, base, out, "--strict", "--no-render")
+    assert rc == 0 and err == "", err
+    assert "decode_warning" not in json.loads((out / "r.json").read_text())["video"]
 
 
 def test_truncated_mp4_without_index_fails_clearly(base, tmp_path):

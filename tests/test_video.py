@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import audio_seconds, decoded_frames, require_shared
-from vp3d.video import (H264Writer, VideoError, ffmpeg_exe, fps_to_fraction, iter_frames, prefetch,
-                                 probe)
+from conftest import SHARED, audio_seconds, damaged_copy, decoded_frames, require_shared
+from vp3d.video import (DecodeWarning, H264Writer, VideoError, check_stream, ffmpeg_exe, fps_to_fraction,
+                        iter_frames, prefetch, probe)
 
 
 def ffmpeg(*args: str) -> None:
@@ -197,6 +197,62 @@ def test_truncated_file_without_index_is_a_clear_error(tmp_path: Path):
         probe(cut)
     with pytest.raises(VideoError):
         decode_with_deadline(cut)
+
+
+# ----------------------------------------------------------------------------------------------- damaged streams
+
+@pytest.fixture(scope="module")
+def moving_clip(tmp_path_factory) -> Path:
+    """Three seconds (72 frames at 24 fps) of FFmpeg's moving test pattern, H.264."""
+    path = tmp_path_factory.mktemp("moving") / "moving.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=24", "-frames:v", "72", "-c:v", "libx264",
+           "-pix_fmt", "yuv420p", str(path))
+    return path
+
+
+def test_every_shared_clip_decodes_whole_with_no_warning():
+    """The shared clips are sound, figure_skating.mp4 included: its container claims 207 frames and 185
+    decode (an edit list hides 22), which FFmpeg decodes without a word: a loose claim is not damage."""
+    clips = sorted(require_shared("videos").glob("*.mp4"))
+    assert clips, f"no clips in {SHARED / 'videos'}"
+    for path in clips:
+        frames = decoded_frames(path)
+        assert check_stream(path, frames, probe(path).num_frames_hint) is None, path.name
+
+
+@pytest.mark.parametrize("container", [".mp4", ".mkv", ".ts"])
+def test_a_whole_stream_in_any_container_has_no_warning(moving_clip, tmp_path, container):
+    whole = tmp_path / f"whole{container}"
+    ffmpeg("-i", str(moving_clip), "-c", "copy", str(whole))
+    assert check_stream(whole, decoded_frames(whole), probe(whole).num_frames_hint) is None
+
+
+@pytest.mark.parametrize("container, damage, words", [
+    (".mp4", "cut", "partial file"), (".mkv", "cut", "File ended prematurely"),
+    (".mp4", "noise", "Invalid NAL unit size"), (".ts", "noise", "Packet corrupt")])
+def test_a_stream_cut_short_or_overwritten_is_reported_in_ffmpegs_words(moving_clip, tmp_path, container, damage,
+                                                                         words):
+    """The decode stops part-way; FFmpeg says why (the container's complaint first: it tells what happened to
+    the file); the container's 72 frames are reported as claimed."""
+    broken = damaged_copy(moving_clip, tmp_path / f"broken{container}", damage)
+    frames = decoded_frames(broken)
+    assert 0 < frames < 72
+    warning = check_stream(broken, frames, probe(broken).num_frames_hint)
+    assert warning is not None and (warning.frames_read, warning.frames_claimed) == (frames, 72)
+    assert warning.ffmpeg and words in warning.ffmpeg
+    assert "\n" not in warning.ffmpeg and "@ 0x" not in warning.ffmpeg and "[error]" not in warning.ffmpeg
+
+
+def test_the_decode_warning_reads_as_one_line():
+    cut = DecodeWarning(frames_read=39, frames_claimed=72, ffmpeg="stream 0, offset 0x26942: partial file")
+    assert cut.warning("clip.mp4") == ("clip.mp4: the video stream broke off after 39 of 72 frames (ffmpeg: stream 0, "
+                                       "offset 0x26942: partial file); outputs cover the 39 frames read "
+                                       "(--strict makes this an error)")
+    assert cut.as_json() == {"frames_read": 39, "frames_claimed": 72,
+                             "ffmpeg": "stream 0, offset 0x26942: partial file"}
+    unclaimed = DecodeWarning(frames_read=71, frames_claimed=None, ffmpeg="Packet corrupt (stream = 0, dts = 249874)")
+    assert unclaimed.describe() == ("the video stream is damaged (71 frames read) "
+                                    "(ffmpeg: Packet corrupt (stream = 0, dts = 249874))")
 
 
 # ----------------------------------------------------------------------------------------------- encoding

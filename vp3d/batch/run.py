@@ -171,6 +171,8 @@ def options_fingerprint(options: InferenceOptions, output_options: dict | None =
     opts["people"] = people
     for k in ("device", "detector_batch_size"):
         opts.pop(k, None)
+    if not opts["strict"]:  # markers from before --strict still match; a --strict run redoes what one without did
+        del opts["strict"]
     opts["checkpoint"] = str(Path(options.checkpoint) if options.checkpoint else default_checkpoint())
     kinds = output_kinds()
     defaults = {f.name: f.default for f in fields(Outputs) if f.name not in kinds}  # world=False, up="y"

@@ -86,7 +86,8 @@ def make_row(task: Task, status: str, reason: str | None = None, summary: dict |
     return {"input": task.rel.as_posix(), "status": status, "reason": reason,
             "frames": s.get("frames"), "frames_detected": s.get("frames_detected"), "fps_video": s.get("fps_video"),
             "seconds": s.get("seconds"), "frames_per_second": s.get("frames_per_second"),
-            "outputs": s.get("outputs", {}), **({"people": s["people"]} if "people" in s else {})}
+            "outputs": s.get("outputs", {}), **({"people": s["people"]} if "people" in s else {}),
+            **({"decode_warning": s["decode_warning"]} if "decode_warning" in s else {})}  # damaged stream
 
 
 def reason_of(task: Task, e: BaseException) -> str:

@@ -76,6 +76,11 @@ def run_batch(args) -> int:
     summary = report.summary
     if args.json:
         print(json.dumps(summary, indent=1))
+    from ..video import DecodeWarning
+    for row in summary["videos"]:  # said once, whatever --quiet or --json (rows of skipped videos too)
+        if row.get("decode_warning"):
+            print(f"vp3d: warning: {DecodeWarning(**row['decode_warning']).warning(args.input / row['input'])}",
+                  file=sys.stderr)
     if quiet:  # still one line per failed video: a failure is never silent
         for row in summary["videos"]:
             if row["status"] == "failed":

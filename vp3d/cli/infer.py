@@ -89,7 +89,10 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
                         "model_final_*.pkl; rtmpose: DET.onnx,POSE.onnx or a folder with both)")
     p.add_argument("--detector-batch-size", type=int, default=8, metavar="N",
                    help="frames per detector forward pass for keypoint-rcnn, detectron2, rtmpose (default: 8)")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--strict", action="store_true",
+                   help="a video stream that breaks off or stops decoding part-way is an error, with no outputs "
+                        "(default: a warning, and outputs for the frames read)")
+    p.add_argument("--quiet", action="store_true", help="no progress output (warnings and errors still show)")
 
 
 def inference_options(args):
@@ -100,7 +103,7 @@ def inference_options(args):
                             fov=args.fov, flip=not args.no_flip, rigid_bones=args.rigid_bones,
                             device=args.device or "auto",
                             detector=args.detector, detector_weights=args.detector_weights,
-                            detector_batch_size=args.detector_batch_size)
+                            detector_batch_size=args.detector_batch_size, strict=args.strict)
 
 
 def run_infer(args) -> int:
@@ -141,6 +144,9 @@ def run_infer(args) -> int:
         detect_bar.close()
         if render_bar is not None:
             render_bar.close()
+    if "decode_warning" in summary:  # said once, whatever --quiet or --json: stdout keeps the one JSON line
+        from ..video import DecodeWarning
+        print(f"vp3d: warning: {DecodeWarning(**summary['decode_warning']).warning(args.input)}", file=sys.stderr)
     if summary_only:
         print(json.dumps(summary))
     elif not args.quiet:

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..detectors.candidates import Detector, PersonCandidates, VideoCandidates
 from ..detectors.keypoints import Keypoints2D
-from ..video import VideoInfo, iter_frames, prefetch, probe
+from ..video import VideoInfo, check_stream, iter_frames, prefetch, probe
 
 
 def _batches(frames: Iterator[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
@@ -40,7 +40,8 @@ def detect_candidates(path: str | os.PathLike, detector: Detector, progress: Cal
 
     progress: optional callable(frames_done) after each batch.
     on_batch: optional callable(candidates so far) after each batch.
-    info: the video's probe, when the caller has it already (saves reading the headers again).
+    info: the video's probe, when the caller has it already (saves reading the headers again); its
+        decode_warning is set here when FFmpeg reports the stream damaged (vp3d.video.integrity).
     Raises VideoError / DetectorError (one line) for a video or an input that cannot be used."""
     info = info or probe(path)
     detector.start(path, info.width, info.height)
@@ -61,6 +62,7 @@ def detect_candidates(path: str | os.PathLike, detector: Detector, progress: Cal
             if on_batch is not None:
                 on_batch(so_far())
     detector.finish(len(out))
+    info.decode_warning = check_stream(path, len(out), info.num_frames_hint)
     return so_far()
 
 

@@ -41,6 +41,7 @@ class InferenceOptions:
     detector: str = "mediapipe"  # a backend of vp3d.detectors.factory, or "file:PATH"
     detector_weights: str | os.PathLike | None = None  # the backend's local model file(s)
     detector_batch_size: int = 8  # frames per forward pass (batched backends)
+    strict: bool = False  # a stream FFmpeg reports damaged is a VideoError, not a warning (vp3d.video.integrity)
 
 
 @dataclass

@@ -150,7 +150,9 @@ def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
         of the largest track, more people `vp3d.joints/2` JSON/NPZ and a video with each in its own colour;
         the summary then lists them under "people" (track ids and spans).
     Raises the pipeline's one-line errors (VideoError, NoPersonError, CheckpointError, OutputError; for
-    `people`, OutputError for an export that holds one person only).
+    `people`, OutputError for an export that holds one person only). A damaged stream (vp3d.video.integrity)
+    is the summary's "decode_warning" ({frames_read, frames_claimed, ffmpeg}), or with options.strict a
+    VideoError before anything is written.
     `lifter` (with its `checkpoint_path`) and `detector` let a caller that processes many videos load
     its models once.
     """
@@ -180,8 +182,9 @@ def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
         raise
     tracks = [{"track_id": p.track_id, "first_frame": p.first_frame, "last_frame": p.last_frame,
                "frames_detected": int(p.result.keypoints.detected.sum())} for p in found.people]
+    damaged = {"decode_warning": info.decode_warning.as_json()} if info.decode_warning else {}
     return summarize(path, found.num_frames, int(found.detected().sum()), info.fps, t0, written,
-                     **({"people": tracks} if choice.tracked else {}))
+                     **({"people": tracks} if choice.tracked else {}), **damaged)
 
 
 def check_people_outputs(people: str, kinds: list[str]) -> int:

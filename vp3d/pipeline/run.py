@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Callable
 from ..detectors.factory import check_layout, single_person_message
 from ..detectors.keypoints import DetectorError, NoPersonError, conversion
 from ..render.video import SideBySideRender
-from ..video import VideoInfo, probe
+from ..video import VideoError, VideoInfo, probe
 from .detect import detect_candidates
 from .infer import InferenceOptions, InferenceResult, detector_from_options, load_lifter
 from .overlap import LiveFeed
@@ -62,8 +62,9 @@ def run_video(path: str | os.PathLike, options: InferenceOptions | None = None,
     render: a renderer to feed while detection runs (only when overlap.can_overlap); the caller completes it.
     `detector` (from detector_from_options) is used as given and left open; otherwise the one named by
     options.detector is built and closed here. Without a `lifter`, the one `options` names loads while
-    the detector starts. Raises VideoError / NoPersonError / CheckpointError / DetectorError with one-line
-    messages."""
+    the detector starts. A stream FFmpeg reports damaged is lifted up to its break, info.decode_warning saying
+    so; with options.strict it is a VideoError. Raises VideoError / NoPersonError / CheckpointError /
+    DetectorError with one-line messages."""
     options = options or InferenceOptions()
     info = info or probe(path)
     own_detector = detector is None
@@ -87,6 +88,8 @@ def run_video(path: str | os.PathLike, options: InferenceOptions | None = None,
     finally:
         if own_detector:
             detector.close()
+    if options.strict and info.decode_warning is not None:
+        raise VideoError(f"{path}: {info.decode_warning.describe()}; refused with --strict")
     try:
         conversion(cands.layout, lifter.meta.input_layout)
         spans, tracks_found = choose_people(cands, choice, info.fps, detector.one_person)

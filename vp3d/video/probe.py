@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from ..errors import UserError
+from .integrity import DecodeWarning
 from .timing import frame_times, is_variable, rates_disagree
 
 # OpenCV's FFmpeg backend prints the decoder's complaints about a damaged file ("Invalid NAL unit size",
@@ -49,6 +50,8 @@ class VideoInfo:
         `iter_frames` has already applied it.
     num_frames_hint: the container's frame count, or None. Often wrong (figure_skating.mp4 claims 207,
         decodes 185): only count decoded frames.
+    decode_warning: set by the decode of the pipeline (vp3d.pipeline.detect) when FFmpeg reports the stream
+        damaged (vp3d.video.integrity); None before that decode and for a whole stream.
     """
 
     path: Path
@@ -58,6 +61,7 @@ class VideoInfo:
     rotation: int
     num_frames_hint: int | None
     frame_times: np.ndarray | None = None  # (N,) seconds of each frame for a variable frame rate; None: constant
+    decode_warning: DecodeWarning | None = None
 
     @property
     def variable_frame_rate(self) -> bool:
