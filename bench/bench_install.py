@@ -32,7 +32,7 @@ def install(requirements: str, venv: Path) -> float:
     py = venv / "bin" / "python"
     subprocess.run([py, "-m", "pip", "install", "-q", "-r", ROOT / requirements], check=True, cwd=ROOT)
     subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e", ROOT], check=True,
-                   cwd=ROOT, capture_output=True)
+                   cwd=ROOT)
     return time.perf_counter() - start
 
 
@@ -43,6 +43,7 @@ def size_gb(folder: Path) -> float:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=1)
+    p.add_argument("--only", choices=("full", "light"), help="install one set only")
     p.add_argument("--keep", type=Path, help="leave the venvs in this folder (default: removed)")
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vp3d-install-", dir=args.keep))
@@ -51,6 +52,8 @@ def main() -> int:
     try:
         for r in range(args.rounds):
             for name, requirements in SETS.items():
+                if args.only and not name.startswith(args.only):
+                    continue
                 venv = work / f"{requirements.removesuffix('.txt')}-{r}"
                 seconds[name].append(install(requirements, venv))
                 sizes[name] = size_gb(venv)
