@@ -63,12 +63,13 @@ def main() -> int:
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
-    full, light = (statistics.median(seconds[n]) for n in SETS)
-    full_gb, light_gb = (sizes[n] for n in SETS)
+    done = [name for name in SETS if seconds[name]]
     print("| install | seconds | venv GB |\n|---|---|---|")
-    for name in SETS:
+    for name in done:
         print(f"| {name} | {statistics.median(seconds[name]):.0f} | {sizes[name]:.2f} |")
-    print(f"| light / full | {light / full:.2f} | {light_gb / full_gb:.2f} |")
+    if len(done) == 2:
+        (full, light), (full_gb, light_gb) = ([statistics.median(seconds[n]) for n in done], [sizes[n] for n in done])
+        print(f"| light / full | {light / full:.2f} | {light_gb / full_gb:.2f} |")
     return 0
 
 
