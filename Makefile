@@ -33,10 +33,13 @@ demo: $(LIGHT_STAMP)
 	$(VENV)/bin/vp3d-infer $(DEMO_VIDEO) --out out/demo.mp4 --json out/demo.json --npz out/demo.npz
 	@echo "Demo results: out/demo.mp4 (side-by-side video), out/demo.json and out/demo.npz (per-frame joints)"
 
-# The viewer's tests drive a real headless Chromium (Debian's package; Playwright uses /usr/bin/chromium).
+# The viewer's tests drive a real headless Chromium (Debian's package; Playwright uses /usr/bin/chromium);
+# `vp3d live --show`'s test opens its window on a virtual X server (Debian's xvfb; xwininfo from x11-utils).
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "make: could not install Debian's chromium (the viewer's browser tests skip without it, and fail under CI=true)"
+	@{ command -v Xvfb && command -v xwininfo; } >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb x11-utils >/dev/null; } \
+		|| echo "make: could not install Debian's xvfb and x11-utils (the vp3d live --show test skips without them, and fails under CI=true)"
 
 test: install browser
 	$(PY) -m pytest -q tests

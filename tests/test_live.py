@@ -2,16 +2,22 @@
 source that outruns the loop drops frames (counted) instead of queueing them; stdin, UDP and WebSocket.
 
 Real clips, real MediaPipe, real ffmpeg; the lifter is a small causal model in the reference's format
-(the shipped causal weights are checked in test_weights).
+(the shipped causal weights are checked in test_weights). `--show` opens its window on a real virtual X
+server (Debian's xvfb, with xwininfo from x11-utils: `make browser` installs them); without them that test
+fails under CI=true (CI must install them) and skips elsewhere.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import select
+import shutil
 import socket
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -197,3 +203,102 @@ def test_the_shipped_causal_weights_are_the_default(clip):
     assert len(frames) == 10 and all(len(f["joints3d"]) == 17 for f in frames)
     pelvis_to_head = np.linalg.norm(np.array(frames[-1]["joints3d"])[10])
     assert 0.4 < pelvis_to_head < 0.9  # metres: a person, not noise
+
+
+# ------------------------------------------------------------------------------------------ the preview window
+
+def x_tools() -> None:
+    """Xvfb and xwininfo on PATH; under CI=true their absence is a failure, elsewhere a skip with the reason."""
+    missing = [tool for tool in ("Xvfb", "xwininfo") if not shutil.which(tool)]
+    if missing:
+        problem = f"{' and '.join(missing)} not found (apt-get install -y xvfb x11-utils, or make browser)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"the --show test needs a virtual X server: {problem}")
+        pytest.skip(problem)
+
+
+@pytest.fixture
+def x_display():
+    """A virtual X server on a free display number (Xvfb picks it and writes it on a pipe once it accepts
+    clients): yields ":N"; the server is stopped after the test."""
+    x_tools()
+    read, write = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+                              pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    os.close(write)
+    number = b""
+    try:
+        while not number.endswith(b"\n") and select.select([read], [], [], 60)[0]:
+            chunk = os.read(read, 16)
+            if not chunk:  # the server exited
+                break
+            number += chunk
+        os.close(read)
+        if not number.strip():
+            server.kill()
+            pytest.fail(f"Xvfb did not start: {server.communicate(timeout=30)[1].decode(errors='replace')}")
+        yield f":{int(number)}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def windows(display: str) -> str:
+    """The names of every window on `display` (xwininfo's tree)."""
+    return subprocess.run(["xwininfo", "-root", "-tree"], env={**os.environ, "DISPLAY": display},
+                          capture_output=True, text=True, timeout=60).stdout
+
+
+def test_show_opens_the_preview_window_on_the_display_and_still_writes_every_frame(clip, causal_bin, x_display,
+                                                                                   tmp_path):
+    assert '"vp3d live"' not in windows(x_display)
+    out, err = tmp_path / "poses.jsonl", tmp_path / "stderr.txt"
+    env = {k: v for k, v in os.environ.items() if k != "WAYLAND_DISPLAY"} | {"DISPLAY": x_display}
+    with open(err, "w") as stderr:
+        run = subprocess.Popen([str(BIN / "vp3d"), "live", str(clip), "--checkpoint", str(causal_bin), "--input-layout",
+                                "h36m", "--causal", "--show", "--frames", "40", "-o", str(out)],
+                               stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+        seen = False
+        while not seen and run.poll() is None:  # look while it runs: the window goes with the process
+            seen = '"vp3d live"' in windows(x_display)
+            time.sleep(0 if seen else 0.05)
+        assert run.wait(timeout=300) == 0, err.read_text()
+    assert seen, "no window named 'vp3d live' appeared on the display"
+    frames = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [f["frame"] for f in frames] == list(range(40)) and all(len(f["joints3d"]) == 17 for f in frames)
+    if Path("/usr/share/fonts").is_dir():  # OpenCV's Qt has no fonts of its own; it is given the system's
+        assert "QFontDatabase" not in err.read_text(), err.read_text()
+
+
+def unreachable_display() -> str:
+    """A display number no X server holds (no lock file, no socket)."""
+    for n in range(400, 500):
+        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
+            return f":{n}"
+    pytest.fail("no free display number in 400..499")
+
+
+@pytest.mark.parametrize("display", [None, "unreachable"])
+def test_show_without_a_usable_display_says_so_in_one_line_and_still_works(clip, causal_bin, display):
+    """No DISPLAY at all, or one no server answers on (e.g. a stale ssh forwarding: OpenCV's Qt would abort
+    the whole process at the first frame)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    if display:
+        env["DISPLAY"] = display = unreachable_display()
+    done = vp3d_live(clip, "--checkpoint", causal_bin, "--show", "--frames", "10", env=env)
+    assert done.returncode == 0, done.stderr
+    line = f"vp3d: cannot open a window on display {display}: --show ignored" if display else \
+        "vp3d: no display: --show ignored"
+    assert done.stderr == line + "\n"
+    frames = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(frames) == 10 and all(len(f["joints3d"]) == 17 for f in frames)
+
+
+def test_missing_xvfb_fails_under_ci_and_skips_elsewhere(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="virtual X server"):
+        x_tools()
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="xvfb x11-utils"):
+        x_tools()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -43,10 +44,22 @@ def add_live_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _preview():
-    """A cv2 window showing each frame with its 2D, or None (one line on stderr) without a display."""
+    """A cv2 window showing each frame with its 2D, or None (one line on stderr) when no window can open:
+    no display, or one that cannot be reached (OpenCV's Qt aborts the whole process on that, so a child
+    process tries first)."""
     import cv2
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if not display:
         print("vp3d: no display: --show ignored", file=sys.stderr)
+        return None
+    _system_fonts_for_qt()  # after importing cv2, which sets it
+    try:
+        probe = subprocess.run([sys.executable, "-c", _OPEN_WINDOW], capture_output=True, timeout=60)
+        failed = probe.returncode != 0
+    except subprocess.TimeoutExpired:
+        failed = True
+    if failed:
+        print(f"vp3d: cannot open a window on display {display}: --show ignored", file=sys.stderr)
         return None
 
     def show(image, kp):
@@ -54,9 +67,21 @@ def _preview():
             image = image.copy()
             for x, y in kp:
                 cv2.circle(image, (int(x), int(y)), 3, (0, 200, 0), -1)
-        cv2.imshow("vp3d live", image)
+        cv2.imshow(WINDOW, image)
         cv2.waitKey(1)
     return show
+
+
+WINDOW = "vp3d live"
+_OPEN_WINDOW = "import cv2; cv2.namedWindow('vp3d'); cv2.waitKey(1); cv2.destroyAllWindows()"
+
+
+def _system_fonts_for_qt() -> None:
+    """OpenCV's wheel ships Qt without fonts yet points QT_QPA_FONTDIR at its own (empty) folder when
+    imported, and Qt then warns five times on stderr: use the system's fonts instead, when it has some."""
+    fonts = os.environ.get("QT_QPA_FONTDIR")
+    if fonts and not Path(fonts).is_dir() and Path("/usr/share/fonts").is_dir():
+        os.environ["QT_QPA_FONTDIR"] = "/usr/share/fonts"
 
 
 def run_live_command(args) -> int:
