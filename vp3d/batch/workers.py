@@ -18,6 +18,7 @@ import multiprocessing as mp
 import os
 import re
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -193,12 +194,14 @@ def _models():
     """The lifter and the detector, loaded on the first video of this worker."""
     if "detector" not in _worker:
         import cv2
-        import torch
         job = _worker["job"]
-        torch.set_num_threads(job.threads)
         cv2.setNumThreads(job.threads)
         _worker["lifter"], _worker["checkpoint"] = load_lifter(job.options)
         _worker["detector"] = detector_from_options(job.options)
+        # torch's threads only where the lifter's engine or the detector brought torch in: importing it only
+        # to set them cost every worker ~0.5 GB and a second (the default path runs without torch).
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(job.threads)
     return _worker["lifter"], _worker["checkpoint"], _worker["detector"]
 
 
