@@ -170,6 +170,30 @@ def test_init_from_starts_a_new_run_from_given_weights(tmp_path, motions):
               [train_m], [val_m[:300]], log=lambda m: None)
 
 
+def test_freeze_pose_trains_the_trajectory_alone_beside_the_given_pose_model(tmp_path, motions):
+    """--freeze-pose: the pose model (weights and BatchNorm statistics) is exactly the --init-from one at every
+    epoch, the trajectory model learns, and best.bin is the epoch with the lowest root error."""
+    train_m, val_m = motions
+    train(tiny_config(tmp_path / "a", epochs=1), [train_m], [val_m[:300]], log=lambda m: None)
+    given = load_checkpoint(tmp_path / "a" / "run" / "last.bin")
+    out = train(tiny_config(tmp_path / "b", epochs=3, lr=3e-3, trajectory=True, freeze_pose=True,
+                            init_from=str(tmp_path / "a" / "run" / "last.bin")),
+                [train_m], [val_m[:300]], log=lambda m: None)
+    for name in ("last.bin", "best.bin"):
+        saved = load_checkpoint(tmp_path / "b" / "run" / name)
+        for key, value in given.model_pos.state_dict().items():
+            assert torch.equal(saved.model_pos.state_dict()[key], value), (name, key)
+        assert saved.model_traj is not None
+    roots = [h["val"]["noisy"]["root_mm"] for h in out.history]
+    assert len({h["val"]["noisy"]["p1"] for h in out.history}) == 1  # the pose never changes
+    assert len(set(roots)) == 3  # the trajectory does
+    best = torch.load(tmp_path / "b" / "run" / "best.bin", weights_only=True)
+    assert best["epoch"] == 1 + int(np.argmin(roots))
+    with pytest.raises(ValueError, match="--init-from"):
+        train(tiny_config(tmp_path / "c", trajectory=True, freeze_pose=True), [train_m], [val_m[:300]],
+              log=lambda m: None)
+
+
 def test_velocity_term_needs_consecutive_outputs(tmp_path, motions):
     with pytest.raises(ValueError, match="chunk"):
         train(tiny_config(tmp_path, scheme="strided", velocity_weight=1.0), [motions[0]], [motions[1][:300]],

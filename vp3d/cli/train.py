@@ -51,6 +51,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="a folder of BVH takes (any supported rig) measured each epoch beside the CMU "
                         "validation split, never trained on; repeatable")
     p.add_argument("--trajectory", action="store_true", help="also train a trajectory model (root position)")
+    p.add_argument("--freeze-pose", action="store_true",
+                   help="with --trajectory and --init-from: train the trajectory model alone beside the given "
+                        "pose model, held fixed (half the cost per step; best.bin by root error)")
     p.add_argument("--labeled-fraction", type=number(0, 1, include_high=True), default=1.0,
                    help="use only this fraction of the training frames as labeled 3D (whole takes, seeded)")
     p.add_argument("--unlabeled", type=Path, nargs="+", metavar="NPZ",
@@ -105,6 +108,9 @@ def run_train(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device or "auto")
+    if args.freeze_pose and not (args.trajectory and (args.init_from or args.resume) and not args.unlabeled):
+        raise UserError("--freeze-pose trains the trajectory model beside the pose model of --init-from: it needs "
+                        "--trajectory and --init-from, and no --unlabeled data")
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f"{args.out}: is a file; --out names the folder for last.bin / best.bin")
     if not args.mocap.exists():
@@ -125,7 +131,7 @@ def run_train(args) -> int:
         scheme=args.scheme, lr=args.lr, lr_decay=args.lr_decay, ema=args.ema, seed=args.seed, noise=not args.no_noise,
         epoch_frames=args.epoch_frames, val_views=args.val_views, bn_batches=args.bn_batches, out=str(args.out),
         resume=args.resume, init_from=args.init_from, velocity_weight=args.velocity_weight,
-        trajectory=args.trajectory, pose_augmentation=args.pose_augmentation, warmup_epochs=args.warmup_epochs,
+        trajectory=args.trajectory, freeze_pose=args.freeze_pose, pose_augmentation=args.pose_augmentation, warmup_epochs=args.warmup_epochs,
         bone_length_term=args.bone_length_term, reprojection_weight=args.reprojection_weight,
         data_description=(f"CMU mocap at {args.mocap}: {len(train_m)} training motions "
                           f"({sum(len(m.positions) for m in train_m)} frames at 50 fps), validation subjects "

@@ -153,6 +153,11 @@ class ValidationSet:
                 "foot_skate_truth_cm_s": mean(skates[:, 2])}
 
 
+def _selection_error(val: dict, config: TrainConfig) -> float:
+    """What best.bin minimizes: P1 on noisy 2D, or the root's error when only the trajectory model trains."""
+    return val["noisy"]["root_mm"] if config.freeze_pose else val["noisy"]["p1"]
+
+
 def _distributed() -> tuple[int, int]:
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
@@ -186,16 +191,19 @@ def _pose_loss(pred: torch.Tensor, target: torch.Tensor, velocity_weight: float)
 def _trajectory_step(model, model_traj, sampler: MotionSampler, unlabeled: UnlabeledSampler | None,
                      rng: np.random.Generator, windows: int, out_frames: int, with_2d_losses: bool,
                      bone_length_term: bool, velocity_weight: float, device,
-                     reprojection_weight: float = 1.0) -> torch.Tensor:
+                     reprojection_weight: float = 1.0, freeze_pose: bool = False) -> torch.Tensor:
     """Loss of one step with a trajectory model: supervised pose + 1/z-weighted trajectory on labeled
     windows; on unlabeled windows (after the warm-up) the 2D reprojection of pose + trajectory (times
-    `reprojection_weight`), and the bone-length term."""
+    `reprojection_weight`), and the bone-length term. freeze_pose: the trajectory term alone (the pose
+    model is not run)."""
     kp, target, traj, _ = sampler.batch_with_camera(rng, windows, out_frames)
     kp = kp.to(device)
-    pose, root = model(kp), model_traj(kp)
     traj = traj.to(device)[:, :, None]
-    loss = _pose_loss(pose, target.to(device), velocity_weight)
-    loss = loss + metrics.weighted_mpjpe_loss(root, traj, metrics.inverse_depth_weight(traj))
+    loss = metrics.weighted_mpjpe_loss(model_traj(kp), traj, metrics.inverse_depth_weight(traj))
+    if freeze_pose:
+        return loss
+    pose = model(kp)
+    loss = loss + _pose_loss(pose, target.to(device), velocity_weight)
     if unlabeled is not None and with_2d_losses:
         # Unlabeled windows go through their own forward pass: in one concatenated batch (the
         # reference's way) their BatchNorm statistics leak into the labeled half, and unlabeled
@@ -290,7 +298,7 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
     `bone_length_term`.
     `extra_validation` names further validation-only motion sets (e.g. another capture system), measured
     each epoch beside the main one (entry["val_extra"][name]); they never choose the best epoch.
-    Writes <out>/last.bin every epoch and <out>/best.bin (lowest noisy-2D P1).
+    Writes <out>/last.bin every epoch and <out>/best.bin (lowest noisy-2D P1; root error with freeze_pose).
     """
     rank, world = _distributed()
     device = torch.device(device if device != "cuda" or torch.cuda.is_available() else "cpu")
@@ -314,7 +322,13 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
     meta.has_trajectory = config.trajectory or semi
     if meta.has_trajectory:
         model_traj = model_cls(17, 2, 1, meta.filter_widths, meta.causal, meta.dropout, meta.channels).to(device)
+    if config.freeze_pose and not (config.trajectory and (config.init_from or config.resume) and not semi):
+        raise ValueError("--freeze-pose trains the trajectory model beside the pose model of --init-from: it "
+                         "needs --trajectory and --init-from, and no unlabeled data")
     params = list(model.parameters()) + (list(model_traj.parameters()) if model_traj is not None else [])
+    if config.freeze_pose:
+        model.requires_grad_(False)
+        params = list(model_traj.parameters())
     optimizer = torch.optim.Adam(params, lr=config.lr, amsgrad=True)
     lr, start_epoch, history, best = config.lr, 0, [], float("inf")
     torch_rng = None
@@ -331,7 +345,7 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
         lr, start_epoch = ckpt["lr"], ckpt["epoch"]
         history = ckpt.get("vp3d_history", [])
         torch_rng = ckpt.get("vp3d_torch_rng")
-        best = min((h["val"]["noisy"]["p1"] for h in history), default=float("inf"))
+        best = min((_selection_error(h["val"], config) for h in history), default=float("inf"))
         if ckpt.get("vp3d_rng"):
             rng.bit_generator.state = ckpt["vp3d_rng"][rank] if rank < len(ckpt["vp3d_rng"]) else rng.bit_generator.state
         log(f"resumed from {config.resume} at epoch {start_epoch}")
@@ -399,7 +413,8 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
             else:
                 loss = _trajectory_step(ddp, ddp_traj, sampler, unlabeled_sampler, rng, windows_per_step,
                                         out_frames, with_2d_losses, config.bone_length_term,
-                                        config.velocity_weight, device, config.reprojection_weight)
+                                        config.velocity_weight, device, config.reprojection_weight,
+                                        config.freeze_pose)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -414,6 +429,8 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
         for trained, averaged, exported in ((model, ema, eval_model), (model_traj, ema_traj, eval_traj)):
             if trained is not None:
                 exported.load_state_dict((averaged.module if averaged is not None else trained).state_dict())
+                if config.freeze_pose and trained is model:
+                    continue  # the given pose model exactly, its BatchNorm statistics included
                 recalibrate_batchnorm(exported.to(device), sampler, np.random.default_rng([config.seed, 7, epoch]),
                                       config.bn_batches, device=device)
                 exported.cpu()
@@ -446,8 +463,8 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                 extra.update(vp3d_raw_traj=model_traj.state_dict(), vp3d_ema_traj=ema_traj.state_dict())
         save_checkpoint(out_dir / "last.bin", meta, eval_model, eval_traj, epoch=epoch + 1, lr=lr,
                         optimizer=optimizer.state_dict(), extra=extra)
-        if val["noisy"]["p1"] < best:
-            best = val["noisy"]["p1"]
+        if _selection_error(val, config) < best:
+            best = _selection_error(val, config)
             save_checkpoint(out_dir / "best.bin", meta, eval_model, eval_traj, epoch=epoch + 1, lr=lr, extra=extra)
     if world > 1:
         # Parameters agree through averaged gradients; BatchNorm running statistics are each rank's own

@@ -17,6 +17,10 @@ class TrainConfig:
     chunk: int = 16  # output frames per window ("chunked" scheme): 64 independent windows per 1024 frames
     bn_batches: int = 8  # batches of independent windows that re-estimate BatchNorm statistics per epoch
     trajectory: bool = False  # also train a trajectory model (root position in the camera frame)
+    # Train the trajectory model alone beside a finished pose model (from init_from, held fixed). With
+    # supervised 3D the two networks share no weights and no loss term, so this is the same trajectory
+    # training at half the cost of a step; best.bin is then chosen by the root's error.
+    freeze_pose: bool = False
     # Semi-supervised: epochs of supervised training before the 2D losses start, and the paper's
     # bone-length term (unlabeled mean bone lengths follow the labeled ones). Defaults from the CMU runs
     # (bench/README.md): 3 warm-up epochs; the bone-length term off, as it raised validation error in
