@@ -202,8 +202,9 @@ def test_from_joints_json_documents():
     doc = {"schema": "vp3d.joints/1", "video": {"fps": 30.0}, "joints3d": {"frame": "world",
                                                                            "world": {"up_axis": "y"}},
            "frames": frames}
-    a, det, fps, first = angles_from_joints_json(doc)
+    a, det, fps, first, times = angles_from_joints_json(doc)
     assert fps == 30.0 and det.all() and first == 0 and a["right_knee_flexion"][1] == pytest.approx(90.0)
+    assert times is None  # a constant rate: frame / fps
     # Z-up world file: x right, y away from the camera, z up
     zup = [{**f, "joints3d": (np.asarray(f["joints3d"])[:, [0, 2, 1]] * [1, -1, 1]).tolist()} for f in frames]
     turned = [{**f, "joints3d": (np.asarray(f["joints3d"]) @ rot_z(20).T).tolist()} for f in zup]
@@ -218,3 +219,31 @@ def test_from_joints_json_documents():
     a = series.angles
     assert a["right_knee_flexion"][1] == pytest.approx(90.0) and math.isnan(a["trunk_lean"][0])
     assert series.first_frame == 7
+
+
+def test_a_variable_rate_keeps_each_frames_own_time():
+    """A joints file of a variable-rate video gives its frames' time_s (a constant-rate or older file: None,
+    frame / fps); the CSV writes those times and says the rate is variable, the summary too."""
+    poses = [standing()] * 4
+    spaced = [0.0, 0.04, 0.2, 0.5]  # not i / fps for any fps
+    frames = [{"index": i, "time_s": t, "detected": True, "joints3d": p.tolist()}
+              for i, (t, p) in enumerate(zip(spaced, poses))]
+    doc = {"schema": "vp3d.joints/1", "video": {"fps": 8.0, "variable_frame_rate": True},
+           "joints3d": {"frame": "world"}, "frames": frames}
+    series = angles_from_joints_json(doc)
+    assert series.times.tolist() == spaced
+    assert angles_from_joints_json({**doc, "video": {"fps": 8.0, "variable_frame_rate": False}}).times is None
+    assert angles_from_joints_json({**doc, "video": {"fps": 8.0}}).times is None  # older files
+
+
+def test_csv_and_summary_of_a_variable_rate(tmp_path):
+    angles = joint_angles(np.stack([standing()] * 4), None, "world")
+    out = write_angles_csv(tmp_path / "angles.csv", angles, fps=8.0, first_frame=2, times=[0.1, 0.14, 0.3, 0.6])
+    lines = out.read_text().splitlines()
+    assert "variable frame rate (8 fps on average" in lines[0]
+    rows = list(csv.DictReader(lines[1:]))
+    assert [(r["frame"], r["time_s"]) for r in rows] == [("2", "0.100000"), ("3", "0.140000"), ("4", "0.300000"),
+                                                         ("5", "0.600000")]
+    doc = json.loads(write_summary_json(tmp_path / "s.json", angles, 8.0, variable_frame_rate=True).read_text())
+    assert doc["variable_frame_rate"] is True and doc["fps"] == 8.0
+    assert "variable_frame_rate" not in json.loads(write_summary_json(tmp_path / "c.json", angles, 8.0).read_text())

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from vp3d.angles import ANGLE_NAMES
-from vp3d.plot import parse_range, plot_angles
+from vp3d.plot import frames_in_range, parse_range, plot_angles
 
 FPS = 25.0
 
@@ -75,3 +75,24 @@ def test_bad_arguments():
     with pytest.raises(ValueError):
         parse_range("3:2")
     assert parse_range(None) is None and parse_range(":4") == (None, 4.0)
+
+
+def test_a_variable_rate_is_drawn_at_the_frames_own_times(tmp_path):
+    """50 frames at 25 fps, then 50 at a third of that (a phone's variable rate): the curves, the shading of
+    filled frames and the time range go by each frame's own time, not frame / average fps."""
+    a, det = angles()
+    det[30:40], det[60:62] = True, False  # one filled run, in the sparse part
+    times = np.r_[np.arange(50) / FPS, 2.0 + 3 * np.arange(50) / FPS]
+    average = 100 / times[-1]
+    fig = plot_angles(a, average, det, names=("knee",), out_path=tmp_path / "v.png", times=times)
+    ax = fig.axes[0]
+    for line in ax.get_lines():
+        assert np.array_equal(line.get_xdata(), times)
+    assert ax.get_xlim() == pytest.approx((0.0, times[-1]))
+    span = next(p for p in ax.patches if p.get_label() == "filled (not detected)")
+    left, right = span.get_x(), span.get_x() + span.get_width()
+    assert (left, right) == pytest.approx((times[60] - 1.5 / FPS, times[61] + 1.5 / FPS))  # half way to neighbours
+    inside = frames_in_range(100, average, time_range=(3.0, 5.0), times=times)
+    assert inside.sum() == 17 != frames_in_range(100, average, time_range=(3.0, 5.0)).sum()
+    fig = plot_angles(a, average, det, names=("knee",), time_range=(3.0, 5.0), times=times)
+    assert np.array_equal(fig.axes[0].get_lines()[0].get_xdata(), times[inside])

@@ -7,11 +7,13 @@ third (the original timestamps kept: 24 fps, then 8 fps), as a phone's variable 
 
 from __future__ import annotations
 
+import csv
 import json
+import subprocess
 
 import numpy as np
 import pytest
-from conftest import ffmpeg, require_shared, vp3d_infer
+from conftest import BIN, ffmpeg, require_shared, vp3d_infer
 
 from vp3d.lifter.camera import normalize_screen_coordinates
 from vp3d.lifter.inference import Lifter
@@ -30,7 +32,7 @@ def runs(tmp_path_factory):
     out = {}
     for name in ("cfr", "vfr"):
         done = vp3d_infer(d / f"{name}.mp4", "--no-render", "--json", d / f"{name}.json", "--npz", d / f"{name}.npz",
-                          "--quiet")
+                          "--angles", d / f"{name}.angles.csv", "--quiet")
         assert done.returncode == 0, done.stderr
         out[name] = (json.loads((d / f"{name}.json").read_text()), np.load(d / f"{name}.npz"))
     return d, out
@@ -76,3 +78,48 @@ def test_the_3d_of_a_motion_does_not_depend_on_the_frame_spacing(runs):
     # Measured: 5.5 mm by time (the 2D differs too: MediaPipe tracks over other frames and the sparse part
     # has a third of the frames), 16.1 mm as if evenly spaced.
     assert by_time < 0.012 and as_if_even > 2 * by_time, (by_time, as_if_even)
+
+
+def angles_csv(path) -> tuple[str, list[dict]]:
+    """The comment line and the rows of an angles CSV."""
+    lines = path.read_text().splitlines()
+    return lines[0], list(csv.DictReader(lines[1:]))
+
+
+def test_the_angles_keep_each_frames_own_time(runs):
+    """vp3d-infer --angles: time_s is the JSON's time_s, frame by frame, not frame / average fps; a constant
+    rate's stays frame / fps as it always was (the same bytes)."""
+    d, out = runs
+    vfr = out["vfr"][0]
+    comment, rows = angles_csv(d / "vfr.angles.csv")
+    times = [float(r["time_s"]) for r in rows]
+    assert [int(r["frame"]) for r in rows] == [f["index"] for f in vfr["frames"]]
+    assert times == [f["time_s"] for f in vfr["frames"]]
+    as_if_even = np.arange(len(rows)) / vfr["video"]["fps"]
+    assert np.abs(np.array(times) - as_if_even).max() > 1.0  # seconds: the sparse part is far from index / fps
+    assert "variable frame rate" in comment
+    assert json.loads((d / "vfr.angles.summary.json").read_text())["variable_frame_rate"] is True
+
+    cfr = out["cfr"][0]
+    comment, rows = angles_csv(d / "cfr.angles.csv")
+    assert [r["time_s"] for r in rows] == [f"{i / cfr['video']['fps']:.6f}" for i in range(len(rows))]
+    assert "variable" not in comment and "variable_frame_rate" not in (d / "cfr.angles.summary.json").read_text()
+
+
+def test_plot_ranges_go_by_each_frames_own_time(runs):
+    """vp3d plot --range 3:4.5 on the variable-rate file: the summary covers the frames whose own time is in
+    3..4.5 s (the sparse part: 12 frames), not those whose frame / average fps is (24)."""
+    d, out = runs
+    vfr = out["vfr"][0]
+    done = subprocess.run([str(BIN / "vp3d"), "plot", str(d / "vfr.json"), "--angles", "knee", "--range", "3:4.5",
+                           "--json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)["summary"]["left_knee_flexion"]
+    times = np.array([f["time_s"] for f in vfr["frames"]])
+    detected = np.array([f["detected"] for f in vfr["frames"]])
+    inside = (times >= 3 - 1e-9) & (times <= 4.5 + 1e-9)
+    by_index = np.arange(len(times)) / vfr["video"]["fps"]
+    assert summary["frames"] == (inside & detected).sum() != ((by_index >= 3) & (by_index <= 4.5) & detected).sum()
+    _, rows = angles_csv(d / "vfr.angles.csv")
+    knee = np.array([float(r["left_knee_flexion"]) if r["left_knee_flexion"] else np.nan for r in rows])[inside]
+    assert summary["max"] == pytest.approx(np.nanmax(knee), abs=0.02)  # the JSON's joints are rounded to 10 um

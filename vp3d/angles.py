@@ -158,13 +158,16 @@ def _heading(line: np.ndarray) -> np.ndarray:
 class AngleSeries(NamedTuple):
     angles: dict[str, np.ndarray]  # name -> (T,) degrees, NaN where not detected
     detected: np.ndarray  # (T,) bool
-    fps: float
+    fps: float  # the average rate for a variable one
     first_frame: int  # video frame of row 0 (a person of a vp3d.joints/2 file starts at its first_frame)
+    times: np.ndarray | None = None  # (T,) seconds of each row's frame for a variable frame rate; None: constant
+    # (row t at (first_frame + t) / fps), as vp3d.video.VideoInfo.frame_times
 
 
 def angles_from_joints_json(data: dict, person: int = 0) -> AngleSeries:
     """Angles of a parsed vp3d.joints/1 document, or of person k (index into `people`) of a /2 document,
-    over that person's own span first_frame..last_frame."""
+    over that person's own span first_frame..last_frame. A file of a variable-rate video gives its frames'
+    own times (frames[].time_s); a constant-rate one, and an older file without times, gives None."""
     frame = data.get("joints3d", {}).get("frame", "camera")
     world = data.get("joints3d", {}).get("world") or {}
     if "frames" in data:
@@ -178,13 +181,18 @@ def angles_from_joints_json(data: dict, person: int = 0) -> AngleSeries:
     detected = np.array([bool(f.get("detected", True)) for f in frames], dtype=bool)
     if frame == "world" and world.get("up_axis", "y") == "z":
         joints = joints[..., [0, 2, 1]] * np.array([1.0, 1.0, -1.0])  # x, z, -y: Y up, z towards camera
-    return AngleSeries(joint_angles(joints, detected, frame), detected, float(data["video"]["fps"]), first)
+    times = None
+    if data["video"].get("variable_frame_rate") and frames and all("time_s" in f for f in frames):
+        times = np.array([float(f["time_s"]) for f in frames], dtype=np.float64)
+    return AngleSeries(joint_angles(joints, detected, frame), detected, float(data["video"]["fps"]), first, times)
 
 
-def write_angles_csv(path, angles: dict[str, np.ndarray], fps: float, detected=None, first_frame: int = 0) -> Path:
+def write_angles_csv(path, angles: dict[str, np.ndarray], fps: float, detected=None, first_frame: int = 0,
+                     times=None) -> Path:
     """CSV: a '#' comment line (units, definitions), header `frame,time_s,detected,<angle names>`, one row
-    per frame (video frame `first_frame + t`), NaN written as an empty field. Written to a temporary name,
-    then renamed. Read it with `pandas.read_csv(path, comment="#")`."""
+    per frame (video frame `first_frame + t`), NaN written as an empty field. time_s: `times[t]`, the
+    frames' own times of a variable-rate video (fps is then their average), or (first_frame + t) / fps
+    when None. Written to a temporary name, then renamed. Read it with `pandas.read_csv(path, comment="#")`."""
     path = Path(path)
     names = list(angles)
     T = len(next(iter(angles.values()))) if angles else 0
@@ -192,11 +200,14 @@ def write_angles_csv(path, angles: dict[str, np.ndarray], fps: float, detected=N
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(f"# vp3d joint angles, degrees, {fps:.6g} fps; empty = not detected (filled-in frame) "
+            rate = f"{fps:.6g} fps" if times is None else \
+                f"variable frame rate ({fps:.6g} fps on average; time_s: each frame's own time)"
+            f.write(f"# vp3d joint angles, degrees, {rate}; empty = not detected (filled-in frame) "
                     "or undefined; definitions: vp3d/angles.py\n")
             f.write(",".join(["frame", "time_s", "detected", *names]) + "\n")
             for t in range(T):
-                cells = [str(first_frame + t), f"{(first_frame + t) / fps:.6f}", "1" if det[t] else "0"]
+                time_s = (first_frame + t) / fps if times is None else float(times[t])
+                cells = [str(first_frame + t), f"{time_s:.6f}", "1" if det[t] else "0"]
                 for name in names:
                     v = float(angles[name][t])
                     cells.append("" if math.isnan(v) else f"{v:.3f}")
@@ -224,10 +235,12 @@ def angle_summary(angles: dict[str, np.ndarray]) -> dict[str, dict]:
     return summary
 
 
-def write_summary_json(path, angles: dict[str, np.ndarray], fps: float) -> Path:
-    """The CSV's companion JSON: {"schema": "vp3d.angles_summary/1", "units": "degrees", "fps", "summary"}."""
+def write_summary_json(path, angles: dict[str, np.ndarray], fps: float, variable_frame_rate: bool = False) -> Path:
+    """The CSV's companion JSON: {"schema": "vp3d.angles_summary/1", "units": "degrees", "fps", "summary"},
+    with "variable_frame_rate": true after "fps" (then the average rate) for a variable-rate video."""
     path = Path(path)
     doc = {"schema": "vp3d.angles_summary/1", "units": "degrees", "fps": fps,
+           **({"variable_frame_rate": True} if variable_frame_rate else {}),
            "definitions": "vp3d/angles.py", "summary": angle_summary(angles)}
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

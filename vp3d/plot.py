@@ -37,12 +37,30 @@ def parse_range(text: str | None) -> tuple[float | None, float | None] | None:
     return start, end
 
 
-def frames_in_range(num_frames: int, fps: float, first_frame: int = 0, time_range=None) -> np.ndarray:
-    """(num_frames,) bool: the frames (video frames first_frame, first_frame + 1, ...) whose time lies in
-    time_range ((start_s, end_s), either side None for open; None for all)."""
-    t = (first_frame + np.arange(num_frames)) / float(fps)
+def row_times(num_frames: int, fps: float, first_frame: int = 0, times=None) -> np.ndarray:
+    """(num_frames,) seconds of video frames first_frame, first_frame + 1, ...: `times` (a variable rate's
+    own times) when given, else frame / fps."""
+    if times is not None:
+        return np.asarray(times, dtype=np.float64)
+    return (first_frame + np.arange(num_frames)) / float(fps)
+
+
+def frames_in_range(num_frames: int, fps: float, first_frame: int = 0, time_range=None, times=None) -> np.ndarray:
+    """(num_frames,) bool: the frames (video frames first_frame, first_frame + 1, ...; at `times` or
+    frame / fps, as row_times) whose time lies in time_range ((start_s, end_s), either side None for
+    open; None for all)."""
+    t = row_times(num_frames, fps, first_frame, times)
     start, end = time_range or (None, None)
     return (t >= (-np.inf if start is None else start) - 1e-9) & (t <= (np.inf if end is None else end) + 1e-9)
+
+
+def _half_gaps(t: np.ndarray, fps: float, variable: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame, how far its shading reaches back and forward: half way to the previous and to the next
+    frame for a variable rate (the first and last frame: half their one gap), 0.5 / fps for a constant one."""
+    if not variable or len(t) < 2:
+        return np.full(len(t), 0.5 / fps), np.full(len(t), 0.5 / fps)
+    half = np.diff(t) / 2
+    return np.r_[half[0], half], np.r_[half, half[-1]]
 
 
 def _runs(mask: np.ndarray):
@@ -53,9 +71,10 @@ def _runs(mask: np.ndarray):
 
 
 def plot_angles(angles: dict[str, np.ndarray], fps: float, detected=None, names=("knee", "hip"),
-                time_range=None, out_path=None, title: str | None = None, first_frame: int = 0):
+                time_range=None, out_path=None, title: str | None = None, first_frame: int = 0, times=None):
     """Plot the angle groups `names` (keys of vp3d.angles.ANGLE_GROUPS, or full angle names) against time.
 
+    times: (T,) seconds of each frame for a variable frame rate (AngleSeries.times), None for frame / fps.
     time_range: (start_s, end_s) with None for an open side, or None for the whole clip. The figure is saved
     to `out_path` (format by suffix: .png, .svg, .pdf; temp name then rename) when given. Returns the
     matplotlib Figure (its axes' x-limits are the time range).
@@ -73,7 +92,7 @@ def plot_angles(angles: dict[str, np.ndarray], fps: float, detected=None, names=
         else:
             raise ValueError(f"unknown angle {name!r}; known: {', '.join(ANGLE_GROUPS)} or a column name")
     T = len(next(iter(angles.values())))
-    t = (first_frame + np.arange(T)) / float(fps)
+    t = row_times(T, fps, first_frame, times)
     det = np.ones(T, dtype=bool) if detected is None else np.asarray(detected, dtype=bool)
     t0 = t[0] if T else 0.0
     t1 = t[-1] if T else 1.0
@@ -83,7 +102,8 @@ def plot_angles(angles: dict[str, np.ndarray], fps: float, detected=None, names=
         t1 = t1 if end is None else float(end)
     if t1 <= t0:
         t1 = t0 + 1.0 / fps
-    shown = frames_in_range(T, fps, first_frame, time_range)
+    shown = frames_in_range(T, fps, first_frame, time_range, times)
+    before, after = _half_gaps(t, fps, times is not None)
 
     fig = Figure(figsize=(9, 2.4 * len(groups) + 0.6), layout="constrained")
     axes = fig.subplots(len(groups), 1, sharex=True, squeeze=False)[:, 0]
@@ -94,7 +114,7 @@ def plot_angles(angles: dict[str, np.ndarray], fps: float, detected=None, names=
             ax.plot(t[shown], np.asarray(angles[column], dtype=float)[shown], lw=1.3,
                     color=SIDE_COLOURS.get(side, "tab:green"), label=label)
         for k, (a, b) in enumerate(_runs(~det & shown)):
-            ax.axvspan(t[a] - 0.5 / fps, t[b - 1] + 0.5 / fps, color="0.85", lw=0, zorder=0,
+            ax.axvspan(t[a] - before[a], t[b - 1] + after[b - 1], color="0.85", lw=0, zorder=0,
                        label="filled (not detected)" if k == 0 else None)
         if not any(np.isfinite(np.asarray(angles[c], dtype=float)[shown]).any() for c in columns):
             why = WHY_UNDEFINED.get(group, "undefined in every frame shown")

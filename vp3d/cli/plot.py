@@ -58,11 +58,11 @@ def run_plot(args) -> int:
                         f"or one of {', '.join(series.angles)}")
     try:
         plot_angles(series.angles, series.fps, series.detected, names=args.angles, time_range=time_range,
-                    out_path=out, title=args.input.name, first_frame=series.first_frame)
+                    out_path=out, title=args.input.name, first_frame=series.first_frame, times=series.times)
     except OSError as e:
         raise UserError(f"{out}: cannot write the figure ({e.strerror or e})") from None
     shown = [c for n in args.angles for c in ANGLE_GROUPS.get(n, (n,))]
-    inside = frames_in_range(len(series.detected), series.fps, series.first_frame, time_range)
+    inside = frames_in_range(len(series.detected), series.fps, series.first_frame, time_range, series.times)
     summary = angle_summary({c: series.angles[c][inside] for c in shown})
     if args.json:
         print(json.dumps({"input": str(args.input), "out": str(out), "summary": summary}))

@@ -21,10 +21,12 @@ def write_angles(path: str | os.PathLike, people, world) -> tuple[Path, Path]:
     and their summary as JSON; returns both paths."""
     result = people.people[0].result
     angles = joint_angles(world.positions, result.keypoints.detected, "world")
-    fps, first = result.video.fps, people.people[0].start
-    csv = write_angles_csv(path, angles, fps, result.keypoints.detected, first)
+    video, first = result.video, people.people[0].start
+    # a variable rate: each frame's own time (as in the joints files); a constant one: frame / fps
+    times = video.times(first, len(result.keypoints.detected)) if video.variable_frame_rate else None
+    csv = write_angles_csv(path, angles, video.fps, result.keypoints.detected, first, times)
     try:
-        return csv, write_summary_json(summary_path(path), angles, fps)
+        return csv, write_summary_json(summary_path(path), angles, video.fps, video.variable_frame_rate)
     except BaseException:
         csv.unlink(missing_ok=True)
         raise
