@@ -153,6 +153,15 @@ class ValidationSet:
                 "foot_skate_truth_cm_s": mean(skates[:, 2])}
 
 
+def _root_log(val: dict) -> str:
+    """The root's figures for an epoch's log line (trajectory models), else nothing."""
+    v = val["noisy"]
+    if "root_mm" not in v:
+        return ""
+    return (f"  root {v['root_mm']:.0f} motion {v['root_motion_mm']:.0f} mm skate {v['foot_skate_cm_s']:.1f} cm/s "
+            f"(root-relative {v['foot_skate_root_relative_cm_s']:.1f}, truth {v['foot_skate_truth_cm_s']:.1f})")
+
+
 def _selection_error(val: dict, config: TrainConfig) -> float:
     """What best.bin minimizes: P1 on noisy 2D, or the root's error when only the trajectory model trains."""
     return val["noisy"]["root_mm"] if config.freeze_pose else val["noisy"]["p1"]
@@ -448,8 +457,9 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
             f"val P1 {val['noisy']['p1']:6.1f}  P2 {val['noisy']['p2']:6.1f}  N {val['noisy']['n']:6.1f}  MPJVE {val['noisy']['mpjve']:5.2f} mm "
             f"(noisy 2D) | clean P1 {val['clean']['p1']:6.1f}  lr {lr:.2e}  "
             f"{entry['train_frames_per_s']:.0f} frames/s  {entry['seconds']:.0f}s"
+            + _root_log(val)
             + "".join(f" | {name} P1 {v['noisy']['p1']:6.1f} P2 {v['noisy']['p2']:6.1f} N {v['noisy']['n']:6.1f} MPJVE {v['noisy']['mpjve']:5.2f}"
-                      for name, v in val_extra.items()))
+                      + _root_log(v) for name, v in val_extra.items()))
         meta.training = {"data": config.data_description, "command": config.command, "seed": config.seed,
                          "epochs": epoch + 1, "scheme": config.scheme, "validation": val,
                          "validation_extra": val_extra, "pose_augmentation": config.pose_augmentation,
