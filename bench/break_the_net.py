@@ -42,8 +42,8 @@ class Breakage:
 
 BREAKAGES = [
     Breakage("result_from_keypoints lifts with fps=None, flip=False", "vp3d/pipeline/infer.py",
-             [("lifted = lift_keypoints(lifter, kp, info.fps, options.flip)",
-               "lifted = lift_keypoints(lifter, kp, None, False)")],
+             [("lifted = lift_keypoints(lifter, kp, info.fps, options.flip, times, focal)",
+               "lifted = lift_keypoints(lifter, kp, None, False, times, focal)")],
              ["tests/test_stage_boundaries.py"]),
     Breakage("width and height swapped when normalizing the 2D", "vp3d/pipeline/infer.py",
              [("normalize_screen_coordinates(kp.xy.astype(np.float32), kp.width, kp.height)",

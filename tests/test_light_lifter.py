@@ -173,3 +173,51 @@ def test_default_vp3d_infer_never_imports_torch(clip, tmp_path):
 def test_the_default_weights_are_the_shipped_bin_whose_light_form_runs(monkeypatch):
     monkeypatch.delenv("VP3D_WEIGHTS", raising=False)
     assert default_checkpoint() == SHIPPED and Lifter.load(default_checkpoint(), "auto").engine == "numpy"
+
+
+def write_focal_unit_lifter(path, units="focal"):
+    """A small 27-frame lifter with a trajectory model predicting in `units` (random weights)."""
+    from vp3d.lifter.checkpoint import save_checkpoint
+    from vp3d.lifter.meta import LifterMeta
+    meta = LifterMeta(filter_widths=(3, 3, 3), channels=16, causal=False, num_joints_in=17, in_features=2,
+                      num_joints_out=17, input_layout="h36m", fps=50.0, has_trajectory=True, trajectory_units=units)
+    torch.manual_seed(0)
+    pos, traj = meta.build_model().eval(), meta.build_model(num_joints_out=1).eval()
+    save_checkpoint(path, meta, pos, traj)
+    return path
+
+
+@pytest.mark.parametrize("engine", ["torch", "numpy"])
+def test_a_trajectory_in_focal_units_is_placed_by_the_cameras_focal_length(tmp_path, engine):
+    """Trajectory models trained in focal units (vp3d train --trajectory-units focal) predict the root divided
+    by the normalized focal length: the root in metres scales with the focal length given (a longer lens: the
+    same image is a person further away), the default field of view's when none is; the pose does not move.
+    Metre models (the reference's) ignore the focal length."""
+    kp = walking_2d(40)
+    path = write_focal_unit_lifter(tmp_path / "focal.bin")
+    if engine == "numpy":
+        path = write_light(path)
+    lifter = Lifter.load(path, engine=engine)
+    unit = lifter.lift(kp, focal=1.0)
+    longer = lifter.lift(kp, focal=2.5)
+    np.testing.assert_allclose(longer.trajectory, 2.5 * unit.trajectory, rtol=1e-5)
+    np.testing.assert_allclose(lifter.lift(kp).trajectory, inference.DEFAULT_FOCAL * unit.trajectory, rtol=1e-5)
+    np.testing.assert_array_equal(longer.poses, unit.poses)
+    assert inference.DEFAULT_FOCAL == pytest.approx(1 / np.tan(np.radians(55 / 2)))
+
+    metres = Lifter.load(write_focal_unit_lifter(tmp_path / "metres.bin", units="m"), engine="torch")
+    np.testing.assert_array_equal(metres.lift(kp, focal=2.5).trajectory, metres.lift(kp).trajectory)
+
+
+def test_vp3d_infer_places_a_focal_unit_root_by_the_lens_it_is_told(clip, tmp_path):
+    """--fov reaches the trajectory: the same video through a narrower lens puts the person further away."""
+    path = write_focal_unit_lifter(tmp_path / "focal.bin")
+    roots = {}
+    for fov in (40, 70):
+        out = tmp_path / f"r{fov}.json"
+        proc = subprocess.run([BIN / "vp3d-infer", clip, "--checkpoint", path, "--fov", str(fov), "--no-render",
+                               "--json", out, "--quiet"], capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        roots[fov] = np.array([f["root_camera"] for f in json.loads(out.read_text())["frames"]])
+    ratio = np.tan(np.radians(70 / 2)) / np.tan(np.radians(40 / 2))
+    np.testing.assert_allclose(roots[40], ratio * roots[70], rtol=1e-3, atol=1e-4)

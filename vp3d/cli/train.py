@@ -51,6 +51,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="a folder of BVH takes (any supported rig) measured each epoch beside the CMU "
                         "validation split, never trained on; repeatable")
     p.add_argument("--trajectory", action="store_true", help="also train a trajectory model (root position)")
+    p.add_argument("--trajectory-units", choices=("focal", "m"), default=d.trajectory_units,
+                   help="what the trajectory model predicts: the root divided by the normalized focal length "
+                        "(default: depth then follows from the person's size in the image whatever the lens; "
+                        "inference multiplies by the video's focal length) or metres (the reference's)")
     p.add_argument("--freeze-pose", action="store_true",
                    help="with --trajectory and --init-from: train the trajectory model alone beside the given "
                         "pose model, held fixed (half the cost per step; best.bin by root error)")
@@ -131,7 +135,8 @@ def run_train(args) -> int:
         scheme=args.scheme, lr=args.lr, lr_decay=args.lr_decay, ema=args.ema, seed=args.seed, noise=not args.no_noise,
         epoch_frames=args.epoch_frames, val_views=args.val_views, bn_batches=args.bn_batches, out=str(args.out),
         resume=args.resume, init_from=args.init_from, velocity_weight=args.velocity_weight,
-        trajectory=args.trajectory, freeze_pose=args.freeze_pose, pose_augmentation=args.pose_augmentation, warmup_epochs=args.warmup_epochs,
+        trajectory=args.trajectory, freeze_pose=args.freeze_pose, trajectory_units=args.trajectory_units,
+        pose_augmentation=args.pose_augmentation, warmup_epochs=args.warmup_epochs,
         bone_length_term=args.bone_length_term, reprojection_weight=args.reprojection_weight,
         data_description=(f"CMU mocap at {args.mocap}: {len(train_m)} training motions "
                           f"({sum(len(m.positions) for m in train_m)} frames at 50 fps), validation subjects "

@@ -32,13 +32,18 @@ def focal_from_fov(fov_degrees: float, width: float) -> float:
     return 0.5 * width / np.tan(np.radians(fov_degrees) / 2)
 
 
+def normalized_focal(focal_px: float, width: float) -> float:
+    """A focal length in normalized screen units (f / w * 2): 1 / tan(half the horizontal field of view)."""
+    return focal_px / width * 2
+
+
 def normalized_intrinsics(focal_px: float, width: float, height: float,
                           center_px: tuple[float, float] | None = None) -> np.ndarray:
     """[fx, fy, cx, cy] in normalized screen units (focal = f / w * 2; centre like a point)."""
     if center_px is None:
         center_px = (width / 2, height / 2)
     c = normalize_screen_coordinates(np.asarray(center_px, dtype=np.float64), width, height)
-    f = focal_px / width * 2
+    f = normalized_focal(focal_px, width)
     return np.array([f, f, c[0], c[1]], dtype=np.float32)
 
 

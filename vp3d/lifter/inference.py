@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import INSTALL_TORCH
 from ..skeleton import H36M, get_layout
+from .camera import DEFAULT_FOV_DEGREES, focal_from_fov
 from .device import resolve_device
 from .errors import CheckpointError
 from .light_weights import LIGHT_SUFFIX, LightCheckpoint, light_form, load_light_checkpoint
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 Network = Callable[[np.ndarray], np.ndarray]  # (T, J_in, 2) float32 -> (T - RF + 1, J_out, 3) float32;
 # both engines also have .last(window): (RF, J_in, 2) -> (1, J_out, 3), computing only what that output needs
 ENGINE_ENV = "VP3D_LIFTER_ENGINE"  # "torch" or "numpy" to force an engine (comparisons, debugging)
+DEFAULT_FOCAL = focal_from_fov(DEFAULT_FOV_DEGREES, 2.0)  # normalized (f / w * 2) when no focal is given
 CPU_DEVICES = ("cpu", "auto")  # where the numpy engine may serve: "auto" prefers it over asking torch for a GPU
 
 MAX_CHUNK_FRAMES = 8192  # output frames per forward pass; bounds activation memory on long videos
@@ -189,20 +191,22 @@ class Lifter:
         return pose
 
     def lift(self, kp_norm: np.ndarray, fps: float | None = None, flip: bool = True,
-             times: np.ndarray | None = None) -> LiftResult:
+             times: np.ndarray | None = None, focal: float | None = None) -> LiftResult:
         """kp_norm: (T, J_in, 2) normalized screen coordinates in the checkpoint's input layout.
 
         fps: the frame rate of kp_norm; when given and different from the checkpoint's, the
         sequence is resampled to the checkpoint's rate for the model and back afterwards.
         times: (T,) seconds of each frame instead, for a variable frame rate: the sequence is resampled by
         time onto the model's ticks and the 3D back onto these times.
+        focal: the camera's focal length in normalized screen units (camera.normalized_focal; default: that of
+        camera.DEFAULT_FOV_DEGREES), for trajectory models that predict in focal units (meta.trajectory_units).
         """
         if times is not None and len(kp_norm) > 1:
             times = np.asarray(times, dtype=np.float64)
             if times.shape != (len(kp_norm),) or np.any(np.diff(times) <= 0):
                 raise ValueError("times must hold one increasing time per frame")
             grid = model_grid(times, self.meta.fps)
-            on_grid = self.lift(resample_at(np.asarray(kp_norm, np.float32), times, grid), flip=flip)
+            on_grid = self.lift(resample_at(np.asarray(kp_norm, np.float32), times, grid), flip=flip, focal=focal)
             traj = on_grid.trajectory
             return LiftResult(resample_at(on_grid.poses, grid, times).astype(np.float32),
                               None if traj is None else resample_at(traj, grid, times).astype(np.float32))
@@ -223,4 +227,6 @@ class Lifter:
         if resampling:
             poses = resample(poses, self.meta.fps, fps, num_out=num_frames)
             traj = resample(traj, self.meta.fps, fps, num_out=num_frames) if traj is not None else None
+        if traj is not None and self.meta.trajectory_units == "focal":
+            traj = traj * (focal if focal is not None else DEFAULT_FOCAL)
         return LiftResult(poses.astype(np.float32), None if traj is None else traj.astype(np.float32))

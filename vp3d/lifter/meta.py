@@ -27,6 +27,11 @@ class LifterMeta:
     dropout: float = 0.25
     name: str = ""
     has_trajectory: bool = False
+    # What the trajectory model predicts. "m": the root in metres (the reference's). "focal": the root in metres
+    # divided by the camera's normalized focal length (f / w * 2). The 2D is screen-normalized, so how far away a
+    # person of a given size in the image stands depends on the lens: in focal units it does not, and inference
+    # multiplies by the video's focal length (given, or the default field of view's).
+    trajectory_units: str = "m"
     training: dict = field(default_factory=dict)  # data, command, seed, metrics (vp3d checkpoints)
 
     @property

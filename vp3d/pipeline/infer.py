@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..detectors.keypoints import Keypoints2D, fill_missing, to_layout
-from ..lifter.camera import DEFAULT_FOV_DEGREES, focal_from_fov, normalize_screen_coordinates
+from ..lifter.camera import DEFAULT_FOV_DEGREES, focal_from_fov, normalize_screen_coordinates, normalized_focal
 from ..lifter.device import resolve_device
 from ..lifter.weights import default_checkpoint
 from ..bones import rigid_bones
@@ -93,20 +93,23 @@ def result_from_keypoints(raw: Keypoints2D, info: VideoInfo, lifter: Lifter, che
     -> gaps filled, lifter layout, lifted."""
     kp = to_layout(fill_missing(raw), lifter.meta.input_layout)
     times = info.times(start, len(kp.xy)) if info.variable_frame_rate else None
-    lifted = lift_keypoints(lifter, kp, info.fps, options.flip, times)
-    poses = rigid_bones(lifted.poses) if options.rigid_bones else lifted.poses
     focal, source = camera_focal(info, options.focal_length, options.fov)
+    lifted = lift_keypoints(lifter, kp, info.fps, options.flip, times, focal)
+    poses = rigid_bones(lifted.poses) if options.rigid_bones else lifted.poses
     return InferenceResult(video=info, keypoints=kp, poses3d=poses, trajectory=lifted.trajectory,
                            lifter=lifter.meta, checkpoint=Path(checkpoint_path or ""), detector_name=detector_name,
                            focal_px=focal, focal_source=source, flip=options.flip, rigid_bones=options.rigid_bones,
                            extras=extras or {})
 
 
-def lift_keypoints(lifter: Lifter, kp: Keypoints2D, fps: float, flip: bool = True, times: np.ndarray | None = None):
+def lift_keypoints(lifter: Lifter, kp: Keypoints2D, fps: float, flip: bool = True, times: np.ndarray | None = None,
+                   focal_px: float | None = None):
     """Filled 2D keypoints (pixels, lifter layout) -> LiftResult on the video's frames (`times`: each frame's
-    seconds, for a variable frame rate)."""
+    seconds, for a variable frame rate; focal_px: the camera's focal length in pixels, which places the root of
+    trajectory models that predict in focal units; default: the default field of view's)."""
     kp_norm = normalize_screen_coordinates(kp.xy.astype(np.float32), kp.width, kp.height)
-    lifted = lifter.lift(kp_norm, fps=fps, flip=flip, times=times)
+    focal = None if focal_px is None else normalized_focal(focal_px, kp.width)
+    lifted = lifter.lift(kp_norm, fps=fps, flip=flip, times=times, focal=focal)
     # The model also predicts the root joint (near, not at, zero); exports promise it at the origin.
     lifted.poses -= lifted.poses[:, :1]
     return lifted

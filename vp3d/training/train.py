@@ -105,18 +105,20 @@ class ValidationSet:
     targets: list[np.ndarray]
     trajectories: list[np.ndarray] | None = None  # (T, 3) true root positions in the camera frame, metres
     fps: float = 50.0
+    focals: list[float] | None = None  # each view's normalized focal length (f / w * 2)
 
     @classmethod
     def build(cls, motions: list[np.ndarray], views: int, seed: int = 0, fps: float = 50.0) -> "ValidationSet":
         rng = np.random.default_rng(seed)
-        clean, noisy, targets, trajectories = [], [], [], []
+        clean, noisy, targets, trajectories, focals = [], [], [], [], []
         for m in motions:
             for _ in range(views):
                 cam = random_camera(rng, m)
-                kp_clean, pose, traj, _ = render_view(rng, m, None, cam)
+                kp_clean, pose, traj, intrinsics = render_view(rng, m, None, cam)
                 kp_noisy, _, _, _ = render_view(rng, m, NoiseModel(), cam)
                 clean.append(kp_clean), noisy.append(kp_noisy), targets.append(pose), trajectories.append(traj)
-        return cls(clean, noisy, targets, trajectories, fps)
+                focals.append(float(intrinsics[0]))
+        return cls(clean, noisy, targets, trajectories, fps, focals)
 
     def evaluate(self, lifter: Lifter) -> dict:
         """P1, P2, N (scale-aligned P1: what is left when the person's size is known) and MPJVE in millimetres (MPJVE per frame at the training rate) on clean and
@@ -126,7 +128,8 @@ class ValidationSet:
         predicted trajectory, with root-relative poses (the placement without one), and of the truth."""
         out = {}
         for name, inputs in (("clean", self.clean), ("noisy", self.noisy)):
-            lifted = [lifter.lift(kp) for kp in inputs]
+            focals = self.focals or [None] * len(inputs)
+            lifted = [lifter.lift(kp, focal=f) for kp, f in zip(inputs, focals)]
             preds = [r.poses for r in lifted]
             pred, target = np.concatenate(preds), np.concatenate(self.targets)
             vel = np.concatenate([metrics.velocity_errors(p, t) for p, t in zip(preds, self.targets)], axis=0)
@@ -200,14 +203,18 @@ def _pose_loss(pred: torch.Tensor, target: torch.Tensor, velocity_weight: float)
 def _trajectory_step(model, model_traj, sampler: MotionSampler, unlabeled: UnlabeledSampler | None,
                      rng: np.random.Generator, windows: int, out_frames: int, with_2d_losses: bool,
                      bone_length_term: bool, velocity_weight: float, device,
-                     reprojection_weight: float = 1.0, freeze_pose: bool = False) -> torch.Tensor:
+                     reprojection_weight: float = 1.0, freeze_pose: bool = False,
+                     focal_units: bool = False) -> torch.Tensor:
     """Loss of one step with a trajectory model: supervised pose + 1/z-weighted trajectory on labeled
     windows; on unlabeled windows (after the warm-up) the 2D reprojection of pose + trajectory (times
     `reprojection_weight`), and the bone-length term. freeze_pose: the trajectory term alone (the pose
-    model is not run)."""
-    kp, target, traj, _ = sampler.batch_with_camera(rng, windows, out_frames)
+    model is not run). focal_units: the trajectory model predicts the root divided by each view's normalized
+    focal length (LifterMeta.trajectory_units)."""
+    kp, target, traj, intr = sampler.batch_with_camera(rng, windows, out_frames)
     kp = kp.to(device)
     traj = traj.to(device)[:, :, None]
+    if focal_units:
+        traj = traj / intr.to(device)[:, None, None, :1]
     loss = metrics.weighted_mpjpe_loss(model_traj(kp), traj, metrics.inverse_depth_weight(traj))
     if freeze_pose:
         return loss
@@ -225,7 +232,8 @@ def _trajectory_step(model, model_traj, sampler: MotionSampler, unlabeled: Unlab
         u_kp = u_kp.to(device)
         with batchnorm_running_statistics(model, model_traj):
             u_pose = model(u_kp)
-            points = u_pose + model_traj(u_kp)
+            u_root = model_traj(u_kp)
+            points = u_pose + (u_root * u_intr.to(device)[:, None, None, :1] if focal_units else u_root)
         # A person closer than MIN_DEPTH is never right; clamping there keeps a trajectory that is still
         # poor early on from sending projections (and gradients) to infinity.
         points = torch.cat([points[..., :2], points[..., 2:].clamp(min=MIN_DEPTH)], dim=-1)
@@ -264,6 +272,9 @@ def _init_weights(path: str, meta: LifterMeta, model: torch.nn.Module, model_tra
                          f"channels, {theirs.num_joints_in} joints in) is not the one being trained")
     model.load_state_dict(loaded.model_pos.state_dict())
     if model_traj is not None and loaded.model_traj is not None:
+        if theirs.trajectory_units != meta.trajectory_units:
+            raise ValueError(f"{path}: its trajectory model predicts in {theirs.trajectory_units!r} units, not "
+                             f"{meta.trajectory_units!r} (--trajectory-units)")
         model_traj.load_state_dict(loaded.model_traj.state_dict())
 
 
@@ -329,6 +340,8 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
     semi = bool(unlabeled)
     model_traj = None
     meta.has_trajectory = config.trajectory or semi
+    if meta.has_trajectory:
+        meta.trajectory_units = config.trajectory_units
     if meta.has_trajectory:
         model_traj = model_cls(17, 2, 1, meta.filter_widths, meta.causal, meta.dropout, meta.channels).to(device)
     if config.freeze_pose and not (config.trajectory and (config.init_from or config.resume) and not semi):
@@ -423,7 +436,7 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                 loss = _trajectory_step(ddp, ddp_traj, sampler, unlabeled_sampler, rng, windows_per_step,
                                         out_frames, with_2d_losses, config.bone_length_term,
                                         config.velocity_weight, device, config.reprojection_weight,
-                                        config.freeze_pose)
+                                        config.freeze_pose, meta.trajectory_units == "focal")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -21,6 +21,7 @@ class TrainConfig:
     # supervised 3D the two networks share no weights and no loss term, so this is the same trajectory
     # training at half the cost of a step; best.bin is then chosen by the root's error.
     freeze_pose: bool = False
+    trajectory_units: str = "focal"  # "focal" or "m" (the reference's): see vp3d.lifter.meta.LifterMeta
     # Semi-supervised: epochs of supervised training before the 2D losses start, and the paper's
     # bone-length term (unlabeled mean bone lengths follow the labeled ones). Defaults from the CMU runs
     # (bench/README.md): 3 warm-up epochs; the bone-length term off, as it raised validation error in
