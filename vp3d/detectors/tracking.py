@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from .candidates import PersonCandidates
 
@@ -133,6 +132,7 @@ def track(frames: Sequence[PersonCandidates], fps: float, *, max_gap_s: float = 
     candidate to continue a track. Returns the tracks in order of id; candidates with NaN keypoints are
     ignored.
     """
+    from scipy.optimize import linear_sum_assignment  # here, not at the top: single-person runs never pay its import
     t_total = len(frames)
     max_gap = max(1, int(round(max_gap_s * fps)))
     live: list[_Live] = []
