@@ -37,7 +37,7 @@ CASES = {
     "skating_rigid_world_z": ["vp3d-infer", "figure_skating.mp4", "--out", "r.mp4", "--crf", "0", "--rigid-bones",
                               "--world", "--up", "z", *ALL],
     "taiji_joints_only_noflip_fov": ["vp3d-infer", "taiji.mp4", "--no-render", "--no-flip", "--fov", "70",
-                                     "--json", "r.json", "--npz", "r.npz"],
+                                     "--json", "r.json", "--npz", "r.npz", "--angles", "r_angles.csv"],
     "taiji_precomputed_2d": ["vp3d-infer", "taiji.mp4", "--detector", "file:../taiji_default_live_render/r2d.npz",
                              "--out", "r.mp4", "--crf", "0", "--json", "r.json", "--npz", "r.npz"],
     "taiji_two_people_coco": ["vp3d-infer", "taiji.mp4", "--detector", "file:two_people.json", "--people", "all",
