@@ -77,6 +77,10 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rigid-bones", action="store_true",
                    help="give every 3D bone its median length over the clip, directions kept (one skeleton for "
                         "animation and biomechanics; default: the model's per-frame output)")
+    p.add_argument("--root-motion", action="store_true",
+                   help="place the root in the camera frame from the 2D (the person travels in --world, BVH, the "
+                        "3D panel and root_camera; standing feet kept from sliding) when the lifter has no "
+                        "trajectory model, as the shipped one (default: root-relative joints)")
     p.add_argument("--device", default=None,
                    help="cpu, cuda, cuda:1 ... (default: weights with a light form, as the shipped ones, on the CPU "
                         "with the numpy engine; other checkpoints on cuda when available)")
@@ -101,6 +105,7 @@ def inference_options(args):
     return InferenceOptions(checkpoint=args.checkpoint, input_layout=args.input_layout, causal=args.causal,
                             trust_checkpoint=args.trust_checkpoint, focal_length=args.focal_length,
                             fov=args.fov, flip=not args.no_flip, rigid_bones=args.rigid_bones,
+                            root_motion=args.root_motion,
                             device=args.device or "auto",
                             detector=args.detector, detector_weights=args.detector_weights,
                             detector_batch_size=args.detector_batch_size, strict=args.strict)

@@ -85,6 +85,7 @@ def describe(people, worlds=None) -> dict:
                      "units": "metres", "frame": "camera" if world is None else "world",
                      "coordinates": COORDINATES_3D if world is None else world.coordinates(),
                      "root_trajectory": result.trajectory is not None, "rigid_bones": result.rigid_bones,
+                     **({"root_source": result.root_source} if result.root_source else {}),
                      **({} if world is None else {"world": world.describe()})},
     }
     if not people.choice.several:

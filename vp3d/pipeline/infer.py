@@ -37,6 +37,7 @@ class InferenceOptions:
     fov: float | None = None  # horizontal field of view, degrees
     flip: bool = True
     rigid_bones: bool = False  # every bone at its median length over the clip (vp3d.bones)
+    root_motion: bool = False  # place the root from the 2D when the lifter has no trajectory network (vp3d.root_motion)
     device: str = "auto"  # "cpu", "cuda", "cuda:1", ...; "auto": CUDA when torch sees a GPU
     detector: str = "mediapipe"  # a backend of vp3d.detectors.factory, or "file:PATH"
     detector_weights: str | os.PathLike | None = None  # the backend's local model file(s)
@@ -57,6 +58,7 @@ class InferenceResult:
     focal_source: str
     flip: bool = True
     rigid_bones: bool = False  # poses3d had their bones set to constant lengths (vp3d.bones)
+    root_source: str | None = None  # where `trajectory` comes from: the lifter's network, or fitted (root_motion)
     extras: dict = field(default_factory=dict)
 
 
@@ -96,10 +98,24 @@ def result_from_keypoints(raw: Keypoints2D, info: VideoInfo, lifter: Lifter, che
     focal, source = camera_focal(info, options.focal_length, options.fov)
     lifted = lift_keypoints(lifter, kp, info.fps, options.flip, times, focal)
     poses = rigid_bones(lifted.poses) if options.rigid_bones else lifted.poses
-    return InferenceResult(video=info, keypoints=kp, poses3d=poses, trajectory=lifted.trajectory,
+    trajectory, root_source = lifted.trajectory, None if lifted.trajectory is None else "trajectory network"
+    if trajectory is None and options.root_motion:
+        trajectory = fitted_root_motion(kp, poses, focal, info.fps)
+        root_source = "fitted to the 2D keypoints, feet locked (vp3d.root_motion)"
+    return InferenceResult(video=info, keypoints=kp, poses3d=poses, trajectory=trajectory,
                            lifter=lifter.meta, checkpoint=Path(checkpoint_path or ""), detector_name=detector_name,
                            focal_px=focal, focal_source=source, flip=options.flip, rigid_bones=options.rigid_bones,
+                           root_source=root_source,
                            extras=extras or {})
+
+
+def fitted_root_motion(kp: Keypoints2D, poses: np.ndarray, focal_px: float, fps: float) -> np.ndarray:
+    """(T, 3) camera-frame root positions (metres) for a lifter without a trajectory network: the poses placed
+    where they reproject onto the 2D (vp3d.root_motion), from the same joints in Human3.6M order."""
+    from ..root_motion import root_motion
+    h36m = to_layout(kp, "h36m")
+    kp_norm = normalize_screen_coordinates(h36m.xy.astype(np.float64), kp.width, kp.height)
+    return root_motion(poses, kp_norm, normalized_focal(focal_px, kp.width), fps)
 
 
 def lift_keypoints(lifter: Lifter, kp: Keypoints2D, fps: float, flip: bool = True, times: np.ndarray | None = None,

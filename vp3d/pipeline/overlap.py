@@ -42,11 +42,12 @@ def settled_frames(detected: np.ndarray, lookahead: int) -> int:
 def can_overlap(detector, options: InferenceOptions, choice: PeopleChoice) -> bool:
     """Whether the render can run while detection goes on: for every detector that looks at the frames (keypoints
     read from a file are all there at once), when frames settle before the end. They do not when an option
-    draws on the whole clip (rigid_bones: median bone lengths), nor for tracked people (--people): which
+    draws on the whole clip (rigid_bones: median bone lengths; root_motion: the clip's median size, smoothing
+    over seconds, the floor), nor for tracked people (--people): which
     tracks are kept is only known at the end (the largest by their size over the whole video; tracks shorter
     than 0.2 s dropped), each kept person's colour is its rank among the kept ones, and the 3D panel lays the
     people out by where they stand over the whole clip and spaces them by the widest reach of anyone in it."""
-    return detector.reads_frames and not options.rigid_bones and not choice.tracked
+    return detector.reads_frames and not (options.rigid_bones or options.root_motion) and not choice.tracked
 
 
 def live_geometry_frames(info: VideoInfo) -> int:
