@@ -261,3 +261,34 @@ def test_train_out_naming_a_file_is_one_line(tmp_path, capsys):
     assert capsys.readouterr().err.splitlines() == [f"vp3d: error: {taken}: is a file; --out names the folder "
                                                     "for last.bin / best.bin"]
     assert taken.read_text() == "mine"
+
+
+def test_a_wider_model_starts_as_the_narrow_one():
+    """Net2WiderNet: 16 -> 32 channels computes the same poses (eval mode, exactly without the jitter, within
+    the jitter with it), and the copies of a channel do not start identical."""
+    from conftest import small_model
+    from vp3d.lifter.model import TemporalModel
+    from vp3d.training.widen import widen_state_dict
+
+    narrow = small_model(widths=(3, 3, 3))
+    wide = TemporalModel(17, 2, 17, (3, 3, 3), channels=32).eval()
+    x = torch.randn(2, 40, 17, 2)
+    wide.load_state_dict(widen_state_dict(narrow.state_dict(), wide.state_dict(), jitter=0.0))
+    torch.testing.assert_close(wide(x), narrow(x), atol=1e-5, rtol=1e-5)
+    wide.load_state_dict(widen_state_dict(narrow.state_dict(), wide.state_dict(), torch.Generator().manual_seed(0)))
+    assert (wide(x) - narrow(x)).abs().max() < 0.05 * narrow(x).abs().max()
+    w = wide.layers_conv[0].weight
+    assert not torch.equal(w[:16], w[16:])
+    with pytest.raises(ValueError, match="widen|layers"):
+        widen_state_dict(narrow.state_dict(), TemporalModel(17, 2, 17, (3, 3), channels=32).state_dict())
+
+
+def test_init_from_a_narrower_checkpoint_widens_it(tmp_path, motions):
+    """--channels 2x of the --init-from file: training starts from the widened weights (lr 0: they stay)."""
+    train_m, val_m = motions
+    first = train(tiny_config(tmp_path / "a", epochs=1), [train_m], [val_m[:300]], log=lambda m: None)
+    wide = train(tiny_config(tmp_path / "b", epochs=1, lr=0.0, channels=2 * first.model.channels,
+                             init_from=str(tmp_path / "a" / "run" / "last.bin")),
+                 [train_m], [val_m[:300]], log=lambda m: None)
+    narrow_p1, wide_p1 = first.history[-1]["val"]["clean"]["p1"], wide.history[-1]["val"]["clean"]["p1"]
+    assert abs(wide_p1 - narrow_p1) < 0.05 * narrow_p1

@@ -264,12 +264,23 @@ def batchnorm_running_statistics(*models: torch.nn.Module):
 
 
 def _init_weights(path: str, meta: LifterMeta, model: torch.nn.Module, model_traj: torch.nn.Module | None) -> None:
-    """Copy a checkpoint's weights (any vp3d or official file that fits the architecture) into the models."""
+    """Copy a checkpoint's weights (any vp3d or official file that fits the architecture) into the models; a
+    pose model with a multiple of its channels starts as the same function (vp3d.training.widen)."""
     loaded = load_checkpoint(path)
     theirs = loaded.meta
-    if (tuple(theirs.filter_widths), theirs.channels, theirs.num_joints_in) != (meta.filter_widths, meta.channels, 17):
+    widening = meta.channels != theirs.channels and meta.channels % theirs.channels == 0
+    if (tuple(theirs.filter_widths), theirs.num_joints_in) != (meta.filter_widths, 17) or \
+            (theirs.channels != meta.channels and not widening):
         raise ValueError(f"{path}: its architecture (filter widths {theirs.filter_widths}, {theirs.channels} "
                          f"channels, {theirs.num_joints_in} joints in) is not the one being trained")
+    if widening:  # a wider model starts as the narrow one (vp3d.training.widen)
+        if model_traj is not None:
+            raise ValueError(f"{path}: a wider model is started from a narrower one for the pose model only "
+                             f"(train without --trajectory)")
+        from .widen import widen_state_dict
+        model.load_state_dict(widen_state_dict(loaded.model_pos.state_dict(), model.state_dict(),
+                                               torch.Generator().manual_seed(0)))
+        return
     model.load_state_dict(loaded.model_pos.state_dict())
     if model_traj is not None and loaded.model_traj is not None:
         if theirs.trajectory_units != meta.trajectory_units:
