@@ -115,3 +115,14 @@ def test_a_command_that_needs_an_extra_says_which_pip_install_in_one_line(light,
     assert proc.stderr.strip().splitlines()[-1].startswith("vp3d: error: ") and "Traceback" not in proc.stderr
     assert f"pip install '{extra}'" in proc.stderr
     assert not out.exists()
+
+
+def test_root_motion_and_bvh_need_no_torch_either(light, clip, tmp_path):
+    """--root-motion (scipy, the world frame) and the BVH writer are part of the light install."""
+    out = tmp_path / "out"
+    proc = run(light, "vp3d-infer", clip, "--no-render", "--json", out / "r.json", "--bvh", out / "r.bvh",
+               "--root-motion", "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    frames = json.loads((out / "r.json").read_text())["frames"]
+    assert all(f["root_camera"] is not None for f in frames if f["joints3d"])
+    assert (out / "r.bvh").stat().st_size > 0
