@@ -35,6 +35,32 @@ class RaySettings:
     gpus_per_video: float = 0.0
 
 
+class _EventBox:
+    """The progress events of every actor, held until the driver takes them (a Ray actor of its own)."""
+
+    def __init__(self) -> None:
+        self.items: list = []
+
+    def put(self, item) -> None:
+        self.items.append(item)
+
+    def take(self) -> list:
+        items, self.items = self.items, []
+        return items
+
+
+class _SendEvents:
+    """What a worker's `events.put` is on Ray: a call on the event box that does not wait for its answer (a
+    queue's put waits for a round trip, up to ten times a second per video, inside the detect loop). Calls from
+    one actor reach the box in the order they were made."""
+
+    def __init__(self, box) -> None:
+        self.box = box
+
+    def put(self, item) -> None:
+        self.box.put.remote(item)
+
+
 class _VideoWorker:
     """One worker slot: the models of `job`, loaded once, and one video at a time."""
 
@@ -63,7 +89,6 @@ def schedule_on_ray(tasks: list[Task], settings: RaySettings, job: Job, on_event
     ({"address", "slots", "worker_deaths"}). On Ctrl-C / SIGTERM: videos in work are stopped and cleaned
     up, then KeyboardInterrupt is re-raised (run_batch marks what is left interrupted)."""
     ray = import_ray()
-    from ray.util.queue import Empty, Queue
 
     started_here = not ray.is_initialized()
     if started_here and settings.address is None:
@@ -77,7 +102,8 @@ def schedule_on_ray(tasks: list[Task], settings: RaySettings, job: Job, on_event
                      logging_level=logging.ERROR, configure_logging=True)
         except ConnectionError as e:
             raise UserError(f"--ray {settings.address}: cannot connect to a Ray cluster there ({one_line(e)})") from None
-    events = Queue(actor_options={"num_cpus": 0})  # progress events: the actors put, the driver drains
+    box = ray.remote(num_cpus=0)(_EventBox).remote()  # progress events: the actors put, the driver takes
+    events = _SendEvents(box)
     worker_cls = ray.remote(num_cpus=settings.cpus_per_video, num_gpus=settings.gpus_per_video,
                             max_restarts=0)(_VideoWorker)
     job = Job(job.options, job.kinds, job.fingerprint, max(1, int(settings.cpus_per_video)), job.people)
@@ -89,16 +115,11 @@ def schedule_on_ray(tasks: list[Task], settings: RaySettings, job: Job, on_event
     deaths = 0
 
     def drain() -> None:
-        while True:
-            try:
-                batch = events.get_nowait_batch(max(1, events.qsize()))
-            except Empty:
-                return
-            if not batch:
-                return
-            for kind, index, value in batch:
-                if kind != "worker":
-                    on_event(kind, by_index[index], value)
+        # An event can reach the box after its video's result reached the driver (two senders): a finished
+        # video's late progress is dropped.
+        for kind, index, value in ray.get(box.take.remote()):
+            if kind != "worker" and index not in rows:
+                on_event(kind, by_index[index], value)
 
     def finish(task: Task, row: dict) -> None:
         rows[task.index] = row
