@@ -292,3 +292,19 @@ def test_init_from_a_narrower_checkpoint_widens_it(tmp_path, motions):
                  [train_m], [val_m[:300]], log=lambda m: None)
     narrow_p1, wide_p1 = first.history[-1]["val"]["clean"]["p1"], wide.history[-1]["val"]["clean"]["p1"]
     assert abs(wide_p1 - narrow_p1) < 0.05 * narrow_p1
+
+
+def test_a_learning_rate_warmup_starts_from_nothing(tmp_path, motions):
+    """--lr-warmup-steps: the rate rises linearly from 0, so a run that ends early in the ramp has hardly moved
+    the weights it started from, where the same run without the ramp has."""
+    train_m, val_m = motions
+    first = train(tiny_config(tmp_path / "a", epochs=1), [train_m], [val_m[:300]], log=lambda m: None)
+    start = {n: p.detach().clone() for n, p in first.model.named_parameters()}
+
+    def moved(**kw) -> float:
+        out = train(tiny_config(tmp_path / str(len(kw)), epochs=1, lr=1e-2, seed=5,
+                                init_from=str(tmp_path / "a" / "run" / "last.bin"), **kw),
+                    [train_m], [val_m[:300]], log=lambda m: None)
+        return sum(float((p.detach() - start[n]).abs().sum()) for n, p in out.model.named_parameters())
+
+    assert moved(lr_warmup_steps=100_000) < 0.01 * moved()

@@ -35,6 +35,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=number(0), default=d.lr)
     p.add_argument("--lr-decay", type=number(0, 1, include_high=True), default=d.lr_decay,
                    help="learning rate factor per epoch")
+    p.add_argument("--lr-warmup-steps", type=number(0, cast=int, include_low=True), default=d.lr_warmup_steps,
+                   help="raise the learning rate linearly from 0 over the run's first N steps (fine-tuning: "
+                        "keeps Adam's first steps from throwing the given weights off; default: 0, none)")
     p.add_argument("--ema", type=number(0, 1, include_low=True), default=d.ema, metavar="DECAY",
                    help="validate, save and ship an exponential moving average of the weights with this "
                         "decay per step (e.g. 0.999: about the last 1,000 steps); default 0: off")
@@ -132,7 +135,8 @@ def run_train(args) -> int:
     config = TrainConfig(
         filter_widths=args.arc, channels=args.channels, causal=args.causal,
         dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size, chunk=args.chunk,
-        scheme=args.scheme, lr=args.lr, lr_decay=args.lr_decay, ema=args.ema, seed=args.seed, noise=not args.no_noise,
+        scheme=args.scheme, lr=args.lr, lr_decay=args.lr_decay, lr_warmup_steps=args.lr_warmup_steps, ema=args.ema,
+        seed=args.seed, noise=not args.no_noise,
         epoch_frames=args.epoch_frames, val_views=args.val_views, bn_batches=args.bn_batches, out=str(args.out),
         resume=args.resume, init_from=args.init_from, velocity_weight=args.velocity_weight,
         trajectory=args.trajectory, freeze_pose=args.freeze_pose, trajectory_units=args.trajectory_units,

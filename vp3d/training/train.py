@@ -438,7 +438,11 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
             group["lr"] = lr
         loss_sum = 0.0
         with_2d_losses = semi and epoch >= config.warmup_epochs
-        for _ in range(steps):
+        for step in range(steps):
+            ramp = (epoch * steps + step + 1) / config.lr_warmup_steps if config.lr_warmup_steps else 1.0
+            if ramp <= 1.0:
+                for group in optimizer.param_groups:
+                    group["lr"] = lr * ramp
             if model_traj is None:
                 kp, target = sampler.batch(rng, windows_per_step, out_frames)
                 pred = ddp(kp.to(device))

@@ -33,6 +33,9 @@ class TrainConfig:
     scheme: str = "chunked"
     lr: float = 1e-3
     lr_decay: float = 0.95
+    # Linear ramp of the learning rate over the run's first steps: Adam's first steps move every weight by about
+    # lr whatever its gradient, which throws a fine-tuned model far off before it settles (bench/README.md).
+    lr_warmup_steps: int = 0
     ema: float = 0.0  # decay of an exponential moving average of the weights (per step); 0: off
     seed: int = 1234
     fps: float = 50.0
