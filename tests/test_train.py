@@ -308,3 +308,39 @@ def test_a_learning_rate_warmup_starts_from_nothing(tmp_path, motions):
         return sum(float((p.detach() - start[n]).abs().sum()) for n, p in out.model.named_parameters())
 
     assert moved(lr_warmup_steps=100_000) < 0.01 * moved()
+
+
+def test_frozen_batchnorm_fine_tunes_the_network_that_is_validated_and_shipped(tmp_path, motions):
+    """--frozen-batchnorm: every BatchNorm normalizes with the given model's running statistics, which stay
+    exactly those in the saved files (no update, no re-estimate), while the weights learn; so with lr 0 the
+    saved model computes what the given one does. Without --init-from there are no statistics to keep."""
+    train_m, val_m = motions
+    train(tiny_config(tmp_path / "a", epochs=1), [train_m], [val_m[:300]], log=lambda m: None)
+    given_file = str(tmp_path / "a" / "run" / "last.bin")
+    given = load_checkpoint(given_file).model_pos.state_dict()
+    stats = [k for k in given if k.endswith(("running_mean", "running_var"))]
+    assert stats
+
+    tuned = train(tiny_config(tmp_path / "b", epochs=2, lr=3e-3, frozen_batchnorm=True, chunk=32,
+                              init_from=given_file), [train_m], [val_m[:300]], log=lambda m: None)
+    saved = load_checkpoint(tmp_path / "b" / "run" / "last.bin").model_pos.state_dict()
+    for key in stats:
+        assert torch.equal(saved[key], given[key]), key
+    assert not torch.equal(saved["expand_conv.weight"], given["expand_conv.weight"])
+    assert tuned.history[-1]["loss_mm"] < tuned.history[0]["loss_mm"] * 1.5  # trains, does not blow up
+
+    train(tiny_config(tmp_path / "c", epochs=1, lr=0.0, frozen_batchnorm=True, init_from=given_file),
+          [train_m], [val_m[:300]], log=lambda m: None)
+    still = load_checkpoint(tmp_path / "c" / "run" / "last.bin").model_pos.state_dict()
+    for key, value in given.items():
+        assert torch.equal(still[key], value), key
+    with pytest.raises(ValueError, match="--init-from"):
+        train(tiny_config(tmp_path / "e", frozen_batchnorm=True), [train_m], [val_m[:300]], log=lambda m: None)
+
+
+def test_frozen_batchnorm_without_init_from_is_one_line(tmp_path, capsys):
+    from vp3d.cli import main
+    assert main(["train", "--frozen-batchnorm", "--out", str(tmp_path / "run"), "--epochs", "1"]) == 1
+    assert capsys.readouterr().err.splitlines() == ["vp3d: error: --frozen-batchnorm fine-tunes with the BatchNorm "
+                                                    "statistics of --init-from's model: it needs --init-from"]
+    assert not (tmp_path / "run").exists()

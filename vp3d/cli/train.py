@@ -45,6 +45,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epoch-frames", type=count, default=None, help="output frames per epoch (default: all)")
     p.add_argument("--bn-batches", type=number(0, cast=int, include_low=True), default=d.bn_batches,
                    help="batches of independent windows that re-estimate BatchNorm statistics each epoch")
+    p.add_argument("--frozen-batchnorm", action="store_true",
+                   help="fine-tune with BatchNorm's running statistics of --init-from held fixed (needs "
+                        "--init-from): allows few long windows per step (--chunk 128), the cheaper scheme")
     p.add_argument("--val-views", type=count, default=d.val_views, help="virtual cameras per validation motion")
     p.add_argument("--no-noise", action="store_true", help="train on clean projections (no detector noise)")
     p.add_argument("--pose-augmentation", action="store_true",
@@ -118,6 +121,9 @@ def run_train(args) -> int:
     if args.freeze_pose and not (args.trajectory and (args.init_from or args.resume) and not args.unlabeled):
         raise UserError("--freeze-pose trains the trajectory model beside the pose model of --init-from: it needs "
                         "--trajectory and --init-from, and no --unlabeled data")
+    if args.frozen_batchnorm and not (args.init_from or args.resume):
+        raise UserError("--frozen-batchnorm fine-tunes with the BatchNorm statistics of --init-from's model: it "
+                        "needs --init-from")
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f"{args.out}: is a file; --out names the folder for last.bin / best.bin")
     if not args.mocap.exists():
@@ -136,6 +142,7 @@ def run_train(args) -> int:
         filter_widths=args.arc, channels=args.channels, causal=args.causal,
         dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size, chunk=args.chunk,
         scheme=args.scheme, lr=args.lr, lr_decay=args.lr_decay, lr_warmup_steps=args.lr_warmup_steps, ema=args.ema,
+        frozen_batchnorm=args.frozen_batchnorm,
         seed=args.seed, noise=not args.no_noise,
         epoch_frames=args.epoch_frames, val_views=args.val_views, bn_batches=args.bn_batches, out=str(args.out),
         resume=args.resume, init_from=args.init_from, velocity_weight=args.velocity_weight,

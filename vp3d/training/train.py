@@ -355,6 +355,9 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
         meta.trajectory_units = config.trajectory_units
     if meta.has_trajectory:
         model_traj = model_cls(17, 2, 1, meta.filter_widths, meta.causal, meta.dropout, meta.channels).to(device)
+    if config.frozen_batchnorm and not (config.init_from or config.resume):
+        raise ValueError("--frozen-batchnorm fine-tunes with the running statistics of --init-from's model: "
+                         "it needs --init-from (or --resume)")
     if config.freeze_pose and not (config.trajectory and (config.init_from or config.resume) and not semi):
         raise ValueError("--freeze-pose trains the trajectory model beside the pose model of --init-from: it "
                          "needs --trajectory and --init-from, and no unlabeled data")
@@ -434,6 +437,9 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
             if m is not None:
                 m.train()
                 m.set_bn_momentum(bn_momentum(epoch, config.epochs))
+                if config.frozen_batchnorm:
+                    for norm in _batchnorms(m):
+                        norm.eval()
         for group in optimizer.param_groups:
             group["lr"] = lr
         loss_sum = 0.0
@@ -468,6 +474,8 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                 exported.load_state_dict((averaged.module if averaged is not None else trained).state_dict())
                 if config.freeze_pose and trained is model:
                     continue  # the given pose model exactly, its BatchNorm statistics included
+                if config.frozen_batchnorm:
+                    continue  # trained with these statistics: re-estimating them would change the network
                 recalibrate_batchnorm(exported.to(device), sampler, np.random.default_rng([config.seed, 7, epoch]),
                                       config.bn_batches, device=device)
                 exported.cpu()

@@ -36,6 +36,11 @@ class TrainConfig:
     # Linear ramp of the learning rate over the run's first steps: Adam's first steps move every weight by about
     # lr whatever its gradient, which throws a fine-tuned model far off before it settles (bench/README.md).
     lr_warmup_steps: int = 0
+    # Fine-tuning with BatchNorm in its inference form: each layer normalizes with the given model's running
+    # statistics (not updated) while its scale and shift still learn. A step then needs no batch statistics,
+    # so windows can be long (few, long chunks cost far less per output frame: bench/README.md), and the
+    # network trained is exactly the one validated and shipped (no precise-BN re-estimate).
+    frozen_batchnorm: bool = False
     ema: float = 0.0  # decay of an exponential moving average of the weights (per step); 0: off
     seed: int = 1234
     fps: float = 50.0
