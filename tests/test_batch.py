@@ -332,15 +332,13 @@ def test_batch_people_all_tracks_everyone_in_every_video(tmp_path):
 # ------------------------------------------------------------------------------------------ crashes, Ctrl-C
 
 def _worker_encoding(batch_pid: int, timeout: float = 120) -> int:
-    """The pid of a batch worker while it encodes its rendered video (in the worker's render process, the
-    encoder a child of that). The render is drawn while MediaPipe reads, so the encoder is there from the start
-    of a video's detection to the end of its render (a second or more even for these short clips, longer on a
-    busy machine): a look every 0.1 s finds it."""
+    """The pid of a batch worker while it encodes its rendered video. The render is drawn while MediaPipe
+    reads, so the encoder is there from the start of a video's detection to the end of its render (a second
+    or more even for these short clips, longer on a busy machine): a look every 0.1 s finds it."""
     t0 = time.time()
     while time.time() - t0 < timeout:
         for w in child_pids(batch_pid):
-            if "spawn_main" in cmdline(w) and any("rawvideo" in cmdline(e) for r in child_pids(w)
-                                                  for e in child_pids(r)):
+            if "spawn_main" in cmdline(w) and any("rawvideo" in cmdline(g) for g in child_pids(w)):
                 return w
         time.sleep(0.1)
     pytest.fail("no batch worker was seen rendering")

@@ -87,13 +87,12 @@ def test_ray_gives_the_local_batchs_files_and_rows(folder, tmp_path):
 
 
 def _actor_encoding(timeout: float = 300) -> int:
-    """The pid of a Ray actor while it encodes its rendered video (in its render process, the encoder a child
-    of that; looked for every 0.1 s)."""
+    """The pid of a Ray actor while it encodes its rendered video (looked for every 0.1 s)."""
     t0 = time.time()
     while time.time() - t0 < timeout:
         for pid in filter(str.isdigit, os.listdir("/proc")):
             if cmdline(int(pid)).startswith("ray::_VideoWorker.process") and any(
-                    "rawvideo" in cmdline(e) for r in child_pids(int(pid)) for e in child_pids(r)):
+                    "rawvideo" in cmdline(c) for c in child_pids(int(pid))):
                 return int(pid)
         time.sleep(0.1)
     pytest.fail("no Ray actor was seen rendering")

@@ -25,7 +25,7 @@ import numpy as np
 from ..detectors.candidates import VideoCandidates, boxes_around
 from ..detectors.keypoints import Keypoints2D, NoPersonError
 from ..detectors.tracking import Track, min_track_frames, parse_people, select_tracks, track
-from ..render.figure import Figure
+from ..render.video import Figure
 from ..video import VideoInfo
 from .infer import InferenceOptions, InferenceResult, result_from_keypoints
 

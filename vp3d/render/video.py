@@ -6,53 +6,103 @@ poses from a fixed viewpoint), drawn while detection still runs or after it.
     ...
     rendered = render.complete(figures, T)       # the last update; or render.abort(): nothing left at out.mp4
 
-A `Figure` (figure.py) is one person's arrays over its frames. One figure without a label is the default
-untracked person, drawn in left/right colours; labelled figures are tracked people, each in its own colour
-(see vp3d.render.draw). The render process (process.py) draws frame t as soon as it is final, so drawing and
-encoding use the CPU the detector leaves without holding its interpreter lock (vp3d.pipeline.overlap decides
-when frames are final). The 3D panel's scale, floor and layout are fixed once for the whole video: from the
-first `geometry_frames` frames with 20% to spare, while detection runs, or from every frame (geometry_frames
-None) when all are known before drawing.
+A `Figure` is one person's arrays over its frames. One figure without a label is the default untracked
+person, drawn in left/right colours; labelled figures are tracked people, each in its own colour (see
+vp3d.render.draw). The render thread draws frame t as soon as it is final, so drawing and encoding use the
+CPU time the detector leaves (vp3d.pipeline.overlap decides when frames are final). The 3D panel's scale,
+floor and layout are fixed once for the whole video: from the first `geometry_frames` frames with 20% to
+spare, while detection runs, or from every frame (geometry_frames None) when all are known before drawing.
 
-Work overlaps across four places: detection in this process; decoding in a background thread of the render
-process, drawing in its main thread; encoding in the FFmpeg subprocess.
+Work overlaps across three places: decoding runs in a background thread (`prefetch`), drawing in the render
+thread, encoding in the FFmpeg subprocess.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import signal
 import threading
 import warnings
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
+import cv2
 import numpy as np
 
-from ..skeleton import H36M
-from ..video import DEFAULT_CRF, DEFAULT_PRESET, VideoInfo, probe
-from . import process
-from .draw import Pose3DPanel, left_panel_size
-from .figure import Figure, on_frames
-from .loop import RenderResult
+from ..skeleton import H36M, get_layout
+from ..video import DEFAULT_CRF, DEFAULT_PRESET, H264Writer, VideoInfo, iter_frames, prefetch, probe
+from .draw import Pose3DPanel, _label, draw_skeleton_2d, left_panel_size, person_color, skeleton_thickness
 
-__all__ = ["Figure", "RenderResult", "SideBySideRender", "render_figures"]
 
-POSIX_SIGNALS = hasattr(signal, "pthread_sigmask")  # not on Windows, where Ctrl-C is not sent to a group
+@dataclass
+class RenderResult:
+    path: Path
+    frames: int      # frames written (== frames decoded from the input)
+    width: int       # output size in pixels
+    height: int
+    fps: float
+
+
+@dataclass
+class Figure:
+    """One person to draw, on video frames start .. start + L - 1 (not drawn on others).
+
+    xy: (L, J, 2) pixels of the input video, in `layout` order; score: (L, J) in [0, 1];
+    detected: (L,) bool, False on frames filled in by interpolation (drawn grey and labelled).
+    poses3d: (L, 17, 3) metres, camera frame, root-relative, Human3.6M order; trajectory: optional (L, 3)
+        camera-frame root positions (the 3D view of one unlabelled person follows it).
+    label: None for the one untracked person; "#3" for a tracked one.
+    """
+
+    xy: np.ndarray
+    score: np.ndarray
+    detected: np.ndarray
+    layout: str
+    poses3d: np.ndarray
+    trajectory: np.ndarray | None = None
+    start: int = 0
+    label: str | None = None
+
+    def __post_init__(self) -> None:
+        num, joints = len(self.xy), get_layout(self.layout).num_joints
+        if np.shape(self.xy) != (num, joints, 2) or np.shape(self.score) != (num, joints) \
+                or np.shape(self.detected) != (num,) or np.shape(self.poses3d) != (num, H36M.num_joints, 3) \
+                or (self.trajectory is not None and np.shape(self.trajectory) != (num, 3)):
+            raise ValueError(f"inconsistent figure: xy {np.shape(self.xy)}, score {np.shape(self.score)}, "
+                             f"detected {np.shape(self.detected)}, poses3d {np.shape(self.poses3d)} "
+                             f"(layout {self.layout})")
+
+    @property
+    def end(self) -> int:
+        """One past the last video frame of the figure."""
+        return self.start + len(self.xy)
+
+
+def on_frames(figures: list[Figure], values: str, frames: int, tail: tuple[int, ...]) -> np.ndarray:
+    """(P, frames, *tail) float64: each figure's `values` ("poses3d", "trajectory") on video frames
+    [0, frames), NaN where it is absent."""
+    out = np.full((len(figures), frames, *tail), np.nan)
+    for k, f in enumerate(figures):
+        part = getattr(f, values)[:max(0, frames - f.start)]
+        out[k, f.start:f.start + len(part)] = part
+    return out
+
+
+class _Stopped(Exception):
+    """The render was told to stop (abort)."""
 
 
 class SideBySideRender:
     """Render `video_path` to `out_path` (H.264, yuv420p, written atomically, audio from the input; one output
-    frame per decoded input frame, exactly) from figures that arrive while the render process runs.
+    frame per decoded input frame, exactly) from figures that arrive while the render thread runs.
 
     geometry_frames: the 3D panel is fixed from the first this many frames (margin 1.2), or from all frames
         when the video turns out shorter; None: from all frames (margin 1.0), once complete.
     Output: left = the input frame (scaled down so the height is at most `max_height`) with the 2D
     skeletons; right = a square 3D panel of the same height (see draw.Pose3DPanel). Frames beyond the
     figures get the picture and the panel's background only. progress: optional callable(frames_written),
-    called from a listener thread after the first frame, then about ten times a second and once at the end
-    (when the video is in place); an exception it raises stops the render (nothing left) and is raised here."""
+    from the render thread."""
 
     def __init__(self, video_path: str | os.PathLike, out_path: str | os.PathLike, info: VideoInfo, *,
                  geometry_frames: int | None = None, score_threshold: float = 0.3, max_height: int = 1080,
@@ -60,35 +110,20 @@ class SideBySideRender:
                  preset: str = DEFAULT_PRESET, progress: Callable[[int], None] | None = None):
         self.video_path, self.out_path, self.info = Path(video_path), Path(out_path), info
         self.geometry_frames = None if geometry_frames is None else max(1, int(geometry_frames))
+        self.score_threshold = score_threshold
         self.left_w, self.left_h, self.resize = left_panel_size(info.width, info.height, max_height)
         self.view = dict(azimuth_deg=azimuth_deg, elevation_deg=elevation_deg)
-        self.progress = progress
+        self.crf, self.preset, self.progress = crf, preset, progress
+        self._cond = threading.Condition()
+        self._figures: list[Figure] = []  # as given, keypoints scaled to the left panel's pixels
         self._panel: Pose3DPanel | None = None
-        self._panel_sent = False
-        self._written = 0  # frames the render process has reported written: never needed again
+        self._ready = 0
+        self._complete = False
+        self._stop = False
         self._error: BaseException | None = None
         self._result: RenderResult | None = None
-        settings = process.RenderSettings(self.video_path, self.out_path, (self.left_w, self.left_h), self.resize,
-                                          float(info.fps), score_threshold, int(crf), preset)
-        # spawn, not fork: the detector's threads (MediaPipe's, torch's) do not survive a fork.
-        context = multiprocessing.get_context("spawn")
-        their_updates, self._updates = context.Pipe(duplex=False)
-        self._events, their_events = context.Pipe(duplex=False)
-        self._process = context.Process(target=process.main, args=(settings, their_updates, their_events),
-                                        name="vp3d-render", daemon=True)
-        # Ctrl-C in a terminal reaches the whole process group: the render process must not die of it while
-        # it is still starting (a traceback), before it can ignore it. Blocked here, the signal stays blocked
-        # across the spawn until the render process has set it to be ignored (process.main).
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if POSIX_SIGNALS else None
-        try:
-            self._process.start()
-        finally:
-            if POSIX_SIGNALS:
-                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        their_updates.close()  # ours closed in turn: the render process sees the end when we are gone
-        their_events.close()
-        self._listener = threading.Thread(target=self._listen, name="vp3d-render-events", daemon=True)
-        self._listener.start()
+        self._thread = threading.Thread(target=self._run, name="vp3d-render", daemon=True)
+        self._thread.start()
 
     # -- called by the pipeline's thread
     def update(self, figures: list[Figure], ready: int, complete: bool = False) -> None:
@@ -104,15 +139,13 @@ class SideBySideRender:
             # Exactly the first geometry_frames settled poses: built from whatever had been detected when the
             # lifter finished loading, the panel's scale and floor (and so every pixel) varied from run to run.
             panel = self._make_panel(figures, n, margin=1.2)
-        self._panel = panel
         # xy keeps its dtype when not resized (x 1.0): the labels' positions are computed from it, and a float32
         # subtraction rounds differently from a float64 one.
-        written = self._written
-        scaled = [_from_frame(Figure(f.xy * scale, f.score.astype(np.float64), f.detected, f.layout,
-                                     np.asarray(f.poses3d), f.trajectory, f.start, f.label), written)
-                  for f in figures]
-        self._send(("update", scaled, None if self._panel_sent else panel, ready, complete))
-        self._panel_sent = panel is not None
+        scaled = [Figure(f.xy * scale, f.score.astype(np.float64), f.detected, f.layout, np.asarray(f.poses3d),
+                         f.trajectory, f.start, f.label) for f in figures]
+        with self._cond:
+            self._figures, self._panel, self._ready, self._complete = scaled, panel, ready, complete
+            self._cond.notify_all()
 
     def _make_panel(self, figures: list[Figure], frames: int, margin: float) -> Pose3DPanel:
         """The 3D panel from the figures' first `frames` video frames."""
@@ -136,77 +169,73 @@ class SideBySideRender:
 
     def finish(self) -> RenderResult:
         """Wait for the last frame; the video is in place when this returns. Raises the render's error."""
-        self._listener.join()
-        self._process.join()
-        self._close()
+        self._thread.join()
         self.raise_if_failed()
         return self._result
 
     def abort(self) -> None:
         """Stop now and delete the partial video (nothing is left at out_path)."""
-        try:
-            self._updates.send(("stop",))
-        except (OSError, ValueError):  # already gone (or closed): nothing more to stop
-            pass
-        self._listener.join(timeout=60)
-        self._process.join(timeout=10)
-        if self._process.is_alive():  # stuck: its partial file may stay behind, the process must not
-            self._process.terminate()
-            self._process.join()
-        self._close()
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join()
 
     def raise_if_failed(self) -> None:
         if self._error is not None:
             raise self._error
 
-    def _send(self, message: tuple) -> None:
+    # -- the render thread
+    def _frame_data(self, t: int) -> tuple[list[Figure], Pose3DPanel | None]:
+        """Block until frame t is final (or the video is complete): -> the figures (none for a frame beyond
+        them: picture only) and the panel."""
+        with self._cond:
+            while not self._stop and not self._complete and not (t < self._ready and self._panel is not None):
+                self._cond.wait()
+            if self._stop:
+                raise _Stopped
+            return (self._figures if t < self._ready else []), self._panel
+
+    def _run(self) -> None:
+        thickness = skeleton_thickness(self.left_h)
+        scale = self.left_h / 900
+
+        def draw(t: int, left: np.ndarray, right: np.ndarray) -> None:
+            figures, panel = self._frame_data(t)
+            poses = np.full((len(figures), H36M.num_joints, 3), np.nan)
+            root = None
+            for k, f in enumerate(figures):
+                i = t - f.start
+                if not 0 <= i < len(f.xy):
+                    continue
+                poses[k] = f.poses3d[i]
+                root = None if f.trajectory is None else f.trajectory[i]
+                xy, interpolated = f.xy[i], not f.detected[i]
+                draw_skeleton_2d(left, xy, f.score[i], get_layout(f.layout), threshold=self.score_threshold,
+                                 interpolated=interpolated, thickness=thickness, line_type=cv2.LINE_AA,
+                                 colour=None if f.label is None else person_color(k),
+                                 label_interpolated=f.label is None)
+                if f.label is not None:  # the track id above the head
+                    head = xy[np.argmin(xy[:, 1])]
+                    _label(left, f.label + (" interpolated" if interpolated else ""),
+                           (int(head[0]) - int(20 * scale), max(int(head[1] - 14 * scale), int(30 * scale))),
+                           scale, person_color(k), max(1, round(2 * scale)))
+            if panel is not None:
+                panel.draw(right, poses, root)
+            else:
+                right[:] = 0
+
+        def nothing_written(written: int) -> None:
+            if written == 0:
+                raise _Stopped
+
         try:
-            self._updates.send(message)
-        except OSError:  # the render process has ended: its own report says why
-            self._listener.join(timeout=10)
-            self.raise_if_failed()
-            raise
-
-    def _close(self) -> None:
-        self._updates.close()
-        self._events.close()
-
-    # -- the listener thread: the render process's reports
-    def _listen(self) -> None:
-        while True:
-            try:
-                kind, *value = self._events.recv()
-            except (EOFError, OSError):
-                self._process.join(timeout=5)
-                self._error = self._error or RuntimeError(
-                    f"{self.out_path}: the render process ended unexpectedly (exit code {self._process.exitcode})")
-                return
-            if kind == "progress":
-                self._written = value[0]
-                if self.progress is not None and self._error is None:
-                    try:
-                        self.progress(value[0])
-                    except BaseException as e:  # the caller's callback stops the render: raised by finish/update
-                        self._error = e
-                        try:
-                            self._updates.send(("stop",))
-                        except (OSError, ValueError):
-                            pass
-                continue
-            if kind == "done":
-                self._result = value[0]
-            elif kind == "error":
-                self._error = value[0]
-            return
-
-
-def _from_frame(figure: Figure, t: int) -> Figure:
-    """The figure from video frame t on (frames before it were drawn already): start moved, arrays cut."""
-    cut = min(max(0, t - figure.start), len(figure.xy))
-    if cut == 0:
-        return figure
-    return Figure(figure.xy[cut:], figure.score[cut:], figure.detected[cut:], figure.layout, figure.poses3d[cut:],
-                  None if figure.trajectory is None else figure.trajectory[cut:], figure.start + cut, figure.label)
+            self._result = render_frames(self.video_path, self.out_path, (self.left_w, self.left_h), self.resize,
+                                         self.info.fps, draw, crf=self.crf, preset=self.preset,
+                                         progress=self.progress, before_close=nothing_written)
+        except _Stopped:
+            pass
+        except BaseException as e:  # handed to the pipeline's thread (update / finish)
+            self._error = e
 
 
 def render_figures(video_path: str | os.PathLike, out_path: str | os.PathLike, figures: list[Figure], *,
@@ -221,3 +250,53 @@ def render_figures(video_path: str | os.PathLike, out_path: str | os.PathLike, f
         warnings.warn(f"{video_path}: decoded {rendered.frames} frames but got poses for {frames}; "
                       f"the output has {rendered.frames} frames", stacklevel=2)
     return rendered
+
+
+# ------------------------------------------------------------------------------------------------ the loop
+
+def left_frames(path: Path, size: tuple[int, int], resize: bool) -> Iterator[np.ndarray]:
+    """Decoded frames at the left panel's size (width, height): resized when the input is larger than the
+    output allows, else only cropped (by at most one pixel, to even sides: no resampling blur)."""
+    w, h = size
+    for frame in iter_frames(path, size=size if resize else None):
+        if not resize:
+            frame = frame[:h, :w]
+            if frame.shape[:2] != (h, w):  # a stream whose size changes midway: fit it anyway
+                frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+        yield frame
+
+
+def render_frames(video_path: str | os.PathLike, out_path: str | os.PathLike, left_size: tuple[int, int],
+                  resize: bool, fps, draw: Callable[[int, np.ndarray, np.ndarray], None], *,
+                  crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET,
+                  progress: Callable[[int], None] | None = None,
+                  before_close: Callable[[int], None] | None = None) -> RenderResult:
+    """The one render loop: every decoded frame of the input, side by side with a square panel of the same
+    height, encoded to `out_path` (H.264, yuv420p, written atomically; audio from the input).
+
+    left_size, resize: the left panel (left_panel_size); fps: the output's frame rate.
+    draw(t, left, right): draws frame t's overlays; `left` already holds the (scaled) picture, `right` is the
+        square panel to fill. It may block until frame t is known (the render running during detection).
+    before_close(frames_written): called before the file is finished; raising there leaves nothing written.
+    Decoding runs in a background thread (`prefetch`), drawing in the calling thread, encoding in FFmpeg.
+    """
+    left_w, left_h = left_size
+    canvas = np.empty((left_h, left_w + left_h, 3), np.uint8)
+    left, right = canvas[:, :left_w], canvas[:, left_w:]
+    written = 0
+    frames = prefetch(left_frames(Path(video_path), (left_w, left_h), resize))
+    # closing(): on an error the decode thread stops and releases the file now, not when the traceback dies.
+    with H264Writer(out_path, canvas.shape[1], canvas.shape[0], fps, crf=crf, preset=preset,
+                    audio_from=video_path) as writer, closing(frames):
+        for t, frame in enumerate(frames):
+            left[:] = frame
+            draw(t, left, right)
+            writer.write(canvas)
+            written += 1
+            if progress is not None:
+                progress(written)
+        if before_close is not None:
+            before_close(written)
+    return RenderResult(path=Path(out_path), frames=written, width=canvas.shape[1], height=canvas.shape[0],
+                        fps=float(fps))
+
