@@ -88,6 +88,28 @@ def test_varied_proportions_span_tall_short_and_children():
     assert 0.03 < np.mean(sizes < 0.8) < 0.25  # children (and small adults) now and then, not mostly
 
 
+def test_adult_proportions_vary_the_shape_at_adult_sizes():
+    """"adult": bone lengths still vary as much within a body, but the summed bone length (the size 2D alone
+    cannot tell) only by the stature spread, and never a child's."""
+    motion = take("09_01", 20)
+    rng = np.random.default_rng(0)
+    before = np.linalg.norm(bone_vectors(motion)[0], axis=-1)
+    sizes, shapes = [], []
+    for _ in range(400):
+        after = np.linalg.norm(bone_vectors(vary_proportions(rng, motion, Proportions.named("adult")))[0], axis=-1)
+        sizes.append(after.sum() / before.sum())
+        shapes.append(after / before / sizes[-1])
+    sizes, shapes = np.array(sizes), np.array(shapes)
+    assert 0.05 < np.std(np.log(sizes)) < 0.07  # the stature spread alone (6%)
+    assert sizes.min() > 0.8  # no children
+    assert np.std(np.log(shapes), axis=0).mean() > 0.05  # legs, arms, hips... still vary against each other
+
+
+def test_named_proportions_refuse_an_unknown_name():
+    with pytest.raises(ValueError, match="unknown body proportions"):
+        Proportions.named("giant")
+
+
 def test_reverse_plays_backwards():
     motion = take("09_01", 50)
     np.testing.assert_array_equal(reverse(motion)[0], motion[-1])

@@ -344,3 +344,19 @@ def test_frozen_batchnorm_without_init_from_is_one_line(tmp_path, capsys):
     assert capsys.readouterr().err.splitlines() == ["vp3d: error: --frozen-batchnorm fine-tunes with the BatchNorm "
                                                     "statistics of --init-from's model: it needs --init-from"]
     assert not (tmp_path / "run").exists()
+
+
+def test_adult_body_proportions_train_and_are_recorded(tmp_path, motions, capsys):
+    """--pose-augmentation --body-proportions adult: a run trains on the varied bodies and its checkpoint says
+    which bodies it saw; the option alone is a one-line error that writes nothing."""
+    train_m, val_m = motions
+    train(tiny_config(tmp_path / "a", epochs=1, pose_augmentation=True, body_proportions="adult"),
+          [train_m], [val_m[:300]], log=lambda m: None)
+    training = load_checkpoint(tmp_path / "a" / "run" / "last.bin").meta.training
+    assert training["pose_augmentation"] is True and training["body_proportions"] == "adult"
+
+    from vp3d.cli import main
+    assert main(["train", "--body-proportions", "adult", "--out", str(tmp_path / "run"), "--epochs", "1"]) == 1
+    assert capsys.readouterr().err.splitlines() == ["vp3d: error: --body-proportions chooses the bodies of "
+                                                    "--pose-augmentation: it needs --pose-augmentation"]
+    assert not (tmp_path / "run").exists()

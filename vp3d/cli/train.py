@@ -53,6 +53,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pose-augmentation", action="store_true",
                    help="more motion from the same takes: body parts recombined across takes, wide body "
                         "proportions (children included), reversed motion")
+    p.add_argument("--body-proportions", choices=("wide", "adult"),
+                   help="with --pose-augmentation: 'wide' varies the size too (children included); 'adult' "
+                        "varies the shape only, at adult sizes (P1 pays for every size error 2D cannot tell)")
     p.add_argument("--val-bvh", type=Path, action="append", default=[], metavar="DIR",
                    help="a folder of BVH takes (any supported rig) measured each epoch beside the CMU "
                         "validation split, never trained on; repeatable")
@@ -124,6 +127,8 @@ def run_train(args) -> int:
     if args.frozen_batchnorm and not (args.init_from or args.resume):
         raise UserError("--frozen-batchnorm fine-tunes with the BatchNorm statistics of --init-from's model: it "
                         "needs --init-from")
+    if args.body_proportions and not args.pose_augmentation:
+        raise UserError("--body-proportions chooses the bodies of --pose-augmentation: it needs --pose-augmentation")
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f"{args.out}: is a file; --out names the folder for last.bin / best.bin")
     if not args.mocap.exists():
@@ -147,7 +152,8 @@ def run_train(args) -> int:
         epoch_frames=args.epoch_frames, val_views=args.val_views, bn_batches=args.bn_batches, out=str(args.out),
         resume=args.resume, init_from=args.init_from, velocity_weight=args.velocity_weight,
         trajectory=args.trajectory, freeze_pose=args.freeze_pose, trajectory_units=args.trajectory_units,
-        pose_augmentation=args.pose_augmentation, warmup_epochs=args.warmup_epochs,
+        pose_augmentation=args.pose_augmentation, body_proportions=args.body_proportions or "wide",
+        warmup_epochs=args.warmup_epochs,
         bone_length_term=args.bone_length_term, reprojection_weight=args.reprojection_weight,
         data_description=(f"CMU mocap at {args.mocap}: {len(train_m)} training motions "
                           f"({sum(len(m.positions) for m in train_m)} frames at 50 fps), validation subjects "

@@ -64,6 +64,19 @@ class Proportions:
     group: float = 0.07  # legs, arms, torso, head, hip width, shoulder width: each its own factor
     bone: float = 0.03  # then every bone (left and right alike)
     child_probability: float = 0.1  # a child: 0.55-0.85 of the size, head relatively bigger, legs shorter
+    # Rescale the body-part and bone factors so that the sum of the bone lengths stays the take's: the shape
+    # varies, the size only by `stature`. Size is what 2D alone cannot tell and what P1 pays for in full.
+    keep_size: bool = False
+
+    @classmethod
+    def named(cls, name: str) -> "Proportions":
+        """"wide": the spread above; "adult": the same shapes at the baseline recipe's adult sizes (the summed
+        bone length kept, then a 6% stature spread as without pose augmentation, no children)."""
+        if name == "wide":
+            return cls()
+        if name == "adult":
+            return cls(stature=0.06, child_probability=0.0, keep_size=True)
+        raise ValueError(f"unknown body proportions {name!r} (wide, adult)")
 
 
 def vary_proportions(rng: np.random.Generator, motion: np.ndarray, spread: Proportions = Proportions()) -> np.ndarray:
@@ -77,6 +90,9 @@ def vary_proportions(rng: np.random.Generator, motion: np.ndarray, spread: Propo
         if flip[j] >= j:
             factors[j] *= np.exp(rng.normal(0, spread.bone))
             factors[flip[j]] = factors[j]
+    if spread.keep_size:
+        lengths = np.linalg.norm(motion[0, 1:] - motion[0, list(H36M.parents[1:])], axis=-1)
+        factors[1:] *= lengths.sum() / (factors[1:] * lengths).sum()
     size = np.exp(rng.normal(0, spread.stature))
     if rng.random() < spread.child_probability:
         size *= rng.uniform(0.55, 0.85)

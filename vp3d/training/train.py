@@ -32,7 +32,7 @@ from ..lifter.checkpoint import LifterMeta, LoadedCheckpoint, load_checkpoint, s
 from ..lifter.inference import Lifter
 from ..lifter.model import TemporalModel, TemporalModelStrided
 from ..lifter.camera import project_to_2d_linear
-from .pose_augmentation import recombine, reverse, vary_proportions
+from .pose_augmentation import Proportions, recombine, reverse, vary_proportions
 from .synthetic import NoiseModel, random_camera, render_view, scale_bones, time_warp
 from .train_config import TrainConfig
 from .unlabeled import UnlabeledSampler, UnlabeledSequence
@@ -45,8 +45,9 @@ class MotionSampler:
     """Draws training windows from world motions with camera, body and speed augmentation."""
 
     def __init__(self, motions: list[np.ndarray], receptive_field: int, causal: bool, noise: NoiseModel | None,
-                 pose_augmentation: bool = False):
+                 pose_augmentation: bool = False, proportions: Proportions = Proportions()):
         self.pose_augmentation = pose_augmentation
+        self.proportions = proportions
         self.motions = [m for m in motions if len(m) > 1]
         lengths = np.array([len(m) for m in self.motions], dtype=np.float64)
         self.weights = lengths / lengths.sum()
@@ -68,7 +69,7 @@ class MotionSampler:
                 seg = recombine(seg, self._segment(rng, n_in, left, speed))
             if rng.random() < 0.2:
                 seg = reverse(seg)
-            seg = vary_proportions(rng, seg)
+            seg = vary_proportions(rng, seg, self.proportions)
         else:
             seg = scale_bones(rng, seg) * np.exp(rng.normal(0, 0.06))
         kp, pose, traj, intr = render_view(rng, seg, self.noise)
@@ -407,7 +408,8 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
     if model_traj is not None and world > 1:
         ddp_traj = torch.nn.parallel.DistributedDataParallel(model_traj)
     sampler = MotionSampler(train_motions, rf, meta.causal, NoiseModel() if config.noise else None,
-                            pose_augmentation=config.pose_augmentation)
+                            pose_augmentation=config.pose_augmentation,
+                            proportions=Proportions.named(config.body_proportions))
     unlabeled_sampler = UnlabeledSampler(unlabeled, rf, meta.causal) if semi else None
     validation = ValidationSet.build(val_motions, config.val_views) if rank == 0 else None
     extra_sets = {name: ValidationSet.build(m, config.val_views) for name, m in (extra_validation or {}).items()
@@ -499,6 +501,7 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
         meta.training = {"data": config.data_description, "command": config.command, "seed": config.seed,
                          "epochs": epoch + 1, "scheme": config.scheme, "validation": val,
                          "validation_extra": val_extra, "pose_augmentation": config.pose_augmentation,
+                         **({"body_proportions": config.body_proportions} if config.pose_augmentation else {}),
                          "ema": config.ema,
                          **config.extra}
         extra = {"vp3d_history": history, "vp3d_rng": [rng.bit_generator.state],
