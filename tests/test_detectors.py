@@ -215,3 +215,45 @@ def test_mediapipe_models_that_are_not_installed_are_refused():
         pytest.skip("this mediapipe install has the heavy model")
     with pytest.raises(RuntimeError, match="not installed"):
         MediaPipePoseDetector(model_complexity=2)  # "heavy" is not in the wheel; it must not try to download
+
+
+def test_mediapipe_lite_runs_offline_from_weights_and_finds_what_the_full_model_finds(taiji_40: Path):
+    """--detector mediapipe-lite: BlazePose's lite model, which the wheel lacks, comes from vp3d's weights/ (put
+    where MediaPipe would download it, checked by its hash); on the same frames its joints lie within a few
+    percent of the person's height of the full model's."""
+    import hashlib
+
+    from vp3d.detectors.blazepose_lite import LITE_SHA256
+    from vp3d.detectors.factory import make_detector
+    from vp3d.pipeline.detect import detect_keypoints
+
+    with make_detector("mediapipe-lite") as lite:
+        assert lite.name == "mediapipe-blazepose-lite-0.10.14"
+        fast = detect_keypoints(taiji_40, lite)
+    import mediapipe
+    placed = Path(mediapipe.__file__).parent / "modules" / "pose_landmark" / "pose_landmark_lite.tflite"
+    assert hashlib.sha256(placed.read_bytes()).hexdigest() == LITE_SHA256
+    with make_detector("mediapipe") as full:
+        ref = detect_keypoints(taiji_40, full)
+    assert fast.detected.all()
+    a, b = to_layout(fast, "h36m").xy, to_layout(ref, "h36m").xy
+    height = np.ptp(b[..., 1], axis=1).mean()
+    gap = np.linalg.norm(a - b, axis=-1) / height
+    assert np.median(gap) < 0.03 and gap.max() < 0.15
+    assert not np.allclose(a, b)  # another model, not the full one under another name
+
+
+def test_a_wrong_or_unwritable_lite_model_is_one_line(tmp_path):
+    from vp3d.detectors.blazepose_lite import place_lite_model
+    from vp3d.detectors.keypoints import DetectorError
+
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(DetectorError, match="not the BlazePose lite model") as e:
+        place_lite_model(tmp_path / "target.tflite", source=bad)
+    assert "\n" not in str(e.value) and not (tmp_path / "target.tflite").exists()
+    with pytest.raises(DetectorError, match="not there"):
+        place_lite_model(tmp_path / "target.tflite", source=tmp_path / "missing.tflite")
+    with pytest.raises(DetectorError, match="cannot place"):
+        place_lite_model(tmp_path / "no_such_folder" / "target.tflite")
+    assert list(tmp_path.iterdir()) == [bad]

@@ -25,7 +25,7 @@ from conftest import BIN, decoded_frames, ffmpeg, require_shared, small_model, w
 
 from vp3d.lifter.camera import normalize_screen_coordinates
 from vp3d.lifter.inference import Lifter
-from vp3d.lifter.weights import default_checkpoint
+from vp3d.lifter.weights import LifterWeights, default_checkpoint
 from vp3d.live.causal import CausalLifting
 
 
@@ -75,18 +75,29 @@ def test_at_another_rate_each_frame_gets_the_last_model_tick_before_it(causal_bi
     assert not np.allclose(live, offline)  # the difference is real (this test can fail)
 
 
-def test_last_pose_equals_the_full_sequence_output_on_both_engines(causal_bin):
-    """Live mode's step computes only what one output needs (numpy: strided layers); it equals the
-    padded sequence's output for the window's last frame (causal) or centre frame (symmetric)."""
-    kp = walking_2d(243)
-    torch_causal = Lifter.load(causal_bin, input_layout="h36m", causal=True, fps=50)
-    assert torch_causal.engine == "torch"
-    assert np.allclose(torch_causal.last_pose(kp), torch_causal.lift(kp).poses[-1], atol=1e-5)
-    for causal in (True, False):
-        light = Lifter.load(default_checkpoint(), causal=causal)
-        assert light.engine == "numpy"
-        full = light.lift(kp).poses[-1 if causal else 121]
-        assert np.allclose(light.last_pose(kp), full, atol=1e-5)
+def test_the_stream_computes_the_offline_causal_lifters_poses_on_both_engines(causal_bin):
+    """Live mode's step computes one output per layer from the layers' histories (streaming.py); frame by
+    frame, or a few frames at a time (more than a pass takes, too), it equals the padded sequence's output,
+    flip included, on the numpy engine (the shipped causal weights) and on the torch engine (a .bin without
+    light form, streamed through its numpy copy)."""
+    kp = walking_2d(300)
+    shipped = Lifter.load(LifterWeights.DEFAULT_CAUSAL.value.path)
+    small = Lifter.load(causal_bin, input_layout="h36m", causal=True, fps=50)
+    assert (shipped.engine, small.engine) == ("numpy", "torch")
+    for lifter in (shipped, small):
+        for flip in (True, False):
+            offline = lifter.lift(kp, flip=flip).poses
+            stream = lifter.causal_stream(flip)
+            live = np.stack([stream.start(kp[0])] + [stream.step(k) for k in kp[1:]])
+            assert np.allclose(live, offline, atol=2e-5), (lifter.engine, flip)
+            stream = lifter.causal_stream(flip)
+            ends = np.cumsum([1, 2, 3, 19, 1, 2])
+            live = np.concatenate([stream.start(kp[0])[None]] + [stream.steps(kp[a:b]) for a, b in zip(ends, ends[1:])]
+                                  + [stream.steps(kp[ends[-1]:])])
+            assert np.allclose(live, offline, atol=2e-5), (lifter.engine, flip)
+    assert not np.allclose(shipped.causal_stream(True).start(kp[0]), shipped.causal_stream(False).start(kp[0]))
+    with pytest.raises(ValueError, match="causal"):
+        Lifter.load(default_checkpoint()).causal_stream()
 
 
 def test_a_lifter_that_looks_ahead_is_refused(clip):

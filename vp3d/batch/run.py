@@ -244,8 +244,8 @@ def run_batch(in_dir: Path, out_dir: Path, kinds: list[str], options: InferenceO
     if options.detector.startswith("file:"):
         raise BatchError(f"--detector {options.detector}: a keypoint file belongs to one video; not usable for a folder")
     if people is not None:
-        if options.detector == "mediapipe":
-            from ..detectors.factory import single_person_message
+        from ..detectors.factory import MEDIAPIPE_BACKENDS, single_person_message
+        if options.detector in MEDIAPIPE_BACKENDS:
             raise BatchError(single_person_message(options.detector))
         try:
             check_people_outputs(people, kinds)

@@ -85,7 +85,8 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
                    help="cpu, cuda, cuda:1 ... (default: weights with a light form, as the shipped ones, on the CPU "
                         "with the numpy engine; other checkpoints on cuda when available)")
     p.add_argument("--detector", default="mediapipe", metavar="NAME",
-                   help="2D keypoints from: mediapipe (default), keypoint-rcnn, detectron2, rtmpose, or "
+                   help="2D keypoints from: mediapipe (default), mediapipe-lite (BlazePose lite: faster, less "
+                        "accurate), keypoint-rcnn, detectron2, rtmpose, or "
                         "file:PATH (precomputed: reference detections or custom 2D .npz, COCO results .json, "
                         "OpenPose JSON folder)")
     p.add_argument("--detector-weights", metavar="PATH",

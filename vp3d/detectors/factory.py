@@ -5,6 +5,7 @@ Backends and the keypoint layout each gives (to_layout then maps it to the lifte
 mediapipe33 -> coco / h36m, coco -> h36m):
 
   mediapipe       MediaPipe BlazePose, one person, tracked (mediapipe33)         [default; weights in the wheel]
+  mediapipe-lite  the same with BlazePose's lite model: ~2/3 of the time a frame  [vp3d live's default; weights/]
   keypoint-rcnn   torchvision Keypoint R-CNN R50-FPN, every person (coco)        [torchvision download or PATH]
   detectron2      Detectron2 Keypoint R-CNN R101-FPN 3x, every person (coco)     [needs detectron2 installed]
   rtmpose         YOLOX boxes + RTMPose top-down, every person (coco)            [PATH: two ONNX files]
@@ -19,7 +20,8 @@ import os
 from ..errors import INSTALL_GPU_DETECTORS
 from .keypoints import DetectorError, conversion
 
-BACKENDS = ("mediapipe", "keypoint-rcnn", "detectron2", "rtmpose")
+BACKENDS = ("mediapipe", "mediapipe-lite", "keypoint-rcnn", "detectron2", "rtmpose")
+MEDIAPIPE_BACKENDS = ("mediapipe", "mediapipe-lite")  # one person each, on the CPU whatever the device
 FILE_PREFIX = "file:"
 
 
@@ -35,11 +37,12 @@ def make_detector(name: str = "mediapipe", weights: str | os.PathLike | None = N
         return PrecomputedKeypoints(name[len(FILE_PREFIX):])
     if batch_size < 1:
         raise DetectorError(f"detector batch size must be at least 1, got {batch_size}")
-    if name == "mediapipe":
+    if name in MEDIAPIPE_BACKENDS:
         if weights is not None:
-            raise DetectorError("mediapipe uses the model inside the mediapipe package; --detector-weights has no use")
+            raise DetectorError(f"{name} uses the model of the mediapipe package (lite: of vp3d's weights/); "
+                                f"--detector-weights has no use")
         from .mediapipe_pose import MediaPipePoseDetector
-        return MediaPipePoseDetector()
+        return MediaPipePoseDetector(model_complexity=0 if name == "mediapipe-lite" else 1)
     if name == "keypoint-rcnn":
         try:
             from .keypoint_rcnn import KeypointRCNNDetector

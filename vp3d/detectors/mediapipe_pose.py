@@ -17,6 +17,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from .blazepose_lite import place_lite_model
 from .candidates import PersonCandidates, boxes_around
 from .keypoints import MEDIAPIPE33
 
@@ -68,8 +69,8 @@ def _silenced_stderr() -> Iterator[None]:
 class MediaPipePoseDetector:
     """MediaPipe BlazePose on video frames, in tracking mode.
 
-    model_complexity: 0 lite, 1 full, 2 heavy. Only the model files bundled in the mediapipe wheel work
-        offline (0.10.14 ships only "full"); asking for a missing one raises instead of letting MediaPipe
+    model_complexity: 0 lite, 1 full, 2 heavy. Full is in the mediapipe wheel, lite in vp3d's weights/
+        (blazepose_lite.py); asking for heavy, which neither carries, raises instead of letting MediaPipe
         try to download it.
     quiet: hide MediaPipe's C++ start-up messages (see _silenced_stderr).
     Frames must be fed in order (tracking uses the previous frame); use one detector per video.
@@ -89,9 +90,11 @@ class MediaPipePoseDetector:
         mp = _import_mediapipe()
         variant = _VARIANTS[model_complexity]
         model = Path(mp.__file__).parent / "modules" / "pose_landmark" / f"pose_landmark_{variant}.tflite"
+        if variant == "lite" and not model.is_file():
+            place_lite_model(model)
         if not model.is_file():
             raise RuntimeError(f"MediaPipe pose model '{variant}' (model_complexity={model_complexity}) is not "
-                               f"installed ({model}); use model_complexity=1")
+                               f"installed ({model}); use model_complexity=0 or 1")
         self.name = f"mediapipe-blazepose-{variant}-{mp.__version__}"
         self._quiet = quiet
         self._used = False  # frames seen since the graph (re)started

@@ -30,12 +30,13 @@ from .camera import DEFAULT_FOV_DEGREES, focal_from_fov
 from .device import resolve_device
 from .errors import CheckpointError
 from .light_weights import LIGHT_SUFFIX, LightCheckpoint, light_form, load_light_checkpoint
+from .numpy_net import NumpyTemporalNet
+from .streaming import PoseStream
 
 if TYPE_CHECKING:
     from .checkpoint import LoadedCheckpoint
 
-Network = Callable[[np.ndarray], np.ndarray]  # (T, J_in, 2) float32 -> (T - RF + 1, J_out, 3) float32;
-# both engines also have .last(window): (RF, J_in, 2) -> (1, J_out, 3), computing only what that output needs
+Network = Callable[[np.ndarray], np.ndarray]  # (T, J_in, 2) float32 -> (T - RF + 1, J_out, 3) float32
 ENGINE_ENV = "VP3D_LIFTER_ENGINE"  # "torch" or "numpy" to force an engine (comparisons, debugging)
 DEFAULT_FOCAL = focal_from_fov(DEFAULT_FOV_DEGREES, 2.0)  # normalized (f / w * 2) when no focal is given
 CPU_DEVICES = ("cpu", "auto")  # where the numpy engine may serve: "auto" prefers it over asking torch for a GPU
@@ -173,22 +174,16 @@ class Lifter:
             pred = (pred + pred_m) / 2
         return pred
 
-    def last_pose(self, window: np.ndarray, flip: bool = True) -> np.ndarray:
-        """window (RF, J_in, 2) normalized 2D at the model's rate -> (J_out, 3) metres: the model's output for
-        the window's last frame computed from the window alone, one output instead of a padded sequence's
-        (live mode's step: for a causal model, a frame with its RF - 1 predecessors)."""
-        window = np.asarray(window, dtype=np.float32)
-        if window.shape != (self.receptive_field, self.meta.num_joints_in, self.meta.in_features):
-            raise ValueError(f"expected a window of shape ({self.receptive_field}, {self.meta.num_joints_in}, "
-                             f"{self.meta.in_features}), got {window.shape}")
-        pose = self.pose_net.last(window)[0]
-        if flip and self._out_flip is not None:
-            mirrored = window[:, self._in_flip].copy()
-            mirrored[..., 0] *= -1
-            pose_m = self.pose_net.last(mirrored)[0]
-            pose_m[..., 0] *= -1
-            pose = (pose + pose_m[self._out_flip]) / 2
-        return pose
+    def causal_stream(self, flip: bool = True) -> PoseStream:
+        """Live mode's lifting: a causal model fed one frame (at the model's rate) at a time, each layer computing
+        only its newest output (streaming.py); the poses are the offline causal lifter's. ValueError for a
+        model that looks ahead."""
+        if not self.meta.causal:
+            raise ValueError("a causal stream needs a causal lifter; this checkpoint looks ahead")
+        net = self.pose_net if self.engine == "numpy" else NumpyTemporalNet(
+            self.pose_net.numpy_state(), self.meta.filter_widths, causal=True)
+        use_flip = flip and self._out_flip is not None
+        return PoseStream(net, self._in_flip if use_flip else None, self._out_flip)
 
     def lift(self, kp_norm: np.ndarray, fps: float | None = None, flip: bool = True,
              times: np.ndarray | None = None, focal: float | None = None) -> LiftResult:

@@ -52,14 +52,6 @@ class FoldedConv:
         """Input frames per output frame, minus one: how much shorter the output is than the input."""
         return (self.width - 1) * self.dilation
 
-    def strided(self, x: np.ndarray) -> np.ndarray:
-        """x: (T, C_in) float32 with T a multiple of the width -> (T / width, C_out): the convolution on
-        consecutive non-overlapping groups of `width` frames (stride = width, no dilation)."""
-        groups = len(x) // self.width
-        y = np.ascontiguousarray(x[:groups * self.width]).reshape(groups, self.width * x.shape[1]) @ self.matrix
-        y += self.shift
-        return y
-
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """x: (T, C_in) float32, C-contiguous -> (T - span, C_out) float32."""
         frames, channels = x.shape
@@ -116,19 +108,3 @@ class NumpyTemporalNet:
             y += x[res_start: res_start + len(y)]
             x = y
         return self.shrink(x).reshape(len(x), self.num_joints_out, 3)
-
-    def last(self, x: np.ndarray) -> np.ndarray:
-        """x: (RF, J_in, 2) -> (1, J_out, 3): the one output of a receptive field's worth of input, computing
-        only the frames it depends on. Each layer then takes non-overlapping groups of `width` frames (a
-        stride instead of a dilation: the reference's single-frame model), about 1/20 of the work of
-        __call__ on the same window; the result is the same."""
-        frames = len(x)
-        if frames != self.receptive_field:
-            raise ValueError(f"expected {self.receptive_field} frames, got {frames}")
-        x = _relu(self.expand.strided(np.ascontiguousarray(x, np.float32).reshape(frames, -1)))
-        for (dilated, pointwise, _), fw in zip(self.blocks, self.filter_widths[1:]):
-            y = _relu(pointwise(_relu(dilated.strided(x))))
-            # the residual: the frame of each group the output is aligned with (model.py: causal_shift + fw // 2)
-            y += x[(fw // 2) * (2 if self.causal else 1)::fw][:len(y)]
-            x = y
-        return self.shrink(x).reshape(1, self.num_joints_out, 3)

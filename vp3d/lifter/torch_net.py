@@ -23,6 +23,6 @@ class TorchTemporalNet:
         batch = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)[None]
         return self.model(batch)[0].cpu().numpy()
 
-    def last(self, x: np.ndarray) -> np.ndarray:
-        """x: (RF, J_in, 2) -> (1, J_out, 3): the one output of a receptive field's worth of input."""
-        return self(x)[-1:]
+    def numpy_state(self) -> dict[str, np.ndarray]:
+        """The weights as numpy arrays under the reference's names (what NumpyTemporalNet takes)."""
+        return {k: v.detach().cpu().numpy() for k, v in self.model.state_dict().items()}

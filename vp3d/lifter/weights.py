@@ -18,29 +18,14 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import site
-import sys
 import warnings
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from ..shipped_files import WEIGHTS_DIR
 from .errors import CheckpointError
 
-
-
-def _shipped_weights_dir() -> Path:
-    """weights/ of the source tree (a clone, an editable install), else where a wheel put them.
-
-    The files stay in weights/ at the repository's root (one copy, their history in git); setup.cfg's data_files
-    installs them to <prefix>/share/vp3d/weights (sys.prefix for a venv or system install, the user base for
-    `pip install --user`)."""
-    source_tree = Path(__file__).resolve().parents[2] / "weights"
-    candidates = [source_tree, Path(sys.prefix) / "share/vp3d/weights", Path(site.getuserbase()) / "share/vp3d/weights"]
-    return next((d for d in candidates if (d / "MODEL_CARD.md").is_file()), source_tree)
-
-
-WEIGHTS_DIR = _shipped_weights_dir()
 OFFICIAL_URL = "https://dl.fbaipublicfiles.com/video-pose-3d/"
 OFFICIAL_LICENCE = "CC BY-NC 4.0 (VideoPose3D, Facebook Research)"
 

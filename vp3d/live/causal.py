@@ -3,14 +3,12 @@
 The model runs at its own rate (Lifter.meta.fps, 50 frames/s for every shipped and official checkpoint):
 arriving 2D is interpolated onto that rate's ticks by time, exactly as the offline lifter resamples a clip
 (vp3d.lifter.inference.resample), and a frame's 3D is the model's output at the last tick at or before it,
-at most one tick (20 ms) old. Before the first frame the window holds copies of it: the edge-frame
+at most one tick (20 ms) old. Before the first frame the model has seen copies of it: the edge-frame
 replication the offline lifter pads a clip's start with. So a clip at the model's rate, fed frame by frame,
-gives the offline causal lifter's poses exactly.
+gives the offline causal lifter's poses exactly. Each tick costs one output per layer (Lifter.causal_stream).
 """
 
 from __future__ import annotations
-
-from collections import deque
 
 import numpy as np
 
@@ -28,10 +26,9 @@ class CausalLifting:
             raise ValueError("live mode needs a causal lifter (each frame's 3D from the past only); "
                              "this checkpoint looks ahead")
         self.lifter = lifter
-        self.flip = flip
-        self._window: deque[np.ndarray] = deque(maxlen=lifter.receptive_field)  # 2D at the model's ticks
+        self._stream = lifter.causal_stream(flip)
         self._first: float | None = None  # time of the first frame: tick k is at first + k / fps
-        self._ticks = 0  # ticks in the window so far
+        self._ticks = 0  # ticks fed so far
         self._last: tuple[float, np.ndarray] | None = None
         self._pose: np.ndarray | None = None
 
@@ -42,20 +39,16 @@ class CausalLifting:
         kp = np.asarray(kp_norm, dtype=np.float32)
         if self._last is None:
             self._first = time_s
-            self._window.extend([kp] * self.lifter.receptive_field)
             self._ticks = 1
-            changed = True
+            self._pose = self._stream.start(kp)
         else:
             t0, kp0 = self._last
-            changed = False
-            while self._tick_time(self._ticks) <= time_s + 1e-9:  # ticks up to this frame's time
-                w = (self._tick_time(self._ticks) - t0) / (time_s - t0) if time_s > t0 else 1.0
-                self._window.append((kp0 * (1 - w) + kp * w).astype(np.float32))
-                self._ticks += 1
-                changed = True
+            ticks = []
+            while self._tick_time(self._ticks + len(ticks)) <= time_s + 1e-9:  # ticks up to this frame's time
+                w = (self._tick_time(self._ticks + len(ticks)) - t0) / (time_s - t0) if time_s > t0 else 1.0
+                ticks.append(kp0 * (1 - w) + kp * w)
+            if ticks:  # all at once: the layers' weights read once (streaming.py)
+                self._pose = self._stream.steps(np.stack(ticks))[-1]
+                self._ticks += len(ticks)
         self._last = (time_s, kp)
-        if changed or self._pose is None:
-            window = np.stack(self._window)
-            self._pose = self.lifter.last_pose(window, self.flip)
-            self._pose = self._pose - self._pose[:1]  # the root at the origin, as every export promises
-        return self._pose
+        return self._pose - self._pose[:1]  # the root at the origin, as every export promises

@@ -81,9 +81,9 @@ def load_lifter(options: InferenceOptions) -> tuple[Lifter, Path]:
 def detector_from_options(options: InferenceOptions):
     """The 2D detector options.detector names (see vp3d.detectors.factory); DetectorError with one line
     when it cannot start."""
-    from ..detectors.factory import make_detector
+    from ..detectors.factory import MEDIAPIPE_BACKENDS, make_detector
     # MediaPipe runs on the CPU whatever the device: asking torch about GPUs would only cost its import.
-    device = "cpu" if options.detector == "mediapipe" else resolve_device(options.device)
+    device = "cpu" if options.detector in MEDIAPIPE_BACKENDS else resolve_device(options.device)
     return make_detector(options.detector, weights=options.detector_weights, batch_size=options.detector_batch_size,
                          device=device)
 
