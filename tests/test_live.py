@@ -13,6 +13,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -116,6 +117,8 @@ def test_every_frame_of_a_file_gives_one_json_object_whose_3d_is_the_causal_lift
     assert done.returncode == 0, done.stderr
     frames = [json.loads(line) for line in out.read_text().splitlines()]
     assert [f["frame"] for f in frames] == list(range(50))  # a file not played in real time drops nothing
+    assert done.stderr.splitlines()[0] == (f"vp3d live: {clip}: the source ended; 50 frames received, 50 processed, "
+                                           f"0 dropped")
     assert "50 received, 50 processed, 0 dropped" in done.stderr
     assert all(f["detected"] for f in frames)
     # independently: the file's own 2D through the offline causal lifter (25 fps clip, 50 fps model)
@@ -158,6 +161,49 @@ def test_video_streamed_on_stdin(clip, causal_bin):
     stats = done.stderr.strip().splitlines()[-1]
     assert stats.startswith("frames: 250 received, ") and f"{len(frames)} processed" in stats
     assert len(frames) >= 20 and frames[-1]["joints3d"] is not None and len(frames[-1]["joints3d"]) == 17
+
+
+def test_ctrl_c_ends_cleanly_with_a_summary(clip, causal_bin, tmp_path):
+    """SIGINT while a file plays in real time: every line written is a whole JSON object, then one line on how
+    it ended and the --stats figures, exit code 130 (the shell's for Ctrl-C)."""
+    out = tmp_path / "poses.jsonl"
+    run = subprocess.Popen([str(BIN / "vp3d"), "live", str(clip), "--realtime", "--stats", "--checkpoint",
+                            str(causal_bin), "--input-layout", "h36m", "--causal", "-o", str(out)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while (not out.exists() or out.stat().st_size == 0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 130, err
+    frames = [json.loads(line) for line in out.read_text().splitlines()]
+    lines = err.splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"vp3d live: {clip}: interrupted; ") and lines[1].startswith("frames: ")
+    assert f"{len(frames)} processed" in lines[0] and 0 < len(frames) < 50
+
+
+def test_a_stream_that_stalls_is_reported_in_one_line(clip, causal_bin, tmp_path):
+    """A stream on stdin that stops sending without ending (the pipe stays open): after --stall-timeout seconds
+    without a frame the run ends, one line says so, exit code 1."""
+    from vp3d.video import ffmpeg_exe
+    stream = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(clip), "-f", "mpegts", "-c:v", "mpeg2video",
+                             "-q:v", "4", "-"], capture_output=True, check=True, timeout=60).stdout
+    out, err = tmp_path / "out.jsonl", tmp_path / "err.txt"
+    with out.open("wb") as o, err.open("wb") as e:
+        run = subprocess.Popen([str(BIN / "vp3d"), "live", "-", "--stall-timeout", "2", "--checkpoint",
+                                str(causal_bin), "--input-layout", "h36m", "--causal"],
+                               stdin=subprocess.PIPE, stdout=o, stderr=e)
+        try:
+            run.stdin.write(stream)
+            run.stdin.flush()  # and not closed: the stream stalls instead of ending
+            run.wait(timeout=120)
+        finally:
+            run.kill()
+            run.stdin.close()
+    message = err.read_text()
+    assert run.returncode == 1, message
+    assert message.count("\n") == 1 and message.startswith("vp3d live: -: no frame for 2 s: the source stalled; ")
+    assert len(out.read_text().splitlines()) > 0  # what came before the stall was lifted and written
 
 
 def test_udp_and_websocket_outputs_carry_the_same_frames(clip, causal_bin):
@@ -300,7 +346,9 @@ def test_show_without_a_usable_display_says_so_in_one_line_and_still_works(clip,
     assert done.returncode == 0, done.stderr
     line = f"vp3d: cannot open a window on display {display}: --show ignored" if display else \
         "vp3d: no display: --show ignored"
-    assert done.stderr == line + "\n"
+    first, end = done.stderr.splitlines()  # the display's line, then how the run ended
+    assert first == line
+    assert end.startswith(f"vp3d live: {clip}: stopped after 10 frames (--frames); ") and "10 processed" in end
     frames = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(frames) == 10 and all(len(f["joints3d"]) == 17 for f in frames)
 

@@ -40,10 +40,13 @@ def add_live_arguments(p: argparse.ArgumentParser) -> None:
                         "model, as vp3d-infer uses)")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")
     p.add_argument("--frames", type=int, default=None, metavar="N", help="stop after N frames")
+    p.add_argument("--stall-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="a camera or stream that delivers no frame for this long is reported as stalled and the "
+                        "run ends with exit code 1 (default: 10)")
     p.add_argument("--show", action="store_true", help="a preview window with the 2D (needs a display)")
     p.add_argument("--stats", action="store_true",
                    help="at the end, print frames received / processed / dropped and the detector, lifter and "
-                        "frame-to-3D latency (mean, p50, p95 ms) on stderr (with --json on stdout too)")
+                        "frame-to-3D latency (mean, p50, p95 ms) on stderr")
 
 
 def _preview():
@@ -107,19 +110,23 @@ def run_live_command(args) -> int:
     sinks = [open_sink(t) for t in (args.output or ["-"])]
     detector = detector_from_options(InferenceOptions(detector=args.detector))
     try:
-        with LiveSource(args.source, realtime=args.realtime) as source:
+        with LiveSource(args.source, realtime=args.realtime, stall_timeout=args.stall_timeout) as source:
             stats = run_live(source, detector, lifter, sinks, flip=not args.no_flip, max_frames=args.frames,
                              preview=_preview() if args.show else None)
     finally:
         detector.close()
         for sink in sinks:
             sink.close()
+    # One line on how it ended (the stall message names the source itself), then --stats' figures.
+    where = "" if stats.stalled else f"{args.source}: "
+    print(f"vp3d live: {where}{stats.ended}; {stats.received} frames received, {stats.processed} processed, "
+          f"{stats.dropped} dropped", file=sys.stderr)
     if args.stats:
         s = stats.summary()
         print(f"frames: {s['received']} received, {s['processed']} processed, {s['dropped']} dropped; "
               f"ms (mean / p50 / p95): detector {_f(s['detect_ms'])}, lifter {_f(s['lift_ms'])}, "
               f"frame to 3D {_f(s['latency_ms'])}", file=sys.stderr)
-    return 0
+    return 1 if stats.stalled else 130 if stats.ended == "interrupted" else 0
 
 
 def _f(fig: dict) -> str:

@@ -24,6 +24,10 @@ class SourceError(UserError):
     """The live source cannot be opened (one-line message naming it)."""
 
 
+class SourceStalled(SourceError):
+    """A camera or stream delivered no frame for the stall timeout."""
+
+
 @dataclass
 class Frame:
     index: int  # position in the source (0, 1, ...): dropped frames leave gaps
@@ -48,10 +52,13 @@ def _capture(spec: str) -> tuple[cv2.VideoCapture, bool]:
 
 class LiveSource:
     """Frames of `spec`, newest first, from a reader thread; `next()` blocks for the next frame not yet taken
-    and returns None at the end of the source. `dropped` counts frames replaced before they were taken."""
+    and returns None at the end of the source. `dropped` counts frames replaced before they were taken.
+    stall_timeout: seconds a camera or stream may deliver nothing before `next()` raises SourceStalled (a
+    network stream that stops sending may leave the decoder waiting for good; files never stall)."""
 
-    def __init__(self, spec: str, realtime: bool = False):
+    def __init__(self, spec: str, realtime: bool = False, stall_timeout: float = 10.0):
         self.spec = spec
+        self.stall_timeout = stall_timeout
         self._cap, self.is_file = _capture(spec)
         if not self._cap.isOpened():
             self._cap.release()
@@ -106,8 +113,11 @@ class LiveSource:
 
     def next(self) -> Frame | None:
         """The newest frame not yet taken (waiting for one); None when the source has ended."""
+        since = time.perf_counter()
         with self._ready:
             while self._latest is None and not self._ended:
+                if not self.is_file and time.perf_counter() - since > self.stall_timeout:
+                    raise SourceStalled(f"{self.spec}: no frame for {self.stall_timeout:g} s: the source stalled")
                 self._ready.wait(0.1)
             frame, self._latest = self._latest, None
             self._ready.notify_all()
@@ -118,7 +128,8 @@ class LiveSource:
         with self._ready:
             self._ready.notify_all()
         self._thread.join(timeout=5)
-        self._cap.release()
+        if not self._thread.is_alive():  # a reader still blocked in a stalled stream keeps its decoder
+            self._cap.release()
 
     def __enter__(self) -> "LiveSource":
         return self
