@@ -149,3 +149,13 @@ def test_the_shipped_name_on_retrained_weights_of_its_architecture_warns_and_loa
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_checkpoint(SHIPPED.path)  # the shipped file itself: silent
+
+
+def test_the_shipped_blazepose_lite_model_is_the_one_its_card_and_code_name():
+    import hashlib
+
+    from vp3d.detectors.blazepose_lite import LITE_FILE, LITE_SHA256
+    from vp3d.shipped_files import WEIGHTS_DIR
+    assert hashlib.sha256((WEIGHTS_DIR / LITE_FILE).read_bytes()).hexdigest() == LITE_SHA256
+    card = (WEIGHTS_DIR / "BLAZEPOSE_LITE.md").read_text()
+    assert LITE_SHA256 in card and "Apache-2.0" in card and LITE_FILE in card
