@@ -75,3 +75,12 @@ def joint_side(layout: Layout) -> np.ndarray:
     side[list(layout.left)] = -1
     side[list(layout.right)] = 1
     return side
+
+
+def mirror(points: np.ndarray, permutation: np.ndarray | None = None) -> np.ndarray:
+    """The left-right mirror image of points (..., J, D) in camera or screen coordinates: x negated and, given
+    a flip_permutation, every left joint swapped with its right one (None: no swap, as for a root trajectory).
+    A new array; test-time flip augmentation mirrors the input and mirrors the output back with this."""
+    out = np.array(points if permutation is None else points[..., permutation, :], copy=True)
+    out[..., 0] *= -1
+    return out

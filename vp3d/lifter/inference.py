@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Callable, Union
 import numpy as np
 
 from ..errors import INSTALL_TORCH
-from ..skeleton import H36M, get_layout
+from ..skeleton import H36M, get_layout, mirror
 from .camera import DEFAULT_FOV_DEGREES, focal_from_fov
 from .device import resolve_device
 from .errors import CheckpointError
@@ -165,13 +165,8 @@ class Lifter:
     def _predict(self, net: Network, seq: np.ndarray, flip: bool, flip_out: bool) -> np.ndarray:
         pred = self._run(net, self._pad(seq))
         if flip:
-            mirrored = seq[:, self._in_flip].copy()
-            mirrored[..., 0] *= -1
-            pred_m = self._run(net, self._pad(mirrored))
-            pred_m[..., 0] *= -1
-            if flip_out:
-                pred_m = pred_m[:, self._out_flip]
-            pred = (pred + pred_m) / 2
+            pred_m = self._run(net, self._pad(mirror(seq, self._in_flip)))
+            pred = (pred + mirror(pred_m, self._out_flip if flip_out else None)) / 2
         return pred
 
     def causal_stream(self, flip: bool = True) -> PoseStream:

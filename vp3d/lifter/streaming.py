@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..skeleton import mirror
 from .numpy_net import FoldedConv, NumpyTemporalNet
 
 
@@ -123,18 +124,10 @@ class PoseStream:
 
     def _batch(self, kp: np.ndarray) -> np.ndarray:
         kp = np.asarray(kp, np.float32)
-        if self.in_flip is None:
-            return kp[None]
-        mirrored = kp[self.in_flip].copy()
-        mirrored[:, 0] *= -1
-        return np.stack([kp, mirrored])
+        return kp[None] if self.in_flip is None else np.stack([kp, mirror(kp, self.in_flip)])
 
     def _pose(self, out: np.ndarray) -> np.ndarray:
-        if self.in_flip is None:
-            return out[0]
-        mirrored = out[1].copy()
-        mirrored[:, 0] *= -1
-        return (out[0] + mirrored[self.out_flip]) / 2
+        return out[0] if self.in_flip is None else (out[0] + mirror(out[1], self.out_flip)) / 2
 
     def start(self, kp: np.ndarray) -> np.ndarray:
         """kp (J_in, 2) normalized 2D of the first frame -> (J_out, 3) metres."""
