@@ -217,7 +217,25 @@ def test_every_shared_clip_decodes_whole_with_no_warning():
     assert clips, f"no clips in {SHARED / 'videos'}"
     for path in clips:
         frames = decoded_frames(path)
-        assert check_stream(path, frames, probe(path).num_frames_hint) is None, path.name
+        info = probe(path)
+        assert check_stream(path, frames, info.num_frames_hint) is None, path.name
+        assert check_stream(path, frames, info.num_frames_hint, fps=info.fps) is None, path.name
+
+
+def test_an_edit_list_that_hides_packets_needs_no_decode_pass(monkeypatch):
+    """figure_skating.mp4 has 207 packets and plays 185 frames: at a constant frame rate the container's duration
+    (7.40 s) says so, and FFmpeg only demuxes the stream (about 1% of a decode) instead of decoding it again."""
+    from vp3d.video import integrity
+    path = require_shared("videos", "figure_skating.mp4")
+    info, frames = probe(path), decoded_frames(path)
+    passes = []
+    real_pass = integrity._ffmpeg_pass
+    monkeypatch.setattr(integrity, "_ffmpeg_pass", lambda *a, **k: passes.append(k) or real_pass(*a, **k))
+    assert (frames, info.num_frames_hint) == (185, 207)
+    assert check_stream(path, frames, info.num_frames_hint, fps=info.fps) is None
+    assert passes == [{"decode": False}]
+    assert check_stream(path, frames, info.num_frames_hint) is None  # without the rate: the decode pass decides
+    assert passes[1:] == [{"decode": False}, {"decode": True}]
 
 
 @pytest.mark.parametrize("container", [".mp4", ".mkv", ".ts"])
@@ -237,8 +255,10 @@ def test_a_stream_cut_short_or_overwritten_is_reported_in_ffmpegs_words(moving_c
     broken = damaged_copy(moving_clip, tmp_path / f"broken{container}", damage)
     frames = decoded_frames(broken)
     assert 0 < frames < 72
-    warning = check_stream(broken, frames, probe(broken).num_frames_hint)
+    info = probe(broken)
+    warning = check_stream(broken, frames, info.num_frames_hint)
     assert warning is not None and (warning.frames_read, warning.frames_claimed) == (frames, 72)
+    assert check_stream(broken, frames, info.num_frames_hint, fps=info.fps) == warning  # its duration holds them all
     assert warning.ffmpeg and words in warning.ffmpeg
     assert "\n" not in warning.ffmpeg and "@ 0x" not in warning.ffmpeg and "[error]" not in warning.ffmpeg
 

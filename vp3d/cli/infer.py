@@ -113,6 +113,7 @@ def inference_options(args):
 
 
 def run_infer(args) -> int:
+    from ..cores import CoreSplit
     from ..pipeline.job import Outputs, process_video
 
     summary_only = args.json == "-"
@@ -144,8 +145,10 @@ def run_infer(args) -> int:
         render_bar(done)
 
     try:
+        # The one video of this process: a one-core detector gets a core of its own (vp3d.cores).
         summary = process_video(args.input, outputs, options, detect_progress=detect_bar,
-                                render_progress=render_progress, info=info, people=args.people)
+                                render_progress=render_progress, info=info, people=args.people,
+                                cores=CoreSplit.here())
     finally:
         detect_bar.close()
         if render_bar is not None:

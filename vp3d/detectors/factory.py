@@ -22,6 +22,7 @@ from .keypoints import DetectorError, conversion
 
 BACKENDS = ("mediapipe", "mediapipe-lite", "keypoint-rcnn", "detectron2", "rtmpose")
 MEDIAPIPE_BACKENDS = ("mediapipe", "mediapipe-lite")  # one person each, on the CPU whatever the device
+ONE_CORE_BACKENDS = MEDIAPIPE_BACKENDS  # compute on one CPU core (1.01-1.07 measured): worth one of their own (vp3d.cores)
 FILE_PREFIX = "file:"
 
 

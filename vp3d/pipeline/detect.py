@@ -35,13 +35,14 @@ def _batches(frames: Iterator[np.ndarray], size: int) -> Iterator[list[np.ndarra
 
 def detect_candidates(path: str | os.PathLike, detector: Detector, progress: Callable[[int], None] | None = None,
                       on_batch: Callable[[VideoCandidates], None] | None = None,
-                      info: VideoInfo | None = None) -> VideoCandidates:
+                      info: VideoInfo | None = None, decode_cpus: frozenset[int] | None = None) -> VideoCandidates:
     """Every person the detector finds on every decoded frame of the video.
 
     progress: optional callable(frames_done) after each batch.
     on_batch: optional callable(candidates so far) after each batch.
     info: the video's probe, when the caller has it already (saves reading the headers again); its
         decode_warning is set here when FFmpeg reports the stream damaged (vp3d.video.integrity).
+    decode_cpus: the CPUs of the decode thread (vp3d.cores), or None: wherever the scheduler puts it.
     Raises VideoError / DetectorError (one line) for a video or an input that cannot be used."""
     info = info or probe(path)
     detector.start(path, info.width, info.height)
@@ -51,7 +52,7 @@ def detect_candidates(path: str | os.PathLike, detector: Detector, progress: Cal
         return VideoCandidates(frames=out, layout=detector.layout, width=info.width, height=info.height,
                                num_joints=detector.num_joints)
 
-    with closing(prefetch(iter_frames(path))) as frames:  # on an error, stop the decode thread right away
+    with closing(prefetch(iter_frames(path), cpus=decode_cpus)) as frames:  # on an error, stop the decode thread right away
         for batch in _batches(frames, max(1, int(detector.batch_size))):
             found = detector.detect_batch(batch)
             if len(found) != len(batch):
@@ -62,7 +63,8 @@ def detect_candidates(path: str | os.PathLike, detector: Detector, progress: Cal
             if on_batch is not None:
                 on_batch(so_far())
     detector.finish(len(out))
-    info.decode_warning = check_stream(path, len(out), info.num_frames_hint)
+    info.decode_warning = check_stream(path, len(out), info.num_frames_hint,
+                                       fps=None if info.variable_frame_rate else info.fps)
     return so_far()
 
 

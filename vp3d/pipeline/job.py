@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import os
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable, Iterator
 
+from ..cores import CoreSplit
+from ..detectors.factory import ONE_CORE_BACKENDS
 from ..errors import UserError
 from ..render.video import SideBySideRender
 from ..video import DEFAULT_CRF, DEFAULT_PRESET, VideoInfo, probe
@@ -141,7 +143,7 @@ def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
                   detect_progress: Callable[[int], None] | None = None,
                   render_progress: Callable[[int], None] | None = None,
                   lifter=None, checkpoint_path: Path | None = None, detector=None,
-                  info: VideoInfo | None = None, people: str | None = None) -> dict:
+                  info: VideoInfo | None = None, people: str | None = None, cores: CoreSplit | None = None) -> dict:
     """Detect, lift and write `outputs` for one video; returns a summary dict (`info`: the video's
     probe, when the caller has it).
 
@@ -154,7 +156,8 @@ def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
     is the summary's "decode_warning" ({frames_read, frames_claimed, ffmpeg}), or with options.strict a
     VideoError before anything is written.
     `lifter` (with its `checkpoint_path`) and `detector` let a caller that processes many videos load
-    its models once.
+    its models once. cores: the split of the machine's CPUs (vp3d.cores) when this is the only video the
+    process works on (`vp3d-infer`), used for a one-core detector built here; None: no pinning.
     """
     choice = PeopleChoice.parse(people)
     if choice.tracked:
@@ -163,18 +166,24 @@ def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
     t0 = time.time()
     info = info or probe(path)
     own_detector = detector is None
-    detector = detector or detector_from_options(options)
+    # A core of the detector's own (vp3d.cores) for a one-core detector built here, so that its threads start there.
+    split = cores if own_detector and options.detector in ONE_CORE_BACKENDS else None
+    others = split.others if split else None
     render = None  # the renderer fed while detecting, when that can be (see overlap.can_overlap)
     try:
-        try:
-            if outputs.video and can_overlap(detector, options, choice):
-                render = SideBySideRender(path, outputs.video, info, geometry_frames=live_geometry_frames(info),
-                                          progress=render_progress, crf=outputs.crf, preset=outputs.preset)
-            found = run_video(path, options, choice, lifter=lifter, checkpoint_path=checkpoint_path,
-                              detector=detector, progress=detect_progress, render=render, info=info)
-        finally:
-            if own_detector:
-                detector.close()
+        with split.detector_core() if split else nullcontext():
+            detector = detector or detector_from_options(options)
+            try:
+                if outputs.video and can_overlap(detector, options, choice):
+                    render = SideBySideRender(path, outputs.video, info, geometry_frames=live_geometry_frames(info),
+                                              progress=render_progress, crf=outputs.crf, preset=outputs.preset,
+                                              cpus=others)
+                found = run_video(path, options, choice, lifter=lifter, checkpoint_path=checkpoint_path,
+                                  detector=detector, progress=detect_progress, render=render, info=info,
+                                  decode_cpus=others)
+            finally:
+                if own_detector:
+                    detector.close()
         written = write_outputs(found, outputs, render_progress, render)
     except BaseException:
         if render is not None:

@@ -55,11 +55,13 @@ class _LifterLoad:
 def run_video(path: str | os.PathLike, options: InferenceOptions | None = None,
               choice: PeopleChoice = PeopleChoice(), *, lifter: Lifter | None = None,
               checkpoint_path: Path | None = None, detector=None, progress: Callable[[int], None] | None = None,
-              render: SideBySideRender | None = None, info: VideoInfo | None = None) -> PeopleResult:
+              render: SideBySideRender | None = None, info: VideoInfo | None = None,
+              decode_cpus: frozenset[int] | None = None) -> PeopleResult:
     """Detect, choose and lift the people of one video (`info`: its probe, when the caller has it).
 
     choice: which people (PeopleChoice; default: the best-scored candidate of each frame, untracked).
     render: a renderer to feed while detection runs (only when overlap.can_overlap); the caller completes it.
+    decode_cpus: the CPUs of the decode thread (vp3d.cores), or None: wherever the scheduler puts it.
     `detector` (from detector_from_options) is used as given and left open; otherwise the one named by
     options.detector is built and closed here. Without a `lifter`, the one `options` names loads while
     the detector starts. A stream FFmpeg reports damaged is lifted up to its break, info.decode_warning saying
@@ -79,7 +81,8 @@ def run_video(path: str | os.PathLike, options: InferenceOptions | None = None,
             feed = LiveFeed(render, info, options, choice, detector.name, model.if_loaded) if render is not None \
                 else (lambda cands: model.if_loaded())
             try:
-                cands = detect_candidates(path, detector, progress=progress, on_batch=feed, info=info)
+                cands = detect_candidates(path, detector, progress=progress, on_batch=feed, info=info,
+                                           decode_cpus=decode_cpus)
                 lifter, checkpoint_path = model.get()
             except BaseException:
                 if model.loading is not None:

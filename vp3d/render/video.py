@@ -30,6 +30,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
+from ..cores import use
 from ..skeleton import H36M, get_layout
 from ..video import DEFAULT_CRF, DEFAULT_PRESET, H264Writer, VideoInfo, iter_frames, prefetch, probe
 from .draw import Pose3DPanel, _label, draw_skeleton_2d, left_panel_size, person_color, skeleton_thickness
@@ -107,13 +108,14 @@ class SideBySideRender:
     def __init__(self, video_path: str | os.PathLike, out_path: str | os.PathLike, info: VideoInfo, *,
                  geometry_frames: int | None = None, score_threshold: float = 0.3, max_height: int = 1080,
                  azimuth_deg: float = 35.0, elevation_deg: float = 15.0, crf: int = DEFAULT_CRF,
-                 preset: str = DEFAULT_PRESET, progress: Callable[[int], None] | None = None):
+                 preset: str = DEFAULT_PRESET, progress: Callable[[int], None] | None = None,
+                 cpus: frozenset[int] | None = None):
         self.video_path, self.out_path, self.info = Path(video_path), Path(out_path), info
         self.geometry_frames = None if geometry_frames is None else max(1, int(geometry_frames))
         self.score_threshold = score_threshold
         self.left_w, self.left_h, self.resize = left_panel_size(info.width, info.height, max_height)
         self.view = dict(azimuth_deg=azimuth_deg, elevation_deg=elevation_deg)
-        self.crf, self.preset, self.progress = crf, preset, progress
+        self.crf, self.preset, self.progress, self.cpus = crf, preset, progress, cpus
         self._cond = threading.Condition()
         self._figures: list[Figure] = []  # as given, keypoints scaled to the left panel's pixels
         self._panel: Pose3DPanel | None = None
@@ -196,6 +198,7 @@ class SideBySideRender:
             return (self._figures if t < self._ready else []), self._panel
 
     def _run(self) -> None:
+        use(self.cpus)  # before the decoder thread and the encoder process start: they inherit it
         thickness = skeleton_thickness(self.left_h)
         scale = self.left_h / 900
 

@@ -13,6 +13,7 @@ from typing import Iterable, Iterator, TypeVar
 import cv2
 import numpy as np
 
+from ..cores import use
 from .probe import _check_file, _ffmpeg_video_stream, _open_capture
 
 T = TypeVar("T")
@@ -50,8 +51,9 @@ class _Failure:
 _END = object()
 
 
-def prefetch(items: Iterable[T], depth: int = 8) -> Iterator[T]:
-    """Iterate `items` in a background thread, `depth` items ahead, yielding them in order.
+def prefetch(items: Iterable[T], depth: int = 8, cpus: frozenset[int] | None = None) -> Iterator[T]:
+    """Iterate `items` in a background thread, `depth` items ahead, yielding them in order; the thread (and
+    the decoder threads it starts) on `cpus` when given (vp3d.cores).
 
     Used to overlap decoding (OpenCV releases the GIL while decoding) with drawing and encoding.
     Exceptions in the producer are re-raised in the consumer; if the consumer stops early, the producer
@@ -70,6 +72,7 @@ def prefetch(items: Iterable[T], depth: int = 8) -> Iterator[T]:
         return False
 
     def worker() -> None:
+        use(cpus)
         it = iter(items)
         try:
             for item in it:

@@ -3,7 +3,8 @@
 OpenCV's decoder (decode.py) simply stops at the first frame it cannot decode, and a truncated file just ends,
 so by itself a damaged file looks like a shorter one. The rule: a stream is damaged when both
 
-- frames are missing: the decode gave fewer frames than the stream has packets or the container claims, and
+- frames are missing: the decode gave fewer frames than the stream has packets or the container claims (and,
+  at a constant frame rate, than its duration holds: an edit list may hide packets), and
 - FFmpeg says why: a message of level error (or worse) from the input side (demuxer, parser, decoder), or a
   warning naming corruption ("Packet corrupt", "partial file", ...).
 
@@ -28,6 +29,7 @@ from pathlib import Path
 _DAMAGE_WORDS = re.compile(r"corrupt|partial file|truncat|ended prematurely|invalid nal|error while decoding", re.I)
 # "[h264 @ 0x55..] [error] Invalid NAL unit size (3874 > 3189)." with -loglevel level+warning: contexts, level, text.
 _LINE = re.compile(r"^((?:\[[^\]]*\] )*?)\[(panic|fatal|error|warning)\] (.*)$")
+_DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")  # the container's, edit lists applied
 _OUTPUT_SIDE = re.compile(r"\[(?:out#|vost#|null @|enc:)")  # our null output's complaints are not the input's
 
 
@@ -73,30 +75,39 @@ def _damage(stderr: str) -> str | None:
     return min(found, key=lambda f: f[0])[1] if found else None  # min keeps the first of the best rank
 
 
-def _ffmpeg_pass(ffmpeg: str, path: Path, decode: bool) -> tuple[str, int | None]:
-    """(FFmpeg's messages, frames or packets it passed on) for the first video stream, decoded or copied."""
-    cmd = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+warning", "-i", str(path),
+def _ffmpeg_pass(ffmpeg: str, path: Path, decode: bool) -> tuple[str, int | None, float | None]:
+    """(FFmpeg's messages, frames or packets it passed on, the container's duration in seconds or None) for the
+    first video stream, decoded or copied. Messages of level info are kept for the duration line; _damage
+    reads warnings and errors only."""
+    cmd = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info", "-i", str(path),
            "-map", "0:v:0", *([] if decode else ["-c", "copy"]), "-f", "null", "-progress", "pipe:1", "-"]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=3600)
     except (OSError, subprocess.TimeoutExpired):
-        return "", None
+        return "", None, None
     counts = re.findall(r"^frame=(\d+)$", proc.stdout, re.M)
-    return proc.stderr, int(counts[-1]) if counts else None
+    hms = _DURATION.search(proc.stderr)
+    duration = int(hms[1]) * 3600 + int(hms[2]) * 60 + float(hms[3]) if hms else None
+    return proc.stderr, int(counts[-1]) if counts else None, duration
 
 
 def check_stream(path: str | os.PathLike, frames_read: int, frames_claimed: int | None,
-                 ffmpeg: str | None = None) -> DecodeWarning | None:
+                 ffmpeg: str | None = None, fps: float | None = None) -> DecodeWarning | None:
     """A DecodeWarning when frames of the video stream of `path` are missing and FFmpeg says why, else None
     (the module's rule). frames_read: frames the decode gave; frames_claimed: the container's count (VideoInfo's
     num_frames_hint), reported with the warning; ffmpeg: the binary (default: imageio-ffmpeg's, as
-    probe.ffmpeg_exe(); not imported from there: probe imports this module)."""
+    probe.ffmpeg_exe(); not imported from there: probe imports this module); fps: the constant frame rate,
+    when it is one, so that the container's duration can say how many frames play (an edit list that hides
+    packets, as in figure_skating.mp4, then needs no decode pass)."""
     if ffmpeg is None:
         import imageio_ffmpeg
         ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     path = Path(path)
-    messages, packets = _ffmpeg_pass(ffmpeg, path, decode=False)
-    if frames_read >= max(packets or 0, frames_claimed or 0):
+    messages, packets, duration = _ffmpeg_pass(ffmpeg, path, decode=False)
+    there = max(packets or 0, frames_claimed or 0)
+    if fps and duration:
+        there = min(there, round(duration * fps))
+    if frames_read >= there:
         return None  # every frame there is was read: nothing to warn about, whatever FFmpeg said
     line = _damage(messages) or _damage(_ffmpeg_pass(ffmpeg, path, decode=True)[0])
     return None if line is None else DecodeWarning(frames_read, frames_claimed, line)
