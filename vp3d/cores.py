@@ -56,8 +56,8 @@ class CoreSplit:
     def detector_core(self) -> Iterator[None]:
         """Within: the calling thread on the detector's core, every other thread of the process on the others
         (the BLAS and OpenCV pools that start with their imports would otherwise share the detector's core);
-        after: each of those threads back on the CPUs it had, and the ones started meanwhile on the detector's
-        core on every CPU."""
+        after: each of those threads back on the CPUs it had, and the ones started meanwhile (the render's, which
+        then finishes the frames still to draw on every CPU; OpenCV's pool) on every CPU."""
         me = threading.get_native_id()
         before = {tid: _cpus_of(tid) for tid in _threads() if tid != me}
         for tid in before:
@@ -68,10 +68,10 @@ class CoreSplit:
             yield
         finally:
             use(mine)
-            for tid in _threads():  # and the threads started meanwhile on the detector's core (OpenCV's pool)
+            for tid in _threads():  # and the threads started meanwhile (the render's, OpenCV's pool) on every CPU
                 if tid in before:
                     use(before[tid], tid)
-                elif tid != me and _cpus_of(tid) == self.detector:
+                elif tid != me:
                     use(self.everything, tid)
 
 
