@@ -4,7 +4,7 @@ it: decoding, drawing the side-by-side video, encoding it.
 Why (bench/README.md, session 12, 2-core machine): MediaPipe keeps one core busy (1.01-1.07 cores; pinned to
 one core it runs as fast as free), and a full x264 transcode pinned to the other core costs it 1%. Yet in
 `vp3d-infer`, unpinned, the scheduler moves the render thread, the decoders and x264 onto MediaPipe's core now
-and then, and the whole command ran at 0.89 of MediaPipe alone as a command on taiji; with this split, 0.93-0.97.
+and then: the whole command took 0.79 of MediaPipe alone as a command's rate on taiji; with this split, 0.96.
 MediaPipe's graph threads inherit the core of the thread that builds the detector, and threads and processes
 started later inherit the core of the thread that starts them: so the pipeline's thread takes the detector's
 core before building it (`detector_core`, which moves every other thread away from it for the while), and each
@@ -50,7 +50,6 @@ class CoreSplit:
         if not sys.platform.startswith("linux"):
             return None
         return cls.of(os.sched_getaffinity(0), current_cpu())
-
 
     @contextmanager
     def detector_core(self) -> Iterator[None]:
