@@ -117,18 +117,19 @@ class LifterWeights(Enum):
                  "MPJVE (mm/frame), bandai2 noisy 2D": 5.50})
     VP3D_CMU_H36M17_243F_CAUSAL = Weights(
         file="vp3d_cmu_h36m17_243f_causal.bin", url=None,
-        sha256="d7dbd1f29c18d929a89e8f653d809a3841cbe4e8815f3bd31d5b96810ab7b805",
+        sha256="02d1e654b8dc35b9ce7ff10fecc506e214316cf5955c3ac722d39377b5182513",
         input_layout="h36m", fps=50.0, causal=True, architecture=VP3D_243,
         licence=VP3D_LICENCE,
         training_data="the default's version 2, fine-tuned from it with causal convolutions (each frame from the 242 before "
                       "it), 9 epochs x 65,536 frames, weights averaged (EMA 0.995); version 2 (session 11): that fine-tuned "
                       "again with its BatchNorm statistics held fixed, 8 epochs x 524,288 frames in windows of 128 "
-                      "output frames, EMA 0.998",
-        # bench/lifter_report.py (as the default's; version 1 measured the same way: CMU 101.8 / 77.2 / 8.05,
-        # bandai2 86.5 / 64.3 / 7.56)
-        metrics={"P1 (mm), noisy 2D": 93.4, "P2 (mm), noisy 2D": 72.8, "MPJVE (mm/frame), noisy 2D": 7.69,
-                 "P1 (mm), bandai2 noisy 2D": 76.6, "P2 (mm), bandai2 noisy 2D": 59.6,
-                 "MPJVE (mm/frame), bandai2 noisy 2D": 7.10})
+                      "output frames, EMA 0.998; version 3 (session 12): that fine-tuned the same way with motion "
+                      "recombined across takes, reversed and reshaped at adult sizes, 12 epochs",
+        # bench/lifter_report.py (as the default's; version 2 measured the same way: CMU 93.4 / 72.8 / 7.69,
+        # bandai2 76.6 / 59.6 / 7.10)
+        metrics={"P1 (mm), noisy 2D": 89.9, "P2 (mm), noisy 2D": 71.1, "MPJVE (mm/frame), noisy 2D": 7.60,
+                 "P1 (mm), bandai2 noisy 2D": 72.0, "P2 (mm), bandai2 noisy 2D": 57.7,
+                 "MPJVE (mm/frame), bandai2 noisy 2D": 7.02})
     PRETRAINED_H36M_CPN = Weights(
         file="pretrained_h36m_cpn.bin", url=OFFICIAL_URL + "pretrained_h36m_cpn.bin", sha256=None,
         input_layout="h36m", fps=50.0, causal=False, architecture=OFFICIAL_243, licence=OFFICIAL_LICENCE,
