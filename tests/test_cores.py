@@ -34,21 +34,28 @@ def test_the_current_cpu_is_one_the_thread_may_run_on():
     assert current_cpu() in os.sched_getaffinity(0)
 
 
-def thread_cpus() -> dict[int, tuple[str, frozenset[int]]]:
-    """Every thread of this process: native id -> (its name as the kernel knows it, the CPUs it may run on)."""
+def thread_cpus(process: int | str = "self") -> dict[int, tuple[str, frozenset[int]]]:
+    """Every thread of a process: native id -> (its name as the kernel knows it, the CPUs it may run on)."""
     out = {}
-    for tid in map(int, os.listdir("/proc/self/task")):
+    for tid in map(int, os.listdir(f"/proc/{process}/task")):
         try:
-            out[tid] = (Path(f"/proc/self/task/{tid}/comm").read_text().strip(), frozenset(os.sched_getaffinity(tid)))
+            name = Path(f"/proc/{process}/task/{tid}/comm").read_text().strip()
+            out[tid] = (name, frozenset(os.sched_getaffinity(tid)))
         except OSError:  # the thread ended meanwhile
             pass
     return out
 
 
+def child_processes() -> list[int]:
+    """The running processes this process has started (the render's encoder)."""
+    return [int(pid) for tid in os.listdir("/proc/self/task")
+            for pid in Path(f"/proc/self/task/{tid}/children").read_text().split()]
+
+
 def run(clip: Path, out: Path, cores: CoreSplit | None, detector: str = "mediapipe"):
     """process_video as vp3d-infer runs it, recording the CPUs of the pipeline's thread and of MediaPipe's threads
     at each detected frame and of the render thread at each drawn one."""
-    seen = {"pipeline": set(), "mediapipe": set(), "render while detecting": [], "render": set()}
+    seen = {"pipeline": set(), "mediapipe": set(), "render while detecting": [], "render": set(), "encoder": set()}
 
     def detecting(done: int) -> None:
         seen["pipeline"].add(frozenset(os.sched_getaffinity(0)))
@@ -59,6 +66,7 @@ def run(clip: Path, out: Path, cores: CoreSplit | None, detector: str = "mediapi
     def drawing(done: int) -> None:
         assert threading.current_thread().name == "vp3d-render"
         seen["render"].add(frozenset(os.sched_getaffinity(0)))
+        seen["encoder"] |= {cpus for pid in child_processes() for _, cpus in thread_cpus(pid).values()}
 
     summary = process_video(clip, Outputs(video=out / "r.mp4", json=out / "r.json"),
                             InferenceOptions(detector=detector), detect_progress=detecting, render_progress=drawing,
@@ -79,6 +87,8 @@ def test_mediapipe_and_the_pipeline_run_on_one_core_the_render_on_the_others(cli
     # The render waits (or draws) on the other cores while MediaPipe detects, and draws on every core after it.
     assert seen["render while detecting"][-1] == split.others
     assert seen["render"] <= {split.others, split.everything}
+    # x264, started on the other cores, on every CPU too for the frames drawn after detection (3-s clip: all).
+    assert split.everything in seen["render"] and split.everything in seen["encoder"]
     assert summary["frames"] == 72 and (tmp_path / "r.mp4").stat().st_size > 0
     after = thread_cpus()
     assert after[threading.get_native_id()][1] == everything

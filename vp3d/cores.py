@@ -72,13 +72,28 @@ class CoreSplit:
                     use(before[tid], tid)
                 elif tid != me:
                     use(self.everything, tid)
+            for pid in _children():  # and the processes they started (the encoder)
+                for tid in _threads(pid):
+                    use(self.everything, tid)
 
 
-def _threads() -> list[int]:
+def _threads(process: int | str = "self") -> list[int]:
     try:
-        return [int(t) for t in os.listdir("/proc/self/task")]
+        return [int(t) for t in os.listdir(f"/proc/{process}/task")]
     except OSError:
         return []
+
+
+def _children() -> list[int]:
+    """The processes this process's threads have started and that still run (/proc/self/task/*/children)."""
+    pids = []
+    for tid in _threads():
+        try:
+            with open(f"/proc/self/task/{tid}/children") as f:
+                pids += [int(p) for p in f.read().split()]
+        except OSError:
+            pass
+    return pids
 
 
 def _cpus_of(thread: int) -> frozenset[int] | None:

@@ -177,7 +177,7 @@ def process_video(path: Path, outputs: Outputs, options: InferenceOptions,
                 if outputs.video and can_overlap(detector, options, choice):
                     render = SideBySideRender(path, outputs.video, info, geometry_frames=live_geometry_frames(info),
                                               progress=render_progress, crf=outputs.crf, preset=outputs.preset,
-                                              cpus=others)
+                                              cpus=others, encoder_threads=len(split.everything) if split else None)
                 found = run_video(path, options, choice, lifter=lifter, checkpoint_path=checkpoint_path,
                                   detector=detector, progress=detect_progress, render=render, info=info,
                                   decode_cpus=others)

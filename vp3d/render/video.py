@@ -109,13 +109,14 @@ class SideBySideRender:
                  geometry_frames: int | None = None, score_threshold: float = 0.3, max_height: int = 1080,
                  azimuth_deg: float = 35.0, elevation_deg: float = 15.0, crf: int = DEFAULT_CRF,
                  preset: str = DEFAULT_PRESET, progress: Callable[[int], None] | None = None,
-                 cpus: frozenset[int] | None = None):
+                 cpus: frozenset[int] | None = None, encoder_threads: int | None = None):
         self.video_path, self.out_path, self.info = Path(video_path), Path(out_path), info
         self.geometry_frames = None if geometry_frames is None else max(1, int(geometry_frames))
         self.score_threshold = score_threshold
         self.left_w, self.left_h, self.resize = left_panel_size(info.width, info.height, max_height)
         self.view = dict(azimuth_deg=azimuth_deg, elevation_deg=elevation_deg)
         self.crf, self.preset, self.progress, self.cpus = crf, preset, progress, cpus
+        self.encoder_threads = encoder_threads
         self._cond = threading.Condition()
         self._figures: list[Figure] = []  # as given, keypoints scaled to the left panel's pixels
         self._panel: Pose3DPanel | None = None
@@ -234,7 +235,8 @@ class SideBySideRender:
         try:
             self._result = render_frames(self.video_path, self.out_path, (self.left_w, self.left_h), self.resize,
                                          self.info.fps, draw, crf=self.crf, preset=self.preset,
-                                         progress=self.progress, before_close=nothing_written)
+                                         progress=self.progress, before_close=nothing_written,
+                                         encoder_threads=self.encoder_threads)
         except _Stopped:
             pass
         except BaseException as e:  # handed to the pipeline's thread (update / finish)
@@ -273,7 +275,8 @@ def render_frames(video_path: str | os.PathLike, out_path: str | os.PathLike, le
                   resize: bool, fps, draw: Callable[[int, np.ndarray, np.ndarray], None], *,
                   crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET,
                   progress: Callable[[int], None] | None = None,
-                  before_close: Callable[[int], None] | None = None) -> RenderResult:
+                  before_close: Callable[[int], None] | None = None,
+                  encoder_threads: int | None = None) -> RenderResult:
     """The one render loop: every decoded frame of the input, side by side with a square panel of the same
     height, encoded to `out_path` (H.264, yuv420p, written atomically; audio from the input).
 
@@ -281,6 +284,7 @@ def render_frames(video_path: str | os.PathLike, out_path: str | os.PathLike, le
     draw(t, left, right): draws frame t's overlays; `left` already holds the (scaled) picture, `right` is the
         square panel to fill. It may block until frame t is known (the render running during detection).
     before_close(frames_written): called before the file is finished; raising there leaves nothing written.
+    encoder_threads: x264's threads (H264Writer's threads).
     Decoding runs in a background thread (`prefetch`), drawing in the calling thread, encoding in FFmpeg.
     """
     left_w, left_h = left_size
@@ -290,7 +294,7 @@ def render_frames(video_path: str | os.PathLike, out_path: str | os.PathLike, le
     frames = prefetch(left_frames(Path(video_path), (left_w, left_h), resize))
     # closing(): on an error the decode thread stops and releases the file now, not when the traceback dies.
     with H264Writer(out_path, canvas.shape[1], canvas.shape[0], fps, crf=crf, preset=preset,
-                    audio_from=video_path) as writer, closing(frames):
+                    audio_from=video_path, threads=encoder_threads) as writer, closing(frames):
         for t, frame in enumerate(frames):
             left[:] = frame
             draw(t, left, right)

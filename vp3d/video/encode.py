@@ -41,11 +41,15 @@ class H264Writer:
     - audio_from: a file whose first audio track, if it has one, goes into the output (AAC), e.g. the input
       video of a render, whose sound a viewer expects; its timing is the file's own, so with frames of that
       same video the two stay in sync. The video track is never cut to the audio's length.
+    - threads: the encoder's threads; None: x264's choice from the CPUs it may use when it starts (one, when
+      started on a core of the render's own while detection runs: vp3d.cores).
     """
 
     def __init__(self, path: str | os.PathLike, width: int, height: int, fps: float | Fraction, *,
-                 crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET, audio_from: str | os.PathLike | None = None):
+                 crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET, audio_from: str | os.PathLike | None = None,
+                 threads: int | None = None):
         self.path = Path(path)
+        self.threads = threads
         self.audio_from = None if audio_from is None else Path(audio_from)
         self.width, self.height = int(width), int(height)
         self.out_width, self.out_height = self.width - self.width % 2, self.height - self.height % 2
@@ -89,6 +93,7 @@ class H264Writer:
             "-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-pix_fmt", "yuv420p",
             "-colorspace", "smpte170m", "-color_range", "tv",  # what the BT.601 conversion in write() produces
             "-fps_mode", "passthrough",
+            *(["-threads", str(self.threads)] if self.threads else []),
         ]
         if self.path.suffix.lower() in (".mp4", ".mov", ".m4v"):
             cmd += ["-movflags", "+faststart"]
