@@ -97,6 +97,13 @@ VP3D_LICENCE = "Apache-2.0 (weights); data: CMU Graphics Lab Motion Capture Data
 CPN_TRAINING_DATA = "Human3.6M S1, S5-S8, CPN 2D detections fine-tuned on Human3.6M"
 
 
+def lifter_report_metrics(cmu: tuple[float, float, float], bandai2: tuple[float, float, float]) -> dict[str, float]:
+    """The registry's metrics of a vp3d lifter from bench/lifter_report.py's P1 / P2 / MPJVE on both validation sets."""
+    names = ("P1 (mm)", "P2 (mm)", "MPJVE (mm/frame)")
+    return {**{f"{n}, noisy 2D": v for n, v in zip(names, cmu)},
+            **{f"{n}, bandai2 noisy 2D": v for n, v in zip(names, bandai2)}}
+
+
 class LifterWeights(Enum):
     """The known lifter weights; DEFAULT is what vp3d uses without --checkpoint."""
 
@@ -112,9 +119,7 @@ class LifterWeights(Enum):
                       "reshaped at adult sizes (9 epochs), then with a velocity term (weight 0.2, 12 epochs)",
         # bench/lifter_report.py (vp3d evaluate: 2 fixed cameras per take, detector-like noise, flip); version 4
         # measured the same way: CMU 85.9 / 69.0 / 6.37, bandai2 74.9 / 56.1 / 5.60
-        metrics={"P1 (mm), noisy 2D": 84.1, "P2 (mm), noisy 2D": 67.8, "MPJVE (mm/frame), noisy 2D": 6.24,
-                 "P1 (mm), bandai2 noisy 2D": 70.6, "P2 (mm), bandai2 noisy 2D": 55.3,
-                 "MPJVE (mm/frame), bandai2 noisy 2D": 5.50})
+        metrics=lifter_report_metrics(cmu=(84.1, 67.8, 6.24), bandai2=(70.6, 55.3, 5.50)))
     VP3D_CMU_H36M17_243F_CAUSAL = Weights(
         file="vp3d_cmu_h36m17_243f_causal.bin", url=None,
         sha256="02d1e654b8dc35b9ce7ff10fecc506e214316cf5955c3ac722d39377b5182513",
@@ -127,9 +132,7 @@ class LifterWeights(Enum):
                       "recombined across takes, reversed and reshaped at adult sizes, 12 epochs",
         # bench/lifter_report.py (as the default's; version 2 measured the same way: CMU 93.4 / 72.8 / 7.69,
         # bandai2 76.6 / 59.6 / 7.10)
-        metrics={"P1 (mm), noisy 2D": 89.9, "P2 (mm), noisy 2D": 71.1, "MPJVE (mm/frame), noisy 2D": 7.60,
-                 "P1 (mm), bandai2 noisy 2D": 72.0, "P2 (mm), bandai2 noisy 2D": 57.7,
-                 "MPJVE (mm/frame), bandai2 noisy 2D": 7.02})
+        metrics=lifter_report_metrics(cmu=(89.9, 71.1, 7.60), bandai2=(72.0, 57.7, 7.02)))
     PRETRAINED_H36M_CPN = Weights(
         file="pretrained_h36m_cpn.bin", url=OFFICIAL_URL + "pretrained_h36m_cpn.bin", sha256=None,
         input_layout="h36m", fps=50.0, causal=False, architecture=OFFICIAL_243, licence=OFFICIAL_LICENCE,
