@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from conftest import require_shared
 
-from vp3d.training.pose_augmentation import (LOWER, UPPER, Proportions, pelvis_yaw, recombine, reverse,
-                                           vary_proportions)
+from vp3d.training.pose_augmentation import (LOWER, UPPER, AngleSpread, Proportions, pelvis_yaw, recombine,
+                                           reverse, vary_joint_angles, vary_proportions)
 from vp3d.training.train import MotionSampler
 from vp3d.mocap import load_bvh
 from vp3d.skeleton import H36M
@@ -110,6 +110,64 @@ def test_named_proportions_refuse_an_unknown_name():
         Proportions.named("giant")
 
 
+J = {name: i for i, name in enumerate(H36M.joint_names)}
+
+
+def flexion_deg(motion: np.ndarray, joint: str, end: str) -> np.ndarray:
+    j, e = J[joint], J[end]
+    upper = motion[:, j] - motion[:, H36M.parents[j]]
+    lower = motion[:, e] - motion[:, j]
+    cos = np.sum(upper * lower, -1) / np.linalg.norm(upper, axis=-1) / np.linalg.norm(lower, axis=-1)
+    return np.degrees(np.arccos(np.clip(cos, -1, 1)))
+
+
+def test_varied_joint_angles_keep_every_bone_length_and_the_pelvis():
+    motion = take("05_02")  # modern dance: bent and straight limbs, twists
+    rng = np.random.default_rng(5)
+    for _ in range(10):
+        varied = vary_joint_angles(rng, motion)
+        np.testing.assert_allclose(np.linalg.norm(bone_vectors(varied), axis=-1),
+                                   np.linalg.norm(bone_vectors(motion), axis=-1), atol=1e-9)
+        still = [J["hip"], J["right_hip"], J["left_hip"], J["spine"]]
+        np.testing.assert_array_equal(varied[:, still], motion[:, still])
+
+
+def test_varied_joint_angles_move_the_limbs_by_centimetres_to_decimetres_and_slowly():
+    """A new posture, not a new body or new noise: hands and feet move away from where they were by a
+    plausible amount, and the change itself moves slower than the motion does."""
+    motion = take("07_01")  # a walk
+    rng = np.random.default_rng(0)
+    ends = [J[j] for j in ("left_wrist", "right_wrist", "left_foot", "right_foot", "head")]
+    moved, drift = [], []
+    for _ in range(50):
+        change = vary_joint_angles(rng, motion) - motion
+        moved.append(np.linalg.norm(change[:, ends], axis=-1).mean())
+        drift.append(np.linalg.norm(np.diff(change[:, ends], axis=0), axis=-1).mean())
+    assert 0.04 < np.median(moved) < 0.2  # metres
+    own_speed = np.linalg.norm(np.diff(motion[:, ends], axis=0), axis=-1).mean()
+    assert np.median(drift) < 0.25 * own_speed
+
+
+def test_elbows_and_knees_bend_within_their_range_and_a_straight_limb_stays_straight():
+    motion = take("05_02")
+    straight = motion.copy()  # the right arm held straight through the take
+    upper = motion[:, J["right_elbow"]] - motion[:, J["right_shoulder"]]
+    forearm = np.linalg.norm(motion[:, J["right_wrist"]] - motion[:, J["right_elbow"]], axis=-1, keepdims=True)
+    straight[:, J["right_wrist"]] = straight[:, J["right_elbow"]] + forearm * upper / np.linalg.norm(
+        upper, axis=-1, keepdims=True)
+    rng = np.random.default_rng(2)
+    spread = AngleSpread(elbow=1.0, knee=1.0)  # large factors: the limit must hold
+    for _ in range(20):
+        varied = vary_joint_angles(rng, straight, spread)
+        assert flexion_deg(varied, "right_elbow", "right_wrist").max() < 1e-4
+        for joint, end in (("left_elbow", "left_wrist"), ("right_knee", "right_foot"), ("left_knee", "left_foot")):
+            before, after = flexion_deg(straight, joint, end), flexion_deg(varied, joint, end)
+            assert after.max() <= max(spread.max_flexion, before.max()) + 1e-6
+    bent = [flexion_deg(vary_joint_angles(rng, motion), "left_elbow", "left_wrist").mean() for _ in range(50)]
+    own = flexion_deg(motion, "left_elbow", "left_wrist").mean()
+    assert min(bent) < 0.8 * own and max(bent) > 1.2 * own  # more and less bent than the dancer held it
+
+
 def test_reverse_plays_backwards():
     motion = take("09_01", 50)
     np.testing.assert_array_equal(reverse(motion)[0], motion[-1])
@@ -127,3 +185,22 @@ def test_sampler_with_pose_augmentation_draws_new_bodies_from_the_training_takes
     assert np.abs(np.diff(poses, axis=1)).max() < 1e-5
     hips = np.linalg.norm(poses[:, 0, 1] - poses[:, 0, 4], axis=-1)
     assert hips.std() / hips.mean() > 0.05
+
+
+def test_sampler_with_joint_angles_draws_other_postures_of_a_still_take():
+    """With `joint_angles`, windows of one held frame show that person in other postures, each window a
+    slowly changing one; without it, every window holds the take's posture (only sizes and mirroring vary)."""
+    still = np.repeat(take("09_01", 1), 300, axis=0)
+    for joint_angles in (False, True):
+        sampler = MotionSampler([still], receptive_field=9, causal=False, noise=None, joint_angles=joint_angles)
+        _, poses = sampler.batch(np.random.default_rng(1), 64, 8)
+        poses = poses.numpy().astype(np.float64)
+        # Elbow angles, the smaller first: neither bone lengths nor mirroring change them.
+        elbows = np.sort([flexion_deg(poses[:, 0], "left_elbow", "left_wrist"),
+                          flexion_deg(poses[:, 0], "right_elbow", "right_wrist")], axis=0)
+        differ = np.abs(elbows - np.median(elbows, axis=1, keepdims=True)).max(axis=0) > 1.0  # degrees
+        if joint_angles:
+            assert 0.3 < differ.mean() < 0.7  # about half the windows varied
+        else:
+            assert not differ.any()
+        assert np.abs(np.diff(poses, axis=1)).max() < 2e-3  # metres per frame: slow, not noise

@@ -354,9 +354,40 @@ def test_adult_body_proportions_train_and_are_recorded(tmp_path, motions, capsys
           [train_m], [val_m[:300]], log=lambda m: None)
     training = load_checkpoint(tmp_path / "a" / "run" / "last.bin").meta.training
     assert training["pose_augmentation"] is True and training["body_proportions"] == "adult"
+    assert "joint_angles" not in training
 
     from vp3d.cli import main
     assert main(["train", "--body-proportions", "adult", "--out", str(tmp_path / "run"), "--epochs", "1"]) == 1
     assert capsys.readouterr().err.splitlines() == ["vp3d: error: --body-proportions chooses the bodies of "
                                                     "--pose-augmentation: it needs --pose-augmentation"]
+    assert not (tmp_path / "run").exists()
+
+
+def mocap_folder(root: Path, *trials: str) -> Path:
+    """A mocap folder laid out like ../shared/data/mocap holding only `trials` (links to the real files)."""
+    for trial in trials:
+        (root / "cmu_bvh" / trial[:2]).mkdir(parents=True, exist_ok=True)
+        (root / "cmu_bvh" / trial[:2] / f"{trial}.bvh").symlink_to(
+            require_shared("mocap", "cmu_bvh", trial[:2], f"{trial}.bvh"))
+    return root
+
+
+def test_train_command_with_joint_angles_records_them(tmp_path, capsys):
+    """`vp3d train --joint-angles` on a mocap folder: the run trains and its checkpoint says so."""
+    from vp3d.cli import main
+    mocap = mocap_folder(tmp_path / "mocap", "01_01", "02_01")
+    assert main(["train", "--mocap", str(mocap), "--cache", str(tmp_path / "cache.npz"), "--arc", "1",
+                 "--channels", "8", "--epochs", "1", "--epoch-frames", "256", "--batch-size", "64", "--chunk", "4",
+                 "--val-views", "1", "--bn-batches", "1", "--joint-angles", "--json",
+                 "--out", str(tmp_path / "run")]) == 0
+    assert load_checkpoint(tmp_path / "run" / "last.bin").meta.training["joint_angles"] is True
+
+
+def test_train_command_on_a_folder_without_takes_is_one_line(tmp_path, capsys):
+    from vp3d.cli import main
+    (tmp_path / "mocap").mkdir()
+    assert main(["train", "--mocap", str(tmp_path / "mocap"), "--out", str(tmp_path / "run")]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"vp3d: error: {tmp_path / 'mocap'}: no takes (cmu_bvh/NN/*.bvh, cmu_daz_bvh/NN/*.bvh or "
+        "cmu_amc/amc/<group>/*.amc)"]
     assert not (tmp_path / "run").exists()

@@ -56,6 +56,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--body-proportions", choices=("wide", "adult"),
                    help="with --pose-augmentation: 'wide' varies the size too (children included); 'adult' "
                         "varies the shape only, at adult sizes (P1 pays for every size error 2D cannot tell)")
+    p.add_argument("--joint-angles", action="store_true",
+                   help="half the training windows with other joint angles: trunk bent and twisted, head "
+                        "turned, arms and legs turned at shoulder and hip, elbows and knees more or less bent "
+                        "(bone lengths kept)")
     p.add_argument("--val-bvh", type=Path, action="append", default=[], metavar="DIR",
                    help="a folder of BVH takes (any supported rig) measured each epoch beside the CMU "
                         "validation split, never trained on; repeatable")
@@ -153,6 +157,7 @@ def run_train(args) -> int:
         resume=args.resume, init_from=args.init_from, velocity_weight=args.velocity_weight,
         trajectory=args.trajectory, freeze_pose=args.freeze_pose, trajectory_units=args.trajectory_units,
         pose_augmentation=args.pose_augmentation, body_proportions=args.body_proportions or "wide",
+        joint_angles=args.joint_angles,
         warmup_epochs=args.warmup_epochs,
         bone_length_term=args.bone_length_term, reprojection_weight=args.reprojection_weight,
         data_description=(f"CMU mocap at {args.mocap}: {len(train_m)} training motions "

@@ -69,6 +69,10 @@ def _load(path: Path, key: str) -> list[Motion] | None:
     return [Motion(m["name"], m["subject"], m["rig"], m["fps"], c) for m, c in zip(meta, chunks)]
 
 
+class MocapFolderError(UserError, ValueError):
+    """A folder of takes that cannot be read (one line naming it)."""
+
+
 def load_collection(root: str | Path, fps: float = 50.0, cache: str | Path | None = None) -> list[Motion]:
     """Every motion of the three rigs under `root` (= .../shared/data/mocap), at `fps`.
 
@@ -78,7 +82,7 @@ def load_collection(root: str | Path, fps: float = 50.0, cache: str | Path | Non
     root = Path(root)
     files = collection_files(root)
     if not files:
-        raise FileNotFoundError(f"no BVH or AMC files under {root}")
+        raise MocapFolderError(f"{root}: no takes (cmu_bvh/NN/*.bvh, cmu_daz_bvh/NN/*.bvh or cmu_amc/amc/<group>/*.amc)")
     key = _cache_key(root, files, fps) if cache else ""
     if cache and Path(cache).exists():
         motions = _load(Path(cache), key)
@@ -96,10 +100,6 @@ def load_collection(root: str | Path, fps: float = 50.0, cache: str | Path | Non
     if cache:
         _save(Path(cache), key, motions)
     return motions
-
-
-class MocapFolderError(UserError, ValueError):
-    """A folder of takes that cannot be read (one line naming it)."""
 
 
 def load_bvh_folder(folder: str | Path, fps: float = 50.0) -> list[Motion]:

@@ -11,6 +11,9 @@ motions never pass through here: the sampler only draws training takes.
   (PoseAug, Gong et al., CVPR 2021, augments bone lengths and ratios the same way).
 - `reverse`: motion played backwards (walking backwards, arms lowered instead of raised: plausible for
   almost everything CMU holds; a fall or a jump's landing the other way round is the rare exception).
+- `vary_joint_angles`: the same motion with other joint angles: the trunk bent and twisted, the head turned,
+  arms and legs raised or swung differently, elbows and knees more or less bent within their range (Li et
+  al.'s mutation of local joint angles; PoseAug's joint-angle augmentation). Every bone keeps its length.
 """
 
 from __future__ import annotations
@@ -104,6 +107,104 @@ def vary_proportions(rng: np.random.Generator, motion: np.ndarray, spread: Propo
             out[:, j] = out[:, parent] + factors[j] * (motion[:, j] - motion[:, parent])
     root = motion[:, :1]
     return root + size * (out - root)
+
+
+@dataclass
+class AngleSpread:
+    """Standard deviations, in degrees, of the joint-angle offsets (elbows and knees: of log factors). Each
+    offset is drawn per motion as a value at its middle frame and a rate of change, so the posture drifts
+    slowly, as a person's own would: by about one standard deviation in `drift_seconds`."""
+    trunk: float = 8.0  # bent forward or back, sideways, and twisted at the spine
+    neck: float = 12.0  # nodded and turned
+    shoulder: float = 15.0  # the upper arm turned about the shoulder, about an axis fixed to the chest
+    hip: float = 10.0  # the thigh turned about the hip, about an axis fixed to the pelvis
+    elbow: float = 0.25  # more or less bent: the log of a factor on the angle from straight
+    knee: float = 0.2
+    max_flexion: float = 150.0  # elbows and knees bend at most this far (degrees from straight)
+    drift_seconds: float = 5.0
+
+
+_J = {name: i for i, name in enumerate(H36M.joint_names)}
+_UP = np.array([0.0, 1.0, 0.0])
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+
+
+def _rotate(points: np.ndarray, centre: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """(T, k, 3) points turned about (T, 3) centres and (T, 3) unit axes by (T,) radians (right-hand rule)."""
+    v = points - centre[:, None]
+    k = axis[:, None]
+    c, s = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None]
+    return centre[:, None] + v * c + np.cross(k, v) * s + k * (v * k).sum(-1, keepdims=True) * (1 - c)
+
+
+def _frame(left: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """(T, 3, 3) body frames, columns: the person's left, up and forward (the way the face points)."""
+    left = _unit(left)
+    up = _unit(up - (up * left).sum(-1, keepdims=True) * left)
+    return np.stack([left, up, np.cross(left, up)], axis=-1)
+
+
+def _pelvis_frame(m: np.ndarray) -> np.ndarray:
+    left = m[:, _J["left_hip"]] - m[:, _J["right_hip"]]
+    left[:, 1] = 0.0  # the pelvis frame stays upright: hips bend against the vertical
+    return _frame(left, np.broadcast_to(_UP, left.shape))
+
+
+def _chest_frame(m: np.ndarray) -> np.ndarray:
+    return _frame(m[:, _J["left_shoulder"]] - m[:, _J["right_shoulder"]], m[:, _J["thorax"]] - m[:, _J["spine"]])
+
+
+def _bend(m: np.ndarray, joint: int, end: int, factor: np.ndarray, max_flexion: float) -> None:
+    """Bend the hinge at `joint` (elbow, knee) `factor` (T,) times as far from straight as it is, in place, up
+    to max_flexion radians. A factor rather than an added angle: a straight limb has no defined hinge axis
+    (the direction it would bend depends on a rotation the joint positions do not show), and a factor leaves
+    it straight instead of bending it whichever way the noise of a nearly straight limb points."""
+    upper = _unit(m[:, joint] - m[:, H36M.parents[joint]])
+    lower = _unit(m[:, end] - m[:, joint])
+    now = np.arccos(np.clip((upper * lower).sum(-1), -1.0, 1.0))
+    wanted = np.minimum(now * factor, np.maximum(max_flexion, now))
+    m[:, [end]] = _rotate(m[:, [end]], m[:, joint], _unit(np.cross(upper, lower)), wanted - now)
+
+
+def vary_joint_angles(rng: np.random.Generator, motion: np.ndarray, spread: AngleSpread = AngleSpread(),
+                      fps: float = 50.0) -> np.ndarray:
+    """The motion with every joint's angle offset (slowly varying, `AngleSpread`): trunk, neck, shoulders,
+    elbows, hips, knees, each side its own. Rotations about the joints, so every bone keeps its length; the
+    pelvis, hips and spine joint stay where they were."""
+    t = (np.arange(len(motion)) - (len(motion) - 1) / 2) / (fps * spread.drift_seconds)
+
+    def offset(sigma_deg: float) -> np.ndarray:  # (T,) radians
+        return np.radians(drift(sigma_deg))
+
+    def drift(sigma: float) -> np.ndarray:  # (T,): a value at the middle frame and a rate of change
+        a, b = rng.normal(0.0, sigma, 2)
+        return a + b * t
+
+    def turn(joints, about: int, axis: np.ndarray, angle: np.ndarray) -> None:
+        m[:, joints] = _rotate(m[:, joints], m[:, about], axis, angle)
+
+    m = motion.copy()
+    pelvis = _pelvis_frame(m)
+    above_spine = list(range(_J["thorax"], H36M.num_joints))
+    spine = _J["spine"]
+    turn(above_spine, spine, pelvis[..., 0], offset(spread.trunk))  # forward / back
+    turn(above_spine, spine, pelvis[..., 2], offset(spread.trunk))  # sideways
+    turn(above_spine, spine, _unit(m[:, _J["thorax"]] - m[:, spine]), offset(spread.trunk))  # twist
+    chest = _chest_frame(m)
+    head = [_J["neck_nose"], _J["head"]]
+    turn(head, _J["thorax"], chest[..., 0], offset(spread.neck))
+    turn(head, _J["thorax"], chest[..., 1], offset(spread.neck))
+    for side in ("left", "right"):
+        shoulder, elbow, wrist = (_J[f"{side}_{j}"] for j in ("shoulder", "elbow", "wrist"))
+        turn([elbow, wrist], shoulder, chest @ _unit(rng.normal(size=3)), offset(spread.shoulder))
+        _bend(m, elbow, wrist, np.exp(drift(spread.elbow)), np.radians(spread.max_flexion))
+        hip, knee, foot = (_J[f"{side}_{j}"] for j in ("hip", "knee", "foot"))
+        turn([knee, foot], hip, pelvis @ _unit(rng.normal(size=3)), offset(spread.hip))
+        _bend(m, knee, foot, np.exp(drift(spread.knee)), np.radians(spread.max_flexion))
+    return m
 
 
 def reverse(motion: np.ndarray) -> np.ndarray:

@@ -32,7 +32,7 @@ from ..lifter.checkpoint import LifterMeta, LoadedCheckpoint, load_checkpoint, s
 from ..lifter.inference import Lifter
 from ..lifter.model import TemporalModel, TemporalModelStrided
 from ..lifter.camera import project_to_2d_linear
-from .pose_augmentation import Proportions, recombine, reverse, vary_proportions
+from .pose_augmentation import Proportions, recombine, reverse, vary_joint_angles, vary_proportions
 from .synthetic import NoiseModel, random_camera, render_view, scale_bones, time_warp
 from .train_config import TrainConfig
 from .unlabeled import UnlabeledSampler, UnlabeledSequence
@@ -45,8 +45,10 @@ class MotionSampler:
     """Draws training windows from world motions with camera, body and speed augmentation."""
 
     def __init__(self, motions: list[np.ndarray], receptive_field: int, causal: bool, noise: NoiseModel | None,
-                 pose_augmentation: bool = False, proportions: Proportions = Proportions()):
+                 pose_augmentation: bool = False, proportions: Proportions = Proportions(),
+                 joint_angles: bool = False):
         self.pose_augmentation = pose_augmentation
+        self.joint_angles = joint_angles
         self.proportions = proportions
         self.motions = [m for m in motions if len(m) > 1]
         lengths = np.array([len(m) for m in self.motions], dtype=np.float64)
@@ -69,6 +71,9 @@ class MotionSampler:
                 seg = recombine(seg, self._segment(rng, n_in, left, speed))
             if rng.random() < 0.2:
                 seg = reverse(seg)
+        if self.joint_angles and rng.random() < 0.5:  # half the windows keep the postures people took
+            seg = vary_joint_angles(rng, seg)
+        if self.pose_augmentation:
             seg = vary_proportions(rng, seg, self.proportions)
         else:
             seg = scale_bones(rng, seg) * np.exp(rng.normal(0, 0.06))
@@ -409,7 +414,8 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
         ddp_traj = torch.nn.parallel.DistributedDataParallel(model_traj)
     sampler = MotionSampler(train_motions, rf, meta.causal, NoiseModel() if config.noise else None,
                             pose_augmentation=config.pose_augmentation,
-                            proportions=Proportions.named(config.body_proportions))
+                            proportions=Proportions.named(config.body_proportions),
+                            joint_angles=config.joint_angles)
     unlabeled_sampler = UnlabeledSampler(unlabeled, rf, meta.causal) if semi else None
     validation = ValidationSet.build(val_motions, config.val_views) if rank == 0 else None
     extra_sets = {name: ValidationSet.build(m, config.val_views) for name, m in (extra_validation or {}).items()
@@ -502,6 +508,7 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                          "epochs": epoch + 1, "scheme": config.scheme, "validation": val,
                          "validation_extra": val_extra, "pose_augmentation": config.pose_augmentation,
                          **({"body_proportions": config.body_proportions} if config.pose_augmentation else {}),
+                         **({"joint_angles": True} if config.joint_angles else {}),
                          "ema": config.ema,
                          **config.extra}
         extra = {"vp3d_history": history, "vp3d_rng": [rng.bit_generator.state],
