@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -201,6 +202,26 @@ def test_mediapipe_without_person_returns_none():
         assert det.detect(np.zeros((240, 320, 3), np.uint8)) is None
     with pytest.raises(RuntimeError, match="closed"):
         det.detect(np.zeros((240, 320, 3), np.uint8))
+
+
+def run_python(code: str) -> str:
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_mediapipe_starts_without_matplotlib_or_sounddevice_and_its_plot_helper_still_works():
+    """MediaPipe's import brings matplotlib.pyplot and sounddevice, which vp3d never uses (most of a second of
+    start-up); vp3d's detector starts without them, and MediaPipe's plotting helper still gets the real
+    pyplot when someone calls it. Where matplotlib is already imported, MediaPipe gets it as usual."""
+    build = ("import sys; from vp3d.detectors.mediapipe_pose import MediaPipePoseDetector; "
+             "MediaPipePoseDetector().close(); ")
+    assert run_python(build + "print(sorted({'matplotlib', 'sounddevice', 'mediapipe'} & set(sys.modules)))") \
+        == "['mediapipe']"
+    assert run_python(build + "from mediapipe.python.solutions import drawing_utils; import matplotlib.pyplot; "
+                              "print(drawing_utils.plt.figure is matplotlib.pyplot.figure)") == "True"
+    assert run_python("import matplotlib.pyplot; " + build + "from mediapipe.python.solutions import "
+                      "drawing_utils; print(drawing_utils.plt is matplotlib.pyplot)") == "True"
 
 
 def test_mediapipe_models_that_are_not_installed_are_refused():

@@ -150,6 +150,57 @@ def test_detection_goes_on_while_the_lifter_is_still_loading(tmp_path, small_tai
     assert rendered[0] == len(result.poses3d) == 412 and path.exists()
 
 
+def test_detection_goes_on_while_the_render_s_poses_are_lifted(tmp_path, small_taiji, monkeypatch):
+    """The live feed's lift runs beside the detector: its first one here finishes only once detection is
+    100 frames past the update that started it (in the detect loop's thread, the wait would never end)."""
+    import threading
+
+    import vp3d.pipeline.overlap as overlap
+    past_first_update = threading.Event()
+    real_lift, lifts = overlap.lift_people, []
+
+    def slow_first_lift(*args, **kwargs):
+        lifts.append(threading.current_thread().name)
+        if len(lifts) == 1:
+            assert past_first_update.wait(timeout=120), "detection stopped to wait for the live lift"
+        return real_lift(*args, **kwargs)
+
+    monkeypatch.setattr(overlap, "lift_people", slow_first_lift)
+    options = InferenceOptions()
+    lifter, checkpoint = load_lifter(options)
+    detector = detector_from_options(options)
+    rendered = [0]
+    try:
+        result, path = render_while_detecting(
+            small_taiji, tmp_path / "live.mp4", options, detector=detector, lifter=lifter, checkpoint_path=checkpoint,
+            progress=lambda n: past_first_update.set() if n >= overlap.FIRST_UPDATE + 100 else None,
+            render_progress=lambda n: rendered.__setitem__(0, n))
+    finally:
+        detector.close()
+    assert rendered[0] == len(result.poses3d) == 412 and path.exists()
+    assert len(lifts) >= 2 and all(name.startswith("vp3d-live-lift") for name in lifts)
+
+
+def test_a_live_lift_that_fails_stops_detection_and_leaves_nothing(tmp_path, small_taiji, monkeypatch):
+    import vp3d.pipeline.overlap as overlap
+
+    def failing_lift(*args, **kwargs):
+        raise RuntimeError("the live lift failed")
+
+    monkeypatch.setattr(overlap, "lift_people", failing_lift)
+    options = InferenceOptions()
+    detector = detector_from_options(options)
+    frames_detected = [0]
+    try:
+        with pytest.raises(RuntimeError, match="the live lift failed"):
+            render_while_detecting(small_taiji, tmp_path / "live.mp4", options, detector=detector,
+                                   progress=lambda n: frames_detected.__setitem__(0, n), render_progress=None)
+    finally:
+        detector.close()
+    assert frames_detected[0] < 412  # raised at a batch after the failed lift, not at the end
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_ctrl_c_while_rendering_and_detecting_leaves_nothing(tmp_path):
     """SIGINT while MediaPipe reads and the render's encoder is open (its hidden temporary file exists):
     exit 130, one line, and neither the video nor the JSON is left."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from concurrent.futures import ThreadPoolExecutor, TimeoutError
 from fractions import Fraction
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from conftest import require_shared
 from vp3d.render.draw import (CENTRE_COLOR, LEFT_COLOR, LOW_CONF_COLOR, PANEL_BACKGROUND, RIGHT_COLOR, Pose3DPanel,
                               _output_size, bone_colors, draw_skeleton_2d)
-from vp3d.render.video import Figure, render_figures
+from vp3d.render.video import Figure, SideBySideRender, render_figures
 from vp3d.video import H264Writer, ffmpeg_exe, iter_frames, probe
 from vp3d.skeleton import COCO, H36M
 
@@ -180,6 +181,27 @@ def test_render_taiji_clip_keeps_frames_and_rate(taiji_30: Path, tmp_path: Path)
     assert np.abs(frame[:100, :1280].astype(int) - source[:100]).mean() < 6
     panel = frame[:, 1280:]
     assert np.median(panel) < 60 and panel.max() > 150
+
+
+def test_an_update_after_the_complete_one_changes_nothing(taiji_30: Path, tmp_path: Path):
+    """The live feed lifts in a thread of its own: a partial update of its that arrives after the pipeline's
+    complete one (other poses, fewer frames) must not reach the video."""
+    xy, score, detected, poses = inputs(30, 1280, 720)
+    whole = [Figure(xy, score, detected, H36M.name, poses)]
+    late = [Figure(xy[:20] + 40, score[:20], detected[:20], H36M.name, poses[:20] * 0.5)]
+    render_video(taiji_30, tmp_path / "once.mp4", xy, score, detected, H36M, poses, crf=0)
+    render = SideBySideRender(taiji_30, tmp_path / "late.mp4", probe(taiji_30), crf=0)
+    render.update(whole, 30, complete=True)
+    render.update(late, 20)
+    with ThreadPoolExecutor(1) as pool:  # a render that took the late update waits for frames 20-29 forever
+        finished = pool.submit(render.finish)
+        try:
+            finished.result(timeout=120)
+        except TimeoutError:
+            render.abort()
+            pytest.fail("the render took the late update and waits for frames it will never get")
+    for once, late_frame in zip(iter_frames(tmp_path / "once.mp4"), iter_frames(tmp_path / "late.mp4")):
+        np.testing.assert_array_equal(once, late_frame)
 
 
 def test_render_scales_large_inputs_down_to_1080(tmp_path: Path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 import warnings
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -36,9 +37,45 @@ def _import_mediapipe():
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     warnings.filterwarnings("ignore", message=".*SymbolDatabase.GetPrototype", category=UserWarning)
-    import mediapipe as mp
+    with _unused_imports_skipped():
+        import mediapipe as mp
 
     return mp
+
+
+class _PyplotOnFirstUse(types.ModuleType):
+    """Stands in for matplotlib.pyplot in MediaPipe's drawing helpers: the real one is imported when one
+    of them first uses it."""
+
+    def __getattr__(self, name: str):
+        import matplotlib.pyplot
+
+        return getattr(matplotlib.pyplot, name)
+
+
+@contextmanager
+def _unused_imports_skipped() -> Iterator[None]:
+    """MediaPipe's package import pulls in matplotlib.pyplot (for a plotting helper,
+    `solutions.drawing_utils.plot_landmarks`) and sounddevice (for its audio tasks; without PortAudio its
+    library search runs ldconfig and the compiler three times): most of a second of every vp3d-infer run,
+    for code vp3d never calls. While MediaPipe imports, `matplotlib.pyplot` is a stand-in that imports the
+    real one on first use, and `sounddevice` is unavailable (MediaPipe leaves its audio recorder off, as
+    on any machine without PortAudio). The entries are gone afterwards; modules already imported are kept."""
+    stand_ins: dict[str, types.ModuleType | None] = {}
+    if "matplotlib" not in sys.modules:
+        pyplot = _PyplotOnFirstUse("matplotlib.pyplot")
+        matplotlib = types.ModuleType("matplotlib")
+        matplotlib.pyplot = pyplot
+        stand_ins.update({"matplotlib": matplotlib, "matplotlib.pyplot": pyplot})
+    if "sounddevice" not in sys.modules:
+        stand_ins["sounddevice"] = None  # `import sounddevice` raises ImportError, which MediaPipe expects
+    sys.modules.update(stand_ins)
+    try:
+        yield
+    finally:
+        for name, module in stand_ins.items():
+            if name in sys.modules and sys.modules[name] is module:
+                del sys.modules[name]
 
 
 @contextmanager

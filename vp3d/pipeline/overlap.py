@@ -4,8 +4,8 @@ still reading the video, instead of after it.
 A frame's 3D pose is final long before the video ends: gap filling only looks as far as the next
 detection, and the symmetric lifter only `lifter.lookahead(fps)` frames ahead (121 model frames for the
 243-frame model, plus the resampling's neighbours). So every few dozen frames `LiveFeed` chooses and lifts
-the people detected so far and hands them to the renderer (vp3d.render.video.SideBySideRender), which
-draws the frames up to `settled_frames(...)`. The exported joints come from the same whole-video step as
+the people detected so far, in a thread of its own (detection does not wait for it), and hands them to the
+renderer (vp3d.render.video.SideBySideRender), which draws the frames up to `settled_frames(...)`. The exported joints come from the same whole-video step as
 without overlap, and the rendered poses equal them (tests/test_overlap.py).
 
 When the render cannot run during detection (`can_overlap`), the same renderer is fed once, after it
@@ -14,10 +14,13 @@ When the render cannot run during detection (`can_overlap`), the same renderer i
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
 
+from ..cores import use
 from ..detectors.candidates import VideoCandidates
 from ..render.video import SideBySideRender
 from ..video import VideoInfo
@@ -59,30 +62,50 @@ class LiveFeed:
     """The detect loop's on_batch while rendering: every few dozen frames, the people detected so far are
     chosen and lifted (as after detection) and their settled frames handed to `render`.
 
+    The lifting runs in a thread of its own, on `cpus` (vp3d.cores; None: anywhere): done in the detect
+    loop's thread it held up the detector by a tenth to a quarter of a second per update, on the detector's
+    own core. A batch that arrives while the previous lift is still running leaves the update to a later
+    batch. The lift's errors (and the render's) are raised by the next batch; `close()` when detection ends.
+
     lifter: callable() -> (Lifter, checkpoint path), or None while the lifter is still loading (detection
     never waits for it: the render starts at the first update after it has loaded)."""
 
     def __init__(self, render: SideBySideRender, info: VideoInfo, options: InferenceOptions, choice: PeopleChoice,
-                 detector_name: str, lifter: Callable[[], tuple | None]):
+                 detector_name: str, lifter: Callable[[], tuple | None], cpus: frozenset[int] | None = None):
         self.render, self.info, self.options, self.choice = render, info, options, choice
         self.detector_name, self.lifter = detector_name, lifter
         self.next_update = FIRST_UPDATE
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="vp3d-live-lift", initializer=use, initargs=(cpus,))
+        self._lifting: Future | None = None
 
     def __call__(self, cands: VideoCandidates) -> None:
+        self.render.raise_if_failed()
+        if self._lifting is not None:
+            if not self._lifting.done():
+                return
+            self._lifting.result()  # its error, if it failed
         n = len(cands.frames)
         loaded = self.lifter() if n >= self.next_update else None
         if loaded is None:
             return
-        lifter, checkpoint = loaded
         # Steps grow with the video (each lift covers everything so far), so the lifting stays a small,
         # bounded share of the work on long videos.
         self.next_update = n + max(FIRST_UPDATE, n // 8)
+        # The detect loop goes on appending to its list of frames: the lift gets the frames so far.
+        self._lifting = self._pool.submit(self._lift, replace(cands, frames=list(cands.frames)), *loaded)
+
+    def _lift(self, cands: VideoCandidates, lifter, checkpoint) -> None:
+        n = len(cands.frames)
         spans, tracks_found = choose_people(cands, self.choice, self.info.fps)
         lookahead = lifter.lookahead(self.info.fps)
         ready = min(s.start + settled_frames(s.raw.detected, lookahead) for s in spans)
         if ready == 0:
-            self.render.raise_if_failed()
             return
         so_far = lift_people(spans, self.info, lifter, checkpoint, self.detector_name, self.options, self.choice,
                              tracks_found, n)
         self.render.update(so_far.figures(), ready)
+
+    def close(self) -> None:
+        """Detection has ended: a lift still running is left to finish on its own (its update cannot undo
+        the render's last one: SideBySideRender.update), and its result is not waited for."""
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -78,16 +78,20 @@ def run_video(path: str | os.PathLike, options: InferenceOptions | None = None,
             model = _LifterLoad(pool, options, detector, lifter, checkpoint_path)
             # Without a render to feed, each batch still raises the lifter's loading or layout error as soon
             # as it is known, not after the whole video.
-            feed = LiveFeed(render, info, options, choice, detector.name, model.if_loaded) if render is not None \
-                else (lambda cands: model.if_loaded())
+            feed = None if render is None else LiveFeed(render, info, options, choice, detector.name,
+                                                         model.if_loaded, cpus=decode_cpus)
             try:
-                cands = detect_candidates(path, detector, progress=progress, on_batch=feed, info=info,
+                cands = detect_candidates(path, detector, progress=progress,
+                                           on_batch=feed or (lambda cands: model.if_loaded()), info=info,
                                            decode_cpus=decode_cpus)
                 lifter, checkpoint_path = model.get()
             except BaseException:
                 if model.loading is not None:
                     model.loading.cancel()
                 raise
+            finally:
+                if feed is not None:
+                    feed.close()
     finally:
         if own_detector:
             detector.close()

@@ -118,6 +118,7 @@ class SideBySideRender:
         self.crf, self.preset, self.progress, self.cpus = crf, preset, progress, cpus
         self.encoder_threads = encoder_threads
         self._cond = threading.Condition()
+        self._updating = threading.Lock()
         self._figures: list[Figure] = []  # as given, keypoints scaled to the left panel's pixels
         self._panel: Pose3DPanel | None = None
         self._ready = 0
@@ -131,8 +132,14 @@ class SideBySideRender:
     # -- called by the pipeline's thread
     def update(self, figures: list[Figure], ready: int, complete: bool = False) -> None:
         """Frames [0, ready) of these figures are final; complete: the figures cover the whole video.
-        Raises the render's error, if it failed, so detection stops early."""
+        Raises the render's error, if it failed, so detection stops early. Updates may come from several
+        threads (vp3d.pipeline.overlap lifts in its own): one at a time, and none after the complete one."""
         self.raise_if_failed()
+        with self._updating:
+            if not self._complete:
+                self._update(figures, ready, complete)
+
+    def _update(self, figures: list[Figure], ready: int, complete: bool) -> None:
         scale = np.array([self.left_w / self.info.width, self.left_h / self.info.height]) if self.resize else 1.0
         panel = self._panel
         n = self.geometry_frames
