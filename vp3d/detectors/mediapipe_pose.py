@@ -60,7 +60,9 @@ def _unused_imports_skipped() -> Iterator[None]:
     library search runs ldconfig and the compiler three times): most of a second of every vp3d-infer run,
     for code vp3d never calls. While MediaPipe imports, `matplotlib.pyplot` is a stand-in that imports the
     real one on first use, and `sounddevice` is unavailable (MediaPipe leaves its audio recorder off, as
-    on any machine without PortAudio). The entries are gone afterwards; modules already imported are kept."""
+    on any machine without PortAudio). The entries are gone afterwards; modules already imported are kept.
+    The stand-ins are process-wide for the half second of the import: what runs beside it (the lifter
+    loading, torch's import) imports neither."""
     stand_ins: dict[str, types.ModuleType | None] = {}
     if "matplotlib" not in sys.modules:
         pyplot = _PyplotOnFirstUse("matplotlib.pyplot")

@@ -5,8 +5,9 @@ A frame's 3D pose is final long before the video ends: gap filling only looks as
 detection, and the symmetric lifter only `lifter.lookahead(fps)` frames ahead (121 model frames for the
 243-frame model, plus the resampling's neighbours). So every few dozen frames `LiveFeed` chooses and lifts
 the people detected so far, in a thread of its own (detection does not wait for it), and hands them to the
-renderer (vp3d.render.video.SideBySideRender), which draws the frames up to `settled_frames(...)`. The exported joints come from the same whole-video step as
-without overlap, and the rendered poses equal them (tests/test_overlap.py).
+renderer (vp3d.render.video.SideBySideRender), which draws the frames up to `settled_frames(...)`. The
+exported joints come from the same whole-video step as without overlap, and the rendered poses equal them
+(tests/test_overlap.py).
 
 When the render cannot run during detection (`can_overlap`), the same renderer is fed once, after it
 (vp3d.pipeline.job.write_outputs).
