@@ -20,6 +20,7 @@ from dataclasses import replace
 from typing import Callable
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..cores import use
 from ..detectors.candidates import VideoCandidates
@@ -29,6 +30,7 @@ from .infer import InferenceOptions
 from .people import PeopleChoice, choose_people, lift_people
 
 FIRST_UPDATE = 32  # frames detected before the first lift
+UPDATE_STEP = 16  # then at least this many more before the next: the frames still to draw when detection ends
 GEOMETRY_SECONDS = 2.0  # the 3D panel's scale and floor come from this much motion (or the whole clip)
 
 
@@ -91,11 +93,16 @@ class LiveFeed:
             return
         # Steps grow with the video (each lift covers everything so far), so the lifting stays a small,
         # bounded share of the work on long videos.
-        self.next_update = n + max(FIRST_UPDATE, n // 8)
+        self.next_update = n + max(UPDATE_STEP, n // 8)
         # The detect loop goes on appending to its list of frames: the lift gets the frames so far.
         self._lifting = self._pool.submit(self._lift, replace(cands, frames=list(cands.frames)), *loaded)
 
     def _lift(self, cands: VideoCandidates, lifter, checkpoint) -> None:
+        # One BLAS thread: beside the busy render, two threads waiting on each other made a lift 5-10x slower.
+        with threadpool_limits(1, "blas"):
+            self._lift_now(cands, lifter, checkpoint)
+
+    def _lift_now(self, cands: VideoCandidates, lifter, checkpoint) -> None:
         n = len(cands.frames)
         spans, tracks_found = choose_people(cands, self.choice, self.info.fps)
         lookahead = lifter.lookahead(self.info.fps)

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
+
+from threadpoolctl import threadpool_limits
 
 from ..detectors.factory import check_layout, single_person_message
 from ..detectors.keypoints import DetectorError, NoPersonError, conversion
@@ -100,8 +103,10 @@ def run_video(path: str | os.PathLike, options: InferenceOptions | None = None,
     try:
         conversion(cands.layout, lifter.meta.input_layout)
         spans, tracks_found = choose_people(cands, choice, info.fps, detector.one_person)
-        return lift_people(spans, info, lifter, checkpoint_path, detector.name, options, choice, tracks_found,
-                           len(cands.frames))
+        # Beside a render drawing its last frames on every core, one BLAS thread (as overlap.LiveFeed lifts).
+        with threadpool_limits(1, "blas") if render is not None else nullcontext():
+            return lift_people(spans, info, lifter, checkpoint_path, detector.name, options, choice, tracks_found,
+                               len(cands.frames))
     except NoPersonError as e:
         raise NoPersonError(f"{path}: {e}") from None
 
