@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -103,8 +102,9 @@ def run_video(path: str | os.PathLike, options: InferenceOptions | None = None,
     try:
         conversion(cands.layout, lifter.meta.input_layout)
         spans, tracks_found = choose_people(cands, choice, info.fps, detector.one_person)
-        # Beside a render drawing its last frames on every core, one BLAS thread (as overlap.LiveFeed lifts).
-        with threadpool_limits(1, "blas") if render is not None else nullcontext():
+        # One BLAS thread, as overlap.LiveFeed lifts: beside a render drawing its last frames on every core, two
+        # threads waiting on each other are slower; and the joints' last bits no longer depend on the CPU count.
+        with threadpool_limits(1, "blas"):
             return lift_people(spans, info, lifter, checkpoint_path, detector.name, options, choice, tracks_found,
                                len(cands.frames))
     except NoPersonError as e:
