@@ -52,7 +52,8 @@ Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 UP_AXES = ("y", "z")
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
+def unit(v: np.ndarray) -> np.ndarray:
+    """Unit vectors along the last axis (a zero vector stays zero)."""
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
 
 
@@ -61,8 +62,8 @@ def estimate_up(poses_cam: np.ndarray, max_tilt_deg: float = MAX_TILT_DEG) -> tu
 
     poses_cam: (T, 17, 3) Human3.6M joints in the camera frame (root-relative or not).
     """
-    spine = _unit(poses_cam[:, THORAX] - poses_cam[:, 0])
-    up = _unit(np.median(spine, axis=0))
+    spine = unit(poses_cam[:, THORAX] - poses_cam[:, 0])
+    up = unit(np.median(spine, axis=0))
     image_up = np.array([0.0, -1.0, 0.0])
     tilt = float(np.degrees(np.arccos(np.clip(up @ image_up, -1.0, 1.0))))
     if not np.isfinite(up).all() or tilt > max_tilt_deg:
@@ -88,7 +89,7 @@ def refine_up_with_floor(points: np.ndarray, up: np.ndarray, prior_deg: float = 
     None when the points do not lie on one plane (uneven ground, climbing): fewer than FLOOR_MIN_FRACTION
     of the frames fit, or those that do are further than FLOOR_MAX_RMS (RMS) from it."""
     e1 = np.cross(up, [1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.cross(up, [0.0, 0.0, 1.0])
-    e1 = _unit(e1)
+    e1 = unit(e1)
     e2 = np.cross(up, e1)
     # m^2: a spread (RMS) of the points beyond sqrt(ridge) along a direction outweighs the prior there
     ridge = (contact_noise / np.radians(prior_deg)) ** 2
@@ -98,7 +99,7 @@ def refine_up_with_floor(points: np.ndarray, up: np.ndarray, prior_deg: float = 
         p = points[keep] - points[keep].mean(axis=0)
         A = np.stack([p @ e1, p @ e2], axis=1)  # in-plane coordinates
         ab = -np.linalg.solve(A.T @ A / len(p) + ridge * np.eye(2), A.T @ (p @ up) / len(p))
-        n = _unit(up + ab[0] * e1 + ab[1] * e2)
+        n = unit(up + ab[0] * e1 + ab[1] * e2)
         residual = (points - points[keep].mean(axis=0)) @ n
         mad = np.median(np.abs(residual - np.median(residual))) + 1e-3
         keep = np.abs(residual - np.median(residual)) < 3.0 * mad
@@ -112,9 +113,9 @@ def camera_to_world_rotation(up_cam: np.ndarray, up_axis: str = "y") -> np.ndarr
     """(3, 3) rotation R with world = R @ camera, for a world whose `up_axis` ("y" or "z") is `up_cam`."""
     if up_axis not in UP_AXES:
         raise ValueError(f"up axis must be one of {UP_AXES}, not {up_axis!r}")
-    up = _unit(np.asarray(up_cam, dtype=np.float64))
+    up = unit(np.asarray(up_cam, dtype=np.float64))
     right = np.array([1.0, 0.0, 0.0])
-    right = _unit(right - (right @ up) * up)  # the camera's right, horizontal
+    right = unit(right - (right @ up) * up)  # the camera's right, horizontal
     toward_camera = np.cross(right, up)
     y_up = np.stack([right, up, toward_camera])  # rows: world axes in camera coordinates
     return y_up if up_axis == "y" else Y_UP_TO_Z_UP @ y_up

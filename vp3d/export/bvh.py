@@ -31,7 +31,7 @@ from scipy.spatial.transform import Rotation
 
 from ..skeleton import H36M
 from ..bones import median_bone_lengths, with_bone_lengths
-from ..world import ANKLE_HEIGHT, Y_UP_TO_Z_UP
+from ..world import ANKLE_HEIGHT, Y_UP_TO_Z_UP, unit
 
 ROTATION_ORDER = "ZXY"  # intrinsic: R = Rz @ Rx @ Ry, written "Zrotation Xrotation Yrotation"
 J = {name: i for i, name in enumerate(H36M.joint_names)}
@@ -90,10 +90,6 @@ def skeleton() -> list[BvhJoint]:
     return joints
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
-
-
 def _smallest_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(T, 3, 3) rotations taking unit vectors a (3,) or (T, 3) onto unit vectors b (T, 3) with no twist."""
     a = np.broadcast_to(a, b.shape)
@@ -105,13 +101,13 @@ def _smallest_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     perpendicular = np.where(np.linalg.norm(perpendicular, axis=-1, keepdims=True) < 1e-6,
                              np.cross(a, np.array([0.0, 1.0, 0.0])), perpendicular)
     axis = np.where(sin[:, None] < 1e-9, perpendicular, axis)
-    return Rotation.from_rotvec(_unit(axis) * np.arctan2(sin, cos)[:, None]).as_matrix()
+    return Rotation.from_rotvec(unit(axis) * np.arctan2(sin, cos)[:, None]).as_matrix()
 
 
 def _frame(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
     """(..., 3, 3) orthonormal frames, columns: primary, the secondary made perpendicular, their cross."""
-    e1 = _unit(primary)
-    e3 = _unit(np.cross(e1, secondary))
+    e1 = unit(primary)
+    e3 = unit(np.cross(e1, secondary))
     return np.stack([e1, np.cross(e3, e1), e3], axis=-1)
 
 
@@ -121,7 +117,7 @@ def solve_rotations(positions: np.ndarray, joints: list[BvhJoint]) -> np.ndarray
     positions: (T, 17, 3) world Y-up. Each joint's rotation relative to its parent: world_j = world_parent @ local_j.
     """
     T = len(positions)
-    rest = {J[n]: _unit(np.array(d, dtype=np.float64)) for n, d in REST_DIRECTION.items()}
+    rest = {J[n]: unit(np.array(d, dtype=np.float64)) for n, d in REST_DIRECTION.items()}
     world = np.empty((T, len(joints), 3, 3))
     local = np.empty_like(world)
     for k, joint in enumerate(joints):
@@ -134,7 +130,7 @@ def solve_rotations(positions: np.ndarray, joints: list[BvhJoint]) -> np.ndarray
             rest_frame = _frame(rest[primary], rest[end] - rest[start])
             world[:, k] = observed @ rest_frame.T
         else:
-            observed = _unit(positions[:, joint.bone_child] - positions[:, joint.h36m])
+            observed = unit(positions[:, joint.bone_child] - positions[:, joint.h36m])
             in_parent = np.einsum("tji,tj->ti", parent_world, observed)  # parent_world.T @ observed
             world[:, k] = parent_world @ _smallest_rotation(rest[joint.bone_child], in_parent)
         local[:, k] = np.einsum("tji,tjk->tik", parent_world, world[:, k])
@@ -188,7 +184,7 @@ def animation_from_positions(positions: np.ndarray, fps: float, up_axis: str = "
             standing = lengths[J["right_knee"]] + lengths[J["right_foot"]] + ANKLE_HEIGHT
             offsets[k] = (0.0, standing, 0.0)  # rest pose on the floor (the position channels override it)
         else:
-            offsets[k] = lengths[joint.h36m] * _unit(np.array(REST_DIRECTION[joint.name], dtype=np.float64))
+            offsets[k] = lengths[joint.h36m] * unit(np.array(REST_DIRECTION[joint.name], dtype=np.float64))
     end_sites = {k: np.array(END_SITES[j.name], dtype=np.float64) for k, j in enumerate(joints)
                  if j.name in END_SITES}
     # Z-up: the same animation seen in the rotated basis (offsets rotate, local rotations are conjugated).

@@ -20,7 +20,6 @@ from dataclasses import replace
 from typing import Callable
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..cores import use
 from ..detectors.candidates import VideoCandidates
@@ -98,11 +97,6 @@ class LiveFeed:
         self._lifting = self._pool.submit(self._lift, replace(cands, frames=list(cands.frames)), *loaded)
 
     def _lift(self, cands: VideoCandidates, lifter, checkpoint) -> None:
-        # One BLAS thread: beside the busy render, two threads waiting on each other made a lift 5-10x slower.
-        with threadpool_limits(1, "blas"):
-            self._lift_now(cands, lifter, checkpoint)
-
-    def _lift_now(self, cands: VideoCandidates, lifter, checkpoint) -> None:
         n = len(cands.frames)
         spans, tracks_found = choose_people(cands, self.choice, self.info.fps)
         lookahead = lifter.lookahead(self.info.fps)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..detectors.candidates import VideoCandidates, boxes_around
 from ..detectors.keypoints import Keypoints2D, NoPersonError
@@ -145,12 +146,17 @@ def choose_people(cands: VideoCandidates, choice: PeopleChoice, fps: float, one_
 def lift_people(spans: list[PersonSpan], info: VideoInfo, lifter, checkpoint: Path | None, detector_name: str,
                 options: InferenceOptions, choice: PeopleChoice, tracks_found: int, num_frames: int
                 ) -> PeopleResult:
-    """Fill, convert and lift each chosen person (NoPersonError for a person never detected)."""
+    """Fill, convert and lift each chosen person (NoPersonError for a person never detected).
+
+    With one BLAS thread: the lifts during detection run beside MediaPipe and the render (vp3d.pipeline.overlap),
+    the last one beside the render's tail, where two threads waiting on each other took 5-10x as long; and the
+    joints' last bits do not depend on the machine's CPU count."""
     people = []
-    for s in spans:
-        extras = {} if s.track_id is None else {"track_id": s.track_id, "first_frame": s.first_frame,
-                                                  "last_frame": s.last_frame}
-        result = result_from_keypoints(s.raw, info, lifter, checkpoint, detector_name, options, extras=extras,
-                                       start=s.start)
-        people.append(PersonResult(s.track_id, s.first_frame, s.last_frame, s.start, result))
+    with threadpool_limits(1, "blas"):
+        for s in spans:
+            extras = {} if s.track_id is None else {"track_id": s.track_id, "first_frame": s.first_frame,
+                                                      "last_frame": s.last_frame}
+            result = result_from_keypoints(s.raw, info, lifter, checkpoint, detector_name, options, extras=extras,
+                                           start=s.start)
+            people.append(PersonResult(s.track_id, s.first_frame, s.last_frame, s.start, result))
     return PeopleResult(video=info, num_frames=num_frames, people=people, tracks_found=tracks_found, choice=choice)

@@ -15,8 +15,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from threadpoolctl import threadpool_limits
-
 from ..detectors.factory import check_layout, single_person_message
 from ..detectors.keypoints import DetectorError, NoPersonError, conversion
 from ..render.video import SideBySideRender
@@ -102,11 +100,8 @@ def run_video(path: str | os.PathLike, options: InferenceOptions | None = None,
     try:
         conversion(cands.layout, lifter.meta.input_layout)
         spans, tracks_found = choose_people(cands, choice, info.fps, detector.one_person)
-        # One BLAS thread, as overlap.LiveFeed lifts: beside a render drawing its last frames on every core, two
-        # threads waiting on each other are slower; and the joints' last bits no longer depend on the CPU count.
-        with threadpool_limits(1, "blas"):
-            return lift_people(spans, info, lifter, checkpoint_path, detector.name, options, choice, tracks_found,
-                               len(cands.frames))
+        return lift_people(spans, info, lifter, checkpoint_path, detector.name, options, choice, tracks_found,
+                           len(cands.frames))
     except NoPersonError as e:
         raise NoPersonError(f"{path}: {e}") from None
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..skeleton import H36M
+from ..world import unit
+from .quaternion import qrot
 
 LOWER = (1, 2, 3, 4, 5, 6)  # hips, knees, feet (the root, joint 0, comes with them)
 UPPER = tuple(range(7, 17))  # spine, thorax, nose, head, arms
@@ -128,22 +130,17 @@ _J = {name: i for i, name in enumerate(H36M.joint_names)}
 _UP = np.array([0.0, 1.0, 0.0])
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
-
-
 def _rotate(points: np.ndarray, centre: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
     """(T, k, 3) points turned about (T, 3) centres and (T, 3) unit axes by (T,) radians (right-hand rule)."""
-    v = points - centre[:, None]
-    k = axis[:, None]
-    c, s = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None]
-    return centre[:, None] + v * c + np.cross(k, v) * s + k * (v * k).sum(-1, keepdims=True) * (1 - c)
+    half = angle[:, None] / 2
+    turn = np.concatenate([np.cos(half), np.sin(half) * axis], axis=-1)[:, None]  # (T, 1, 4) unit quaternions
+    return centre[:, None] + qrot(turn, points - centre[:, None])
 
 
 def _frame(left: np.ndarray, up: np.ndarray) -> np.ndarray:
     """(T, 3, 3) body frames, columns: the person's left, up and forward (the way the face points)."""
-    left = _unit(left)
-    up = _unit(up - (up * left).sum(-1, keepdims=True) * left)
+    left = unit(left)
+    up = unit(up - (up * left).sum(-1, keepdims=True) * left)
     return np.stack([left, up, np.cross(left, up)], axis=-1)
 
 
@@ -162,11 +159,11 @@ def _bend(m: np.ndarray, joint: int, end: int, factor: np.ndarray, max_flexion: 
     to max_flexion radians. A factor rather than an added angle: a straight limb has no defined hinge axis
     (the direction it would bend depends on a rotation the joint positions do not show), and a factor leaves
     it straight instead of bending it whichever way the noise of a nearly straight limb points."""
-    upper = _unit(m[:, joint] - m[:, H36M.parents[joint]])
-    lower = _unit(m[:, end] - m[:, joint])
+    upper = unit(m[:, joint] - m[:, H36M.parents[joint]])
+    lower = unit(m[:, end] - m[:, joint])
     now = np.arccos(np.clip((upper * lower).sum(-1), -1.0, 1.0))
     wanted = np.minimum(now * factor, np.maximum(max_flexion, now))
-    m[:, [end]] = _rotate(m[:, [end]], m[:, joint], _unit(np.cross(upper, lower)), wanted - now)
+    m[:, [end]] = _rotate(m[:, [end]], m[:, joint], unit(np.cross(upper, lower)), wanted - now)
 
 
 def vary_joint_angles(rng: np.random.Generator, motion: np.ndarray, spread: AngleSpread = AngleSpread(),
@@ -192,17 +189,17 @@ def vary_joint_angles(rng: np.random.Generator, motion: np.ndarray, spread: Angl
     spine = _J["spine"]
     turn(above_spine, spine, pelvis[..., 0], offset(spread.trunk))  # forward / back
     turn(above_spine, spine, pelvis[..., 2], offset(spread.trunk))  # sideways
-    turn(above_spine, spine, _unit(m[:, _J["thorax"]] - m[:, spine]), offset(spread.trunk))  # twist
+    turn(above_spine, spine, unit(m[:, _J["thorax"]] - m[:, spine]), offset(spread.trunk))  # twist
     chest = _chest_frame(m)
     head = [_J["neck_nose"], _J["head"]]
     turn(head, _J["thorax"], chest[..., 0], offset(spread.neck))
     turn(head, _J["thorax"], chest[..., 1], offset(spread.neck))
     for side in ("left", "right"):
         shoulder, elbow, wrist = (_J[f"{side}_{j}"] for j in ("shoulder", "elbow", "wrist"))
-        turn([elbow, wrist], shoulder, chest @ _unit(rng.normal(size=3)), offset(spread.shoulder))
+        turn([elbow, wrist], shoulder, chest @ unit(rng.normal(size=3)), offset(spread.shoulder))
         _bend(m, elbow, wrist, np.exp(drift(spread.elbow)), np.radians(spread.max_flexion))
         hip, knee, foot = (_J[f"{side}_{j}"] for j in ("hip", "knee", "foot"))
-        turn([knee, foot], hip, pelvis @ _unit(rng.normal(size=3)), offset(spread.hip))
+        turn([knee, foot], hip, pelvis @ unit(rng.normal(size=3)), offset(spread.hip))
         _bend(m, knee, foot, np.exp(drift(spread.knee)), np.radians(spread.max_flexion))
     return m
 
