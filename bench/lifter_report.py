@@ -35,9 +35,9 @@ def pooled(sequences: list[dict]) -> dict:
     return {k: float(np.sum(w * [s[k] for s in sequences]) / w.sum()) for k in ("p1", "p2", "mpjve")}
 
 
-def rows(checkpoint: str) -> list[dict]:
-    cmu = evaluate(checkpoint)
-    bandai = evaluate(checkpoint, "--bvh-dir", str(BANDAI))
+def rows(checkpoint: str, noise: str = "detector") -> list[dict]:
+    cmu = evaluate(checkpoint, "--noise", noise)
+    bandai = evaluate(checkpoint, "--noise", noise, "--bvh-dir", str(BANDAI))
     out = []
     for subject in ("02", "135"):
         seqs = [s for s in cmu["sequences"] if s["name"].startswith(f"{subject}/")]
@@ -51,8 +51,10 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoints", nargs="+")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--noise", choices=("detector", "mediapipe", "none"), default="detector",
+                   help="the 2D's errors (vp3d evaluate --noise): every figure of the card so far is 'detector'")
     args = p.parse_args()
-    table = [r for c in args.checkpoints for r in rows(c)]
+    table = [r for c in args.checkpoints for r in rows(c, args.noise)]
     if args.json:
         print(json.dumps(table, indent=1))
         return 0

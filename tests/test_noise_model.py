@@ -8,6 +8,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from conftest import require_shared
 from scipy.signal import savgol_filter
 
 from vp3d.detectors.keypoints import interpolate_frames
@@ -90,3 +91,36 @@ def test_motion_jitter_grows_with_speed():
     noise = model.apply(np.random.default_rng(2), xy).astype(np.float64) - xy
     assert np.abs(noise[:, 16]).max() < 1e-3  # still: no jitter (float32 rounding only)
     assert noise[:, 13].std() == pytest.approx(0.02 * 10 * 50, rel=0.1)  # 0.02 s x 500 px/s
+
+
+@pytest.mark.parametrize("name", ["detector", "mediapipe"])
+def test_noise_models_have_names_for_the_command_line(name):
+    assert isinstance(NoiseModel.named(name), NoiseModel)
+    with pytest.raises(ValueError, match="unknown 2D noise model 'blur'"):
+        NoiseModel.named("blur")
+
+
+def lag1_correlation(error: np.ndarray) -> float:
+    """Lag-1 autocorrelation over time of a (T, J, 2) error, each joint's constant offset removed."""
+    e = error - error.mean(axis=0)
+    return float((e[1:] * e[:-1]).sum() / (e * e).sum())
+
+
+def test_evaluation_views_differ_only_in_the_named_noise():
+    """`vp3d evaluate --noise none|detector|mediapipe`: the same cameras and 3D, three kinds of 2D; the original
+    model's jitter is white, the MediaPipe preset's correlated in time (as the detector's: bench/README.md)."""
+    from types import SimpleNamespace
+
+    from vp3d.cli.evaluate import virtual_view_sequences
+    from vp3d.mocap import load_bvh
+    takes = [SimpleNamespace(subject=t[:2], name=t, positions=load_bvh(require_shared(
+        "mocap", "cmu_bvh", t[:2], f"{t}.bvh")).positions[:400]) for t in ("01_01", "02_01", "03_01")]
+    views = {noise: virtual_view_sequences(takes, 2, noise) for noise in ("none", "detector", "mediapipe")}
+    correlation = {}
+    for noise in ("detector", "mediapipe"):
+        for clean, noisy in zip(views["none"], views[noise]):
+            assert np.array_equal(clean.pose3d, noisy.pose3d) and np.array_equal(clean.intrinsics, noisy.intrinsics)
+            assert not np.allclose(clean.kp2d_norm, noisy.kp2d_norm)
+        correlation[noise] = np.median([lag1_correlation(n.kp2d_norm - c.kp2d_norm)
+                                        for c, n in zip(views["none"], views[noise])])
+    assert correlation["detector"] < 0.2 < 0.5 < correlation["mediapipe"]

@@ -43,8 +43,9 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bvh-dir", type=Path,
                    help="instead of the CMU split: every BVH take in this folder (any supported rig, e.g. "
                         "../shared/data/mocap_validation/bandai2), seen by the same kind of virtual cameras")
-    p.add_argument("--noise", choices=["detector", "none"], default="detector",
-                   help="2D input of the CMU split or --bvh-dir: detector-like noise (default) or clean projections")
+    p.add_argument("--noise", choices=["detector", "mediapipe", "none"], default="detector",
+                   help="2D input of the CMU split or --bvh-dir: detector-like noise (default; the model every "
+                        "past result used), noise fitted to MediaPipe on real video, or clean projections")
     p.add_argument("--views", type=int, default=2, help="virtual cameras per CMU validation motion")
     p.add_argument("--h36m-dir", type=Path, help="folder with data_3d_h36m.npz and data_2d_h36m_<keypoints>.npz")
     p.add_argument("-k", "--keypoints", default="cpn_ft_h36m_dbb", help="2D detections name (with --h36m-dir)")
@@ -61,23 +62,25 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
-def cmu_validation_sequences(mocap: Path, cache: Path | None, views: int, noisy: bool, seed: int = 0) -> list[Sequence]:
+def cmu_validation_sequences(mocap: Path, cache: Path | None, views: int, noise: str, seed: int = 0) -> list[Sequence]:
     """Fixed views of the validation subjects' motions: same cameras and noise on every call."""
     from ..mocap import load_collection, split
     _, val = split(load_collection(mocap, cache=cache))
-    return virtual_view_sequences(val, views, noisy, seed)
+    return virtual_view_sequences(val, views, noise, seed)
 
 
-def virtual_view_sequences(val, views: int, noisy: bool, seed: int = 0) -> list[Sequence]:
-    """Motions (vp3d.mocap.Motion) seen by fixed, seeded virtual cameras: same cameras and noise on every call."""
+def virtual_view_sequences(val, views: int, noise: str, seed: int = 0) -> list[Sequence]:
+    """Motions (vp3d.mocap.Motion) seen by fixed, seeded virtual cameras: same cameras and noise on every call.
+    noise: "none" or a NoiseModel.named name."""
     from ..training.synthetic import NoiseModel, random_camera, render_view
+    model = None if noise == "none" else NoiseModel.named(noise)
     rng = np.random.default_rng(seed)
     seqs = []
     for motion in val:
         for v in range(views):
             cam = random_camera(rng, motion.positions)
             noise_rng = np.random.default_rng([seed, v, len(seqs)])
-            kp, pose, traj, intr = render_view(noise_rng, motion.positions, NoiseModel() if noisy else None, cam)
+            kp, pose, traj, intr = render_view(noise_rng, motion.positions, model, cam)
             seqs.append(Sequence(subject=motion.subject, action=motion.name, camera_id=f"virtual{v}",
                                  kp2d_norm=kp, pose3d=pose, traj=traj, intrinsics=intr,
                                  width=cam.width, height=cam.height))
@@ -146,12 +149,12 @@ def run_evaluate(args) -> int:
         source = f"Human3.6M {args.keypoints} {','.join(name_list(args.subjects))}"
     elif args.bvh_dir:
         from ..mocap import load_bvh_folder
-        sequences = virtual_view_sequences(load_bvh_folder(args.bvh_dir), args.views, args.noise == "detector")
+        sequences = virtual_view_sequences(load_bvh_folder(args.bvh_dir), args.views, args.noise)
         source = f"{args.bvh_dir}, {args.views} virtual cameras per take, 2D noise: {args.noise}"
     else:
         if not args.mocap.exists():
             raise UserError(f"{args.mocap}: mocap folder not found (give --mocap or --h36m-dir)")
-        sequences = cmu_validation_sequences(args.mocap, args.cache, args.views, args.noise == "detector")
+        sequences = cmu_validation_sequences(args.mocap, args.cache, args.views, args.noise)
         source = f"CMU validation split, {args.views} virtual cameras per motion, 2D noise: {args.noise}"
     if not sequences:
         raise UserError(f"{args.input}: nothing to evaluate")

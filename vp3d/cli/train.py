@@ -50,6 +50,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                         "--init-from): allows few long windows per step (--chunk 128), the cheaper scheme")
     p.add_argument("--val-views", type=count, default=d.val_views, help="virtual cameras per validation motion")
     p.add_argument("--no-noise", action="store_true", help="train on clean projections (no detector noise)")
+    p.add_argument("--noise-model", choices=("detector", "mediapipe"), default=d.noise_model,
+                   help="the training 2D's errors: 'detector' (the original model, as validation uses) or "
+                        "'mediapipe' (fitted to MediaPipe on real video: steadier on still joints, jitter "
+                        "growing with speed, correlated in time; bench/noise_model_fit.py)")
     p.add_argument("--pose-augmentation", action="store_true",
                    help="more motion from the same takes: body parts recombined across takes, wide body "
                         "proportions (children included), reversed motion")
@@ -152,7 +156,7 @@ def run_train(args) -> int:
         dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size, chunk=args.chunk,
         scheme=args.scheme, lr=args.lr, lr_decay=args.lr_decay, lr_warmup_steps=args.lr_warmup_steps, ema=args.ema,
         frozen_batchnorm=args.frozen_batchnorm,
-        seed=args.seed, noise=not args.no_noise,
+        seed=args.seed, noise=not args.no_noise, noise_model=args.noise_model,
         epoch_frames=args.epoch_frames, val_views=args.val_views, bn_batches=args.bn_batches, out=str(args.out),
         resume=args.resume, init_from=args.init_from, velocity_weight=args.velocity_weight,
         trajectory=args.trajectory, freeze_pose=args.freeze_pose, trajectory_units=args.trajectory_units,

@@ -100,6 +100,16 @@ class NoiseModel:
         return float(np.exp(-1.0 / (self.fps * self.jitter_time))) if self.jitter_time > 0 else 0.0
 
     @classmethod
+    def named(cls, name: str, fps: float = 50.0) -> "NoiseModel":
+        """"detector": the original model (`NoiseModel()`, the noisy validation of every past result);
+        "mediapipe": the preset fitted to MediaPipe on real video (`fitted_to_mediapipe`)."""
+        if name == "detector":
+            return cls()
+        if name == "mediapipe":
+            return cls.fitted_to_mediapipe(fps)
+        raise ValueError(f"unknown 2D noise model {name!r} (detector, mediapipe)")
+
+    @classmethod
     def fitted_to_mediapipe(cls, fps: float = 50.0) -> "NoiseModel":
         """MediaPipe Pose (vp3d's default detector, landmark smoothing on), fitted by bench/noise_model_fit.py
         to the two shared clips: taiji (static camera, fast arm swings, 23.976 fps, person ~580 px) and

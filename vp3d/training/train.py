@@ -412,7 +412,7 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
     ddp_traj = model_traj
     if model_traj is not None and world > 1:
         ddp_traj = torch.nn.parallel.DistributedDataParallel(model_traj)
-    sampler = MotionSampler(train_motions, rf, meta.causal, NoiseModel() if config.noise else None,
+    sampler = MotionSampler(train_motions, rf, meta.causal, NoiseModel.named(config.noise_model) if config.noise else None,
                             pose_augmentation=config.pose_augmentation,
                             proportions=Proportions.named(config.body_proportions),
                             joint_angles=config.joint_angles)
@@ -509,6 +509,7 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                          "validation_extra": val_extra, "pose_augmentation": config.pose_augmentation,
                          **({"body_proportions": config.body_proportions} if config.pose_augmentation else {}),
                          **({"joint_angles": True} if config.joint_angles else {}),
+                         **({"noise_model": config.noise_model} if config.noise_model != "detector" else {}),
                          "ema": config.ema,
                          **config.extra}
         extra = {"vp3d_history": history, "vp3d_rng": [rng.bit_generator.state],

@@ -45,6 +45,7 @@ class TrainConfig:
     seed: int = 1234
     fps: float = 50.0
     noise: bool = True
+    noise_model: str = "detector"  # the training 2D's errors: NoiseModel.named (validation keeps "detector")
     pose_augmentation: bool = False  # recombined body parts, wide proportions, reversed motion (pose_augmentation.py)
     body_proportions: str = "wide"  # with pose_augmentation: "wide" (children too) or "adult" (Proportions.named)
     joint_angles: bool = False  # half the windows with other joint angles (pose_augmentation.vary_joint_angles)
