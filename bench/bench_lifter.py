@@ -2,10 +2,14 @@
 
     python bench/bench_lifter.py [--channels 256] [--seconds 3]
 
-Prints two tables:
+Prints three tables:
 1. Training throughput (output frames/s) of the chunked scheme against the reference's strided
    single-frame scheme (the plain way to get uncorrelated batches), and the single-frame baseline.
-2. Inference throughput of the 243-frame model over one long sequence (with and without flip
+2. Training throughput of the scheme the shipped weights are fine-tuned with (`--frozen-batchnorm --chunk 128
+   --batch-size 2048`: 16 windows x 128 output frames, BatchNorm in its inference form, dropout on), in float32
+   and with `--bf16`, at 256 and 1024 channels, and of the default scheme, as achieved GFLOP/s (forward +
+   backward = 3x the forward's convolutions) / the matmul GFLOP/s of the same arithmetic.
+3. Inference throughput of the 243-frame model over one long sequence (with and without flip
    augmentation) against the fp32 matrix-multiply rate: achieved GFLOP/s / matmul GFLOP/s.
 """
 
@@ -29,20 +33,44 @@ def timed(fn, seconds: float) -> float:
     return (time.perf_counter() - t0) / n
 
 
-def train_step(model, x):
+def train_step(model, x, bf16: bool = False):
     opt = torch.optim.Adam(model.parameters(), amsgrad=True)
 
     def step():
-        loss = model(x).pow(2).mean()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):  # as vp3d train --bf16
+            loss = model(x).float().pow(2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
     return step
 
 
-def matmul_gflops(seconds: float) -> float:
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+def matmul_gflops(seconds: float, dtype=torch.float32) -> float:
+    a, b = torch.randn(2048, 2048, dtype=dtype), torch.randn(2048, 2048, dtype=dtype)
     return 2 * 2048 ** 3 / timed(lambda: a @ b, seconds) / 1e9
+
+
+def conv_flops(model: torch.nn.Module, x: torch.Tensor) -> float:
+    """Multiply-adds x 2 of every convolution in one forward pass over x, counted from the layers' outputs."""
+    total = []
+
+    def count(conv, _inputs, out):
+        total.append(2 * conv.weight.numel() * out.shape[0] * out.shape[-1])
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, torch.nn.Conv1d)]
+    with torch.no_grad():
+        model(x)
+    for h in hooks:
+        h.remove()
+    return float(sum(total))
+
+
+def frozen_batchnorm(model: TemporalModel) -> TemporalModel:
+    """Training mode with every BatchNorm normalizing by its running statistics (vp3d train --frozen-batchnorm)."""
+    model.train()
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.eval()
+    return model
 
 
 def conv_flops_per_output_frame(model: TemporalModel) -> float:
@@ -75,7 +103,24 @@ def main() -> None:
     for name, fps in rows:
         print(f"{name:48s} {fps:10.0f} {fps / base:10.2f}")
 
-    gflops = matmul_gflops(s)
+    gflops, gflops_bf16 = matmul_gflops(s), matmul_gflops(s, torch.bfloat16)
+    print(f"\nTraining against the matmul rate here (float32 {gflops:.0f}, bfloat16 {gflops_bf16:.0f} GFLOP/s), "
+          f"243 frames, 16 x 128 = windows x output frames per step unless said")
+    print(f"{'scheme':56s} {'frames/s':>10s} {'GFLOP/s':>9s} {'of matmul':>10s}")
+    for name, channels, frozen, windows, chunk, bf16 in (
+            ("64 x 16, batch statistics (the default)", C, False, 64, 16, False),
+            ("frozen statistics (the shipped weights' fine-tunes)", C, True, 16, 128, False),
+            ("frozen statistics, --bf16", C, True, 16, 128, True),
+            ("frozen statistics", 1024, True, 16, 128, False),
+            ("frozen statistics, --bf16", 1024, True, 16, 128, True)):
+        model = TemporalModel(channels=channels)
+        model = frozen_batchnorm(model) if frozen else model.train()
+        x = torch.randn(windows, 242 + chunk, 17, 2)
+        sec = timed(train_step(model, x, bf16), s)
+        achieved = 3 * conv_flops(model, x) / sec / 1e9
+        print(f"{name + f', {channels} ch':56s} {windows * chunk / sec:10.0f} {achieved:9.0f} "
+              f"{achieved / (gflops_bf16 if bf16 else gflops):10.2f}")
+
     print(f"\nInference, one 10,000-frame sequence; fp32 matmul rate here: {gflops:.0f} GFLOP/s")
     print(f"{'model':32s} {'frames/s':>10s} {'GFLOP/s':>9s} {'of matmul':>10s}")
     for channels in (C, 1024):

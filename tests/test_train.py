@@ -117,6 +117,23 @@ def test_training_learns_writes_loadable_checkpoints_and_a_seed_reproduces_it(tm
     assert (tmp_path / "a" / "run" / "best.bin").exists()
 
 
+def test_bfloat16_training_learns_and_saves_float32_weights_close_to_float32_training(tmp_path, motions):
+    """--bf16: the passes in bfloat16, what is learned and saved float32 and near what float32 learns (the same
+    batches: the seed's draws do not depend on the arithmetic)."""
+    train_m, val_m = motions
+    full = train(tiny_config(tmp_path / "f", epochs=3), [train_m], [val_m[:300]], log=lambda m: None)
+    half = train(tiny_config(tmp_path / "h", epochs=3, bf16=True), [train_m], [val_m[:300]], log=lambda m: None)
+    losses = [h["loss_mm"] for h in half.history]
+    assert losses[-1] < losses[0]
+    assert all(w.dtype == torch.float32 for w in half.model.state_dict().values() if w.is_floating_point())
+    for h_full, h_half in zip(full.history, half.history):
+        assert h_half["loss_mm"] == pytest.approx(h_full["loss_mm"], rel=0.03)
+        assert h_half["val"]["noisy"]["p1"] == pytest.approx(h_full["val"]["noisy"]["p1"], rel=0.03)
+    differs = [not torch.equal(a, b) for a, b in zip(full.model.parameters(), half.model.parameters())]
+    assert any(differs)  # the arithmetic did change
+    assert load_checkpoint(tmp_path / "h" / "run" / "last.bin").meta.training["bf16"] is True
+
+
 def test_resume_continues_exactly_where_the_run_stopped(tmp_path, motions):
     train_m, val_m = motions
     straight = train(tiny_config(tmp_path / "s", epochs=2), [train_m], [val_m[:300]], log=lambda m: None)

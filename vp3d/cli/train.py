@@ -48,6 +48,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frozen-batchnorm", action="store_true",
                    help="fine-tune with BatchNorm's running statistics of --init-from held fixed (needs "
                         "--init-from): allows few long windows per step (--chunk 128), the cheaper scheme")
+    p.add_argument("--bf16", action="store_true",
+                   help="forward and backward passes in bfloat16 (weights, optimizer and losses stay float32; "
+                        "validation and the saved weights float32): several times the float32 rate on CPUs with "
+                        "AMX (bench/README.md)")
     p.add_argument("--val-views", type=count, default=d.val_views, help="virtual cameras per validation motion")
     p.add_argument("--no-noise", action="store_true", help="train on clean projections (no detector noise)")
     p.add_argument("--noise-model", choices=("detector", "mediapipe"), default=d.noise_model,
@@ -155,7 +159,7 @@ def run_train(args) -> int:
         filter_widths=args.arc, channels=args.channels, causal=args.causal,
         dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size, chunk=args.chunk,
         scheme=args.scheme, lr=args.lr, lr_decay=args.lr_decay, lr_warmup_steps=args.lr_warmup_steps, ema=args.ema,
-        frozen_batchnorm=args.frozen_batchnorm,
+        frozen_batchnorm=args.frozen_batchnorm, bf16=args.bf16,
         seed=args.seed, noise=not args.no_noise, noise_model=args.noise_model,
         epoch_frames=args.epoch_frames, val_views=args.val_views, bn_batches=args.bn_batches, out=str(args.out),
         resume=args.resume, init_from=args.init_from, velocity_weight=args.velocity_weight,

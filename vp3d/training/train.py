@@ -199,6 +199,13 @@ class TrainOutcome:
         return self.history[-1]["val"] if self.history else {}
 
 
+def _pose_step(model, sampler: MotionSampler, rng: np.random.Generator, windows: int, out_frames: int,
+               velocity_weight: float, device) -> torch.Tensor:
+    """Loss of one step of the pose model alone on a fresh batch of `windows` x `out_frames` output frames."""
+    kp, target = sampler.batch(rng, windows, out_frames)
+    return _pose_loss(model(kp.to(device)), target.to(device), velocity_weight)
+
+
 def _pose_loss(pred: torch.Tensor, target: torch.Tensor, velocity_weight: float) -> torch.Tensor:
     loss = metrics.mpjpe_loss(pred, target)
     if velocity_weight:
@@ -457,15 +464,14 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
             if ramp <= 1.0:
                 for group in optimizer.param_groups:
                     group["lr"] = lr * ramp
-            if model_traj is None:
-                kp, target = sampler.batch(rng, windows_per_step, out_frames)
-                pred = ddp(kp.to(device))
-                loss = _pose_loss(pred, target.to(device), config.velocity_weight)
-            else:
-                loss = _trajectory_step(ddp, ddp_traj, sampler, unlabeled_sampler, rng, windows_per_step,
-                                        out_frames, with_2d_losses, config.bone_length_term,
-                                        config.velocity_weight, device, config.reprojection_weight,
-                                        config.freeze_pose, meta.trajectory_units == "focal")
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.bf16):
+                if model_traj is None:
+                    loss = _pose_step(ddp, sampler, rng, windows_per_step, out_frames, config.velocity_weight, device)
+                else:
+                    loss = _trajectory_step(ddp, ddp_traj, sampler, unlabeled_sampler, rng, windows_per_step,
+                                            out_frames, with_2d_losses, config.bone_length_term,
+                                            config.velocity_weight, device, config.reprojection_weight,
+                                            config.freeze_pose, meta.trajectory_units == "focal")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -510,6 +516,7 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                          **({"body_proportions": config.body_proportions} if config.pose_augmentation else {}),
                          **({"joint_angles": True} if config.joint_angles else {}),
                          **({"noise_model": config.noise_model} if config.noise_model != "detector" else {}),
+                         **({"bf16": True} if config.bf16 else {}),
                          "ema": config.ema,
                          **config.extra}
         extra = {"vp3d_history": history, "vp3d_rng": [rng.bit_generator.state],

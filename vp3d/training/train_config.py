@@ -41,6 +41,9 @@ class TrainConfig:
     # so windows can be long (few, long chunks cost far less per output frame: bench/README.md), and the
     # network trained is exactly the one validated and shipped (no precise-BN re-estimate).
     frozen_batchnorm: bool = False
+    # Forward and backward in bfloat16 under autocast (weights, Adam and the losses stay float32): on a CPU with
+    # AMX the convolutions run several times the float32 rate (bench/README.md); validation stays float32.
+    bf16: bool = False
     ema: float = 0.0  # decay of an exponential moving average of the weights (per step); 0: off
     seed: int = 1234
     fps: float = 50.0
