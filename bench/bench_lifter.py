@@ -21,6 +21,7 @@ import time
 import torch
 
 from vp3d.lifter.model import TemporalModel, TemporalModelStrided
+from vp3d.training.train import hold_batchnorm_statistics
 
 
 def timed(fn, seconds: float) -> float:
@@ -64,15 +65,6 @@ def conv_flops(model: torch.nn.Module, x: torch.Tensor) -> float:
     return float(sum(total))
 
 
-def frozen_batchnorm(model: TemporalModel) -> TemporalModel:
-    """Training mode with every BatchNorm normalizing by its running statistics (vp3d train --frozen-batchnorm)."""
-    model.train()
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm1d):
-            m.eval()
-    return model
-
-
 def conv_flops_per_output_frame(model: TemporalModel) -> float:
     """Multiply-adds x 2 of one output frame of the dilated model on a long sequence."""
     flops = 2 * model.expand_conv.weight.numel()
@@ -114,7 +106,7 @@ def main() -> None:
             ("frozen statistics", 1024, True, 16, 128, False),
             ("frozen statistics, --bf16", 1024, True, 16, 128, True)):
         model = TemporalModel(channels=channels)
-        model = frozen_batchnorm(model) if frozen else model.train()
+        model = hold_batchnorm_statistics(model) if frozen else model.train()
         x = torch.randn(windows, 242 + chunk, 17, 2)
         sec = timed(train_step(model, x, bf16), s)
         achieved = 3 * conv_flops(model, x) / sec / 1e9

@@ -5,7 +5,7 @@
 The views of `vp3d evaluate` (2 fixed virtual cameras per take, flip; CMU subjects 02 and 135, and
 ../shared/data/mocap_validation/bandai2). Per set and joint, in mm:
 - P1, and its depth part (mean |error along the camera's axis|) beside the image-plane part;
-- the mean error in the true body's own frame (right = from the left to the right hip, up = from the pelvis to the
+- the mean error in the true body's own frame (left = from the right to the left hip, up = from the pelvis to the
   thorax, forward = towards the face), per CMU subject and for bandai2: a mean error that survives averaging over
   thousands of frames and views is a bias of the lifter or a difference of joint definitions between capture rigs,
   not noise.
@@ -23,20 +23,11 @@ from vp3d.lifter.inference import Lifter
 from vp3d.lifter.weights import default_checkpoint
 from vp3d.mocap import load_bvh_folder
 from vp3d.skeleton import H36M
+from vp3d.training.pose_augmentation import body_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 JOINT = {name: i for i, name in enumerate(H36M.joint_names)}
-
-
-def body_frames(pose: np.ndarray) -> np.ndarray:
-    """(T, 17, 3) -> (T, 3, 3): rows right, up, forward of each frame's body (forward = up x right: where the face is)."""
-    right = pose[:, JOINT["right_hip"]] - pose[:, JOINT["left_hip"]]
-    right /= np.linalg.norm(right, axis=-1, keepdims=True)
-    up = pose[:, JOINT["thorax"]] - pose[:, JOINT["hip"]]
-    up -= (up * right).sum(-1, keepdims=True) * right
-    up /= np.linalg.norm(up, axis=-1, keepdims=True)
-    return np.stack([right, up, np.cross(up, right)], axis=1)
 
 
 def joint_errors(lifter: Lifter, sequences) -> dict[str, dict[str, np.ndarray]]:
@@ -46,7 +37,9 @@ def joint_errors(lifter: Lifter, sequences) -> dict[str, dict[str, np.ndarray]]:
         error = (lifter.lift(seq.kp2d_norm, flip=True).poses - seq.pose3d) * 1000
         g = groups.setdefault(seq.subject, {"camera": [], "body": []})
         g["camera"].append(error)
-        g["body"].append(np.einsum("tij,tkj->tki", body_frames(seq.pose3d), error))
+        frames = body_frames(seq.pose3d[:, JOINT["left_hip"]] - seq.pose3d[:, JOINT["right_hip"]],
+                             seq.pose3d[:, JOINT["thorax"]] - seq.pose3d[:, JOINT["hip"]])
+        g["body"].append(np.einsum("tkj,tji->tki", error, frames))  # (left, up, forward) components
     return {name: {k: np.concatenate(v) for k, v in g.items()} for name, g in groups.items()}
 
 
@@ -58,7 +51,7 @@ def print_set(name: str, groups: dict[str, dict[str, np.ndarray]]) -> None:
     print(f"\n{name}: P1 {p1.mean():.1f} mm (the root counted as 0, as P1 does); image-plane part {plane.mean():.1f}, "
           f"depth part {depth.mean():.1f}")
     print(f"{'joint':16s} {'P1':>6s} {'depth':>6s} {'plane':>6s}" + "".join(
-        f" {'mean error (right, up, fwd) ' + g:>36s}" for g in groups))
+        f" {'mean error (left, up, fwd) ' + g:>36s}" for g in groups))
     for j, joint in enumerate(H36M.joint_names):
         bias = "".join(f" {np.linalg.norm(b):8.0f} ({b[0]:+5.0f},{b[1]:+5.0f},{b[2]:+5.0f})      "
                        for b in (g["body"][:, j].mean(0) for g in groups.values()))

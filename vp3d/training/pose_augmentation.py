@@ -137,8 +137,9 @@ def _rotate(points: np.ndarray, centre: np.ndarray, axis: np.ndarray, angle: np.
     return centre[:, None] + qrot(turn, points - centre[:, None])
 
 
-def _frame(left: np.ndarray, up: np.ndarray) -> np.ndarray:
-    """(T, 3, 3) body frames, columns: the person's left, up and forward (the way the face points)."""
+def body_frames(left: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """(T, 3, 3) body frames from (T, 3) left and up directions (up made orthogonal to left), columns: the person's
+    left, up and forward (the way the face points)."""
     left = unit(left)
     up = unit(up - (up * left).sum(-1, keepdims=True) * left)
     return np.stack([left, up, np.cross(left, up)], axis=-1)
@@ -147,11 +148,11 @@ def _frame(left: np.ndarray, up: np.ndarray) -> np.ndarray:
 def _pelvis_frame(m: np.ndarray) -> np.ndarray:
     left = m[:, _J["left_hip"]] - m[:, _J["right_hip"]]
     left[:, 1] = 0.0  # the pelvis frame stays upright: hips bend against the vertical
-    return _frame(left, np.broadcast_to(_UP, left.shape))
+    return body_frames(left, np.broadcast_to(_UP, left.shape))
 
 
 def _chest_frame(m: np.ndarray) -> np.ndarray:
-    return _frame(m[:, _J["left_shoulder"]] - m[:, _J["right_shoulder"]], m[:, _J["thorax"]] - m[:, _J["spine"]])
+    return body_frames(m[:, _J["left_shoulder"]] - m[:, _J["right_shoulder"]], m[:, _J["thorax"]] - m[:, _J["spine"]])
 
 
 def _bend(m: np.ndarray, joint: int, end: int, factor: np.ndarray, max_flexion: float) -> None:

@@ -199,13 +199,6 @@ class TrainOutcome:
         return self.history[-1]["val"] if self.history else {}
 
 
-def _pose_step(model, sampler: MotionSampler, rng: np.random.Generator, windows: int, out_frames: int,
-               velocity_weight: float, device) -> torch.Tensor:
-    """Loss of one step of the pose model alone on a fresh batch of `windows` x `out_frames` output frames."""
-    kp, target = sampler.batch(rng, windows, out_frames)
-    return _pose_loss(model(kp.to(device)), target.to(device), velocity_weight)
-
-
 def _pose_loss(pred: torch.Tensor, target: torch.Tensor, velocity_weight: float) -> torch.Tensor:
     loss = metrics.mpjpe_loss(pred, target)
     if velocity_weight:
@@ -259,6 +252,15 @@ def _trajectory_step(model, model_traj, sampler: MotionSampler, unlabeled: Unlab
 
 def _batchnorms(model: torch.nn.Module) -> list[torch.nn.Module]:
     return [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+
+def hold_batchnorm_statistics(model: torch.nn.Module) -> torch.nn.Module:
+    """`--frozen-batchnorm`'s training mode: every BatchNorm normalizes with its running statistics and does not
+    update them; everything else (dropout) trains. Returns the model."""
+    model.train()
+    for norm in _batchnorms(model):
+        norm.eval()
+    return model
 
 
 @contextmanager
@@ -453,8 +455,7 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                 m.train()
                 m.set_bn_momentum(bn_momentum(epoch, config.epochs))
                 if config.frozen_batchnorm:
-                    for norm in _batchnorms(m):
-                        norm.eval()
+                    hold_batchnorm_statistics(m)
         for group in optimizer.param_groups:
             group["lr"] = lr
         loss_sum = 0.0
@@ -466,7 +467,8 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                     group["lr"] = lr * ramp
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.bf16):
                 if model_traj is None:
-                    loss = _pose_step(ddp, sampler, rng, windows_per_step, out_frames, config.velocity_weight, device)
+                    kp, target = sampler.batch(rng, windows_per_step, out_frames)
+                    loss = _pose_loss(ddp(kp.to(device)), target.to(device), config.velocity_weight)
                 else:
                     loss = _trajectory_step(ddp, ddp_traj, sampler, unlabeled_sampler, rng, windows_per_step,
                                             out_frames, with_2d_losses, config.bone_length_term,
