@@ -64,32 +64,61 @@ def test_edge_replication_padding_matches_a_hand_padded_forward_pass(tmp_path):
 
 
 @pytest.mark.parametrize("fps, flip", [(None, False), (24.0, True)])
-def test_long_sequences_lifted_in_chunks_equal_one_pass(tmp_path, monkeypatch, fps, flip):
-    """Long videos go through the model MAX_CHUNK_FRAMES outputs at a time (bounded memory). With a chunk
-    of 97 frames, 1000 input frames (more after resampling 24 -> 50 fps) take several forward passes, whose
-    joined output is the single pass's, frame for frame: none lost, doubled or shifted at a boundary."""
-    import vp3d.lifter.inference as inference
-    lifter = Lifter.load(write_official(tmp_path / "pretrained_h36m_cpn.bin", small_model()))
-    passes = []
-    network = lifter.pose_net
-
-    def counted(x):
-        out = network(x)
-        passes.append(len(out))
-        return out
-    lifter.pose_net = counted
+def test_long_sequences_lifted_in_windows_equal_one_pass(tmp_path, monkeypatch, fps, flip):
+    """Long videos go through the model chunk_memo.CHUNK_FRAMES outputs at a time (bounded memory). With
+    windows of 97 frames, 1000 input frames (more after resampling 24 -> 50 fps) take several forward passes,
+    whose joined output is the single pass's, frame for frame: none lost, doubled or shifted at a boundary."""
+    import vp3d.lifter.chunk_memo as chunk_memo
+    checkpoint = write_official(tmp_path / "pretrained_h36m_cpn.bin", small_model())
     kp = walking_2d(1000)
-    whole = lifter.lift(kp, fps=fps, flip=flip).poses
-    assert max(passes) > 97  # one pass per sequence (and one for its mirror image)
-    passes.clear()
-    monkeypatch.setattr(inference, "MAX_CHUNK_FRAMES", 97)
-    chunked = lifter.lift(kp, fps=fps, flip=flip).poses
+
+    def lift_counting_passes(window_frames):
+        monkeypatch.setattr(chunk_memo, "CHUNK_FRAMES", window_frames)
+        lifter, passes = Lifter.load(checkpoint), []
+        network = lifter.pose_net
+
+        def counted(x):
+            out = network(x)
+            passes.append(len(out))
+            return out
+        lifter.pose_net = counted
+        return lifter.lift(kp, fps=fps, flip=flip).poses, passes
+
+    whole, passes = lift_counting_passes(10 ** 6)
     model_frames = 1000 if fps is None else 2082  # 41.6 s at 50 fps
-    assert sorted(set(passes)) == [model_frames % 97, 97]  # full chunks and the remainder
+    assert passes == [model_frames] * (2 if flip else 1)  # one pass per sequence (and one for its mirror image)
+    chunked, passes = lift_counting_passes(97)
+    assert sorted(set(passes)) == [model_frames % 97, 97]  # full windows and the remainder
     assert len(passes) == (2 if flip else 1) * -(-model_frames // 97)
     assert chunked.shape == whole.shape == (1000, 17, 3)
     np.testing.assert_allclose(chunked, whole, atol=1e-5)
 
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_lifting_a_sequence_again_as_it_grows_computes_only_its_new_windows(tmp_path, monkeypatch, flip):
+    """A video's people are lifted again and again while it is detected (the render's lifts, then the final
+    one): a window of the model's input seen before is not computed again, and the poses are the same bits as
+    a fresh lifter's."""
+    import vp3d.lifter.chunk_memo as chunk_memo
+    monkeypatch.setattr(chunk_memo, "CHUNK_FRAMES", 100)
+    checkpoint = write_official(tmp_path / "pretrained_h36m_cpn.bin", small_model())
+    lifter = Lifter.load(checkpoint)
+    network, passes = lifter.pose_net, []
+
+    def counted(x):
+        passes.append(len(x))
+        return network(x)
+    lifter.pose_net = counted
+    # Jitter: the walk repeats itself, and a repeated window is (rightly) not computed twice.
+    kp = walking_2d(1000) + np.random.default_rng(0).normal(0, 0.002, (1000, 17, 2)).astype(np.float32)
+    lifter.lift(kp[:650], flip=flip)
+    assert len(passes) == (2 if flip else 1) * 7
+    passes.clear()
+    grown = lifter.lift(kp, flip=flip).poses
+    # Windows 0-4 read input frames up to 499 + 121 = 620 (edge padding from 650 on): the same as before. Window 5
+    # reads frames to 720, past the old end: computed again, with windows 6-9.
+    assert len(passes) == (2 if flip else 1) * 5
+    np.testing.assert_array_equal(grown, Lifter.load(checkpoint).lift(kp, flip=flip).poses)
 
 def mirror(kp, perm):
     out = kp[:, perm].copy()

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from conftest import BIN, small_model, walking_2d
-from vp3d.lifter import inference
+from vp3d.lifter import chunk_memo, inference
 from vp3d.lifter.checkpoint import CheckpointError, load_checkpoint
 from vp3d.lifter.inference import ENGINE_ENV, Lifter, choose_engine
 from vp3d.lifter.light_weights import file_sha256, read_light_arrays, write_light
@@ -79,13 +79,13 @@ def test_converted_official_checkpoints_give_the_torch_lifters_outputs(tmp_path,
                                                                         trajectory, chunk):
     """Official-format files (symmetric and causal, with and without a trajectory model), converted once:
     same poses and root trajectory, with the same padding, flip, resampling and chunking."""
+    if chunk:  # several forward passes per sequence (the torch side too)
+        monkeypatch.setattr(chunk_memo, "CHUNK_FRAMES", chunk)
     official = write_official_with_trajectory(tmp_path / name, causal, trajectory)
     light = Lifter.load(write_light(official))
     reference = Lifter.load(official)
     assert (light.engine, reference.engine) == ("numpy", "torch")
     assert light.meta == reference.meta and light.meta.causal == causal and light.meta.has_trajectory == trajectory
-    if chunk:  # several forward passes per sequence (the torch side too)
-        monkeypatch.setattr(inference, "MAX_CHUNK_FRAMES", chunk)
     kp = walking_2d(400)
     got, want = light.lift(kp, fps=30.0), reference.lift(kp, fps=30.0)
     assert_close_relative(got.poses, want.poses)

@@ -75,7 +75,8 @@ def test_the_model_cards_validation_table_agrees_with_the_registry():
 
 def test_parameter_counts_are_the_papers():
     assert parameter_count(LifterWeights.PRETRAINED_H36M_CPN.value) == 16_952_371
-    assert parameter_count(SHIPPED) == 1_092_403
+    assert parameter_count(SHIPPED) == 16_952_371  # version 6 on: the paper's width
+    assert parameter_count(LifterWeights.DEFAULT_CAUSAL.value) == 1_092_403  # 256 channels
 
 
 @pytest.mark.parametrize("name, layout", [("pretrained_h36m_cpn.bin", "h36m"), ("cpn-ft-243-dbb.bin", "h36m"),
@@ -144,7 +145,7 @@ def test_the_shipped_name_on_retrained_weights_of_its_architecture_warns_and_loa
     retrained = tmp_path / SHIPPED.file
     save_checkpoint(retrained, ckpt.meta, ckpt.model_pos, half=True)
     with pytest.warns(WeightsMismatchWarning, match="SHA-256 is not theirs") as caught:
-        assert load_checkpoint(retrained).meta.channels == 256
+        assert load_checkpoint(retrained).meta.channels == SHIPPED.architecture.channels
     assert len(caught) == 1 and caught[0].filename == str(retrained)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -27,6 +27,7 @@ import numpy as np
 from ..errors import INSTALL_TORCH
 from ..skeleton import H36M, get_layout, mirror
 from .camera import DEFAULT_FOV_DEGREES, focal_from_fov
+from .chunk_memo import ChunkMemo
 from .device import resolve_device
 from .errors import CheckpointError
 from .light_weights import LIGHT_SUFFIX, LightCheckpoint, light_form, load_light_checkpoint
@@ -40,8 +41,6 @@ Network = Callable[[np.ndarray], np.ndarray]  # (T, J_in, 2) float32 -> (T - RF 
 ENGINE_ENV = "VP3D_LIFTER_ENGINE"  # "torch" or "numpy" to force an engine (comparisons, debugging)
 DEFAULT_FOCAL = focal_from_fov(DEFAULT_FOV_DEGREES, 2.0)  # normalized (f / w * 2) when no focal is given
 CPU_DEVICES = ("cpu", "auto")  # where the numpy engine may serve: "auto" prefers it over asking torch for a GPU
-
-MAX_CHUNK_FRAMES = 8192  # output frames per forward pass; bounds activation memory on long videos
 
 
 @dataclass
@@ -111,6 +110,7 @@ class Lifter:
             self.engine, self.device = "torch", str(device)
             self.pose_net = TorchTemporalNet(checkpoint.model_pos, device)
             self.traj_net = TorchTemporalNet(checkpoint.model_traj, device) if checkpoint.model_traj else None
+        self._memo = ChunkMemo()  # a lift of a longer sequence reuses the windows it shares with earlier ones
         self.input_layout = get_layout(self.meta.input_layout)
         self._in_flip = self.input_layout.flip_permutation()
         self._out_flip = H36M.flip_permutation() if self.meta.num_joints_out == H36M.num_joints else None
@@ -155,12 +155,8 @@ class Lifter:
         return np.pad(seq, ((left, right), (0, 0), (0, 0)), mode="edge")
 
     def _run(self, net: Network, padded: np.ndarray) -> np.ndarray:
-        """padded (T + RF - 1, J, 2) -> (T, J_out, 3), in chunks of at most MAX_CHUNK_FRAMES outputs."""
-        rf = self.receptive_field
-        n_out = len(padded) - rf + 1
-        padded = np.ascontiguousarray(padded, dtype=np.float32)
-        return np.concatenate([net(padded[start: min(n_out, start + MAX_CHUNK_FRAMES) + rf - 1])
-                               for start in range(0, n_out, MAX_CHUNK_FRAMES)])
+        """padded (T + RF - 1, J, 2) -> (T, J_out, 3), in windows of chunk_memo.CHUNK_FRAMES outputs."""
+        return self._memo(net, np.ascontiguousarray(padded, dtype=np.float32), self.receptive_field)
 
     def _predict(self, net: Network, seq: np.ndarray, flip: bool, flip_out: bool) -> np.ndarray:
         pred = self._run(net, self._pad(seq))

@@ -92,7 +92,8 @@ class Weights:
 
 
 OFFICIAL_243 = Architecture(filter_widths=(3, 3, 3, 3, 3), channels=1024)
-VP3D_243 = Architecture(filter_widths=(3, 3, 3, 3, 3), channels=256)
+VP3D_243 = OFFICIAL_243  # the default since version 6: the paper's width (versions 2-5 had 256 channels)
+VP3D_243_NARROW = Architecture(filter_widths=(3, 3, 3, 3, 3), channels=256)
 VP3D_LICENCE = "Apache-2.0 (weights); data: CMU Graphics Lab Motion Capture Database terms"
 CPN_TRAINING_DATA = "Human3.6M S1, S5-S8, CPN 2D detections fine-tuned on Human3.6M"
 
@@ -109,21 +110,24 @@ class LifterWeights(Enum):
 
     VP3D_CMU_H36M17_243F = Weights(
         file="vp3d_cmu_h36m17_243f.bin", url=None,
-        sha256="6d0a37499c9ab423763c2b228f95f5aad9c5fe1f4b5620f12bb1f66456a8b9aa",
+        sha256="22b5db0ccba103c9b76a0d22f1a55e7451d262bcd3390611dec051de8d7fb9f1",
         input_layout="h36m", fps=50.0, causal=False, architecture=VP3D_243,
         licence=VP3D_LICENCE,
         training_data="CMU mocap (162 motions, subjects other than 02 and 135), random virtual cameras, "
                       "detector-like 2D noise; version 4: version 3 fine-tuned with its BatchNorm statistics held "
                       "fixed, 12 epochs x 524,288 frames in windows of 128 output frames, weights averaged (EMA 0.998); "
                       "version 5: that fine-tuned the same way with motion recombined across takes, reversed and "
-                      "reshaped at adult sizes (9 epochs), then with a velocity term (weight 0.2, 12 epochs)",
-        # bench/lifter_report.py (vp3d evaluate: 2 fixed cameras per take, detector-like noise, flip); version 4
-        # measured the same way: CMU 85.9 / 69.0 / 6.37, bandai2 74.9 / 56.1 / 5.60
-        metrics=lifter_report_metrics(cmu=(84.1, 67.8, 6.24), bandai2=(70.6, 55.3, 5.50)))
+                      "reshaped at adult sizes (9 epochs), then with a velocity term (weight 0.2, 12 epochs); "
+                      "version 6: that with joint angles varied as well (24 epochs), then widened to 1024 "
+                      "channels (Net2WiderNet: it starts as the 256-channel function) and fine-tuned in bfloat16, "
+                      "4 epochs at velocity weight 0.2 and 14 at 0.5, 262,144 frames each",
+        # bench/lifter_report.py (vp3d evaluate: 2 fixed cameras per take, detector-like noise, flip); version 5
+        # (256 channels) measured the same way: CMU 84.1 / 67.8 / 6.24, bandai2 70.6 / 55.3 / 5.50
+        metrics=lifter_report_metrics(cmu=(80.3, 64.4, 6.16), bandai2=(68.1, 53.0, 5.46)))
     VP3D_CMU_H36M17_243F_CAUSAL = Weights(
         file="vp3d_cmu_h36m17_243f_causal.bin", url=None,
         sha256="83b5a5bef0199cec908ea1da73d62a68577fe870881429b98013629ae81e5036",
-        input_layout="h36m", fps=50.0, causal=True, architecture=VP3D_243,
+        input_layout="h36m", fps=50.0, causal=True, architecture=VP3D_243_NARROW,
         licence=VP3D_LICENCE,
         training_data="the default's version 2, fine-tuned from it with causal convolutions (each frame from the 242 before "
                       "it), 9 epochs x 65,536 frames, weights averaged (EMA 0.995); version 2 (session 11): that fine-tuned "

@@ -15,6 +15,7 @@ When the render cannot run during detection (`can_overlap`), the same renderer i
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Callable
@@ -30,6 +31,10 @@ from .people import PeopleChoice, choose_people, lift_people
 
 FIRST_UPDATE = 32  # frames detected before the first lift
 UPDATE_STEP = 16  # then at least this many more before the next: the frames still to draw when detection ends
+# Each update lifts everything detected so far, so a wide lifter (1024 channels: ~16x the arithmetic of 256)
+# updating as often as a narrow one takes a core from the detector: after a lift of t seconds the next one waits
+# LIFT_PAUSE * t, which holds the lifting thread to about a third of a core whatever the lifter's cost.
+LIFT_PAUSE = 2.0
 GEOMETRY_SECONDS = 2.0  # the 3D panel's scale and floor come from this much motion (or the whole clip)
 
 
@@ -79,6 +84,7 @@ class LiveFeed:
         self.next_update = FIRST_UPDATE
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="vp3d-live-lift", initializer=use, initargs=(cpus,))
         self._lifting: Future | None = None
+        self._not_before = 0.0  # time.monotonic() before which no update starts (LIFT_PAUSE)
 
     def __call__(self, cands: VideoCandidates) -> None:
         self.render.raise_if_failed()
@@ -87,7 +93,7 @@ class LiveFeed:
                 return
             self._lifting.result()  # its error, if it failed
         n = len(cands.frames)
-        loaded = self.lifter() if n >= self.next_update else None
+        loaded = self.lifter() if n >= self.next_update and time.monotonic() >= self._not_before else None
         if loaded is None:
             return
         # Steps grow with the video (each lift covers everything so far), so the lifting stays a small,
@@ -97,6 +103,13 @@ class LiveFeed:
         self._lifting = self._pool.submit(self._lift, replace(cands, frames=list(cands.frames)), *loaded)
 
     def _lift(self, cands: VideoCandidates, lifter, checkpoint) -> None:
+        started = time.monotonic()
+        try:
+            self._lift_and_update(cands, lifter, checkpoint)
+        finally:
+            self._not_before = time.monotonic() + LIFT_PAUSE * (time.monotonic() - started)
+
+    def _lift_and_update(self, cands: VideoCandidates, lifter, checkpoint) -> None:
         n = len(cands.frames)
         spans, tracks_found = choose_people(cands, self.choice, self.info.fps)
         lookahead = lifter.lookahead(self.info.fps)
