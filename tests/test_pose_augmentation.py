@@ -148,6 +148,20 @@ def test_varied_joint_angles_move_the_limbs_by_centimetres_to_decimetres_and_slo
     assert np.median(drift) < 0.25 * own_speed
 
 
+def test_a_scaled_spread_moves_the_limbs_proportionally_further():
+    """`vp3d train --joint-angle-scale 2`: the same draws, every angle offset doubled: hands and feet move about
+    twice as far from where they were."""
+    motion = take("07_01")
+    ends = [J[j] for j in ("left_wrist", "right_wrist", "left_foot", "right_foot", "head")]
+
+    def moved(spread: AngleSpread) -> float:
+        rng = np.random.default_rng(0)
+        return float(np.median([np.linalg.norm((vary_joint_angles(rng, motion, spread) - motion)[:, ends],
+                                               axis=-1).mean() for _ in range(30)]))
+    assert AngleSpread().scaled(2).trunk == 16.0 and AngleSpread().scaled(2).max_flexion == 150.0
+    assert 1.6 < moved(AngleSpread().scaled(2)) / moved(AngleSpread()) < 2.4
+
+
 def test_elbows_and_knees_bend_within_their_range_and_a_straight_limb_stays_straight():
     motion = take("05_02")
     straight = motion.copy()  # the right arm held straight through the take
@@ -191,7 +205,7 @@ def test_sampler_with_joint_angles_draws_other_postures_of_a_still_take():
     """With `joint_angles`, windows of one held frame show that person in other postures, each window a
     slowly changing one; without it, every window holds the take's posture (only sizes and mirroring vary)."""
     still = np.repeat(take("09_01", 1), 300, axis=0)
-    for joint_angles in (False, True):
+    for joint_angles in (None, AngleSpread()):
         sampler = MotionSampler([still], receptive_field=9, causal=False, noise=None, joint_angles=joint_angles)
         _, poses = sampler.batch(np.random.default_rng(1), 64, 8)
         poses = poses.numpy().astype(np.float64)
@@ -199,7 +213,7 @@ def test_sampler_with_joint_angles_draws_other_postures_of_a_still_take():
         elbows = np.sort([flexion_deg(poses[:, 0], "left_elbow", "left_wrist"),
                           flexion_deg(poses[:, 0], "right_elbow", "right_wrist")], axis=0)
         differ = np.abs(elbows - np.median(elbows, axis=1, keepdims=True)).max(axis=0) > 1.0  # degrees
-        if joint_angles:
+        if joint_angles is not None:
             assert 0.3 < differ.mean() < 0.7  # about half the windows varied
         else:
             assert not differ.any()

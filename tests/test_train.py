@@ -390,16 +390,22 @@ def mocap_folder(root: Path, *trials: str) -> Path:
 
 
 def test_train_command_with_joint_angles_and_mediapipe_noise_records_them(tmp_path, capsys):
-    """`vp3d train --joint-angles --noise-model mediapipe` on a mocap folder: the run trains and its checkpoint
-    says so."""
+    """`vp3d train --joint-angles --joint-angle-scale 2 --noise-model mediapipe` on a mocap folder: the run trains
+    and its checkpoint says so; the scale alone is a one-line error that writes nothing."""
     from vp3d.cli import main
     mocap = mocap_folder(tmp_path / "mocap", "01_01", "02_01")
     assert main(["train", "--mocap", str(mocap), "--cache", str(tmp_path / "cache.npz"), "--arc", "1",
                  "--channels", "8", "--epochs", "1", "--epoch-frames", "256", "--batch-size", "64", "--chunk", "4",
-                 "--val-views", "1", "--bn-batches", "1", "--joint-angles", "--noise-model", "mediapipe",
-                 "--json", "--out", str(tmp_path / "run")]) == 0
+                 "--val-views", "1", "--bn-batches", "1", "--joint-angles", "--joint-angle-scale", "2",
+                 "--noise-model", "mediapipe", "--json", "--out", str(tmp_path / "run")]) == 0
     training = load_checkpoint(tmp_path / "run" / "last.bin").meta.training
-    assert training["joint_angles"] is True and training["noise_model"] == "mediapipe"
+    assert training["joint_angles"] is True and training["joint_angle_scale"] == 2
+    assert training["noise_model"] == "mediapipe"
+    capsys.readouterr()
+    assert main(["train", "--joint-angle-scale", "2", "--out", str(tmp_path / "run2"), "--epochs", "1"]) == 1
+    assert capsys.readouterr().err.splitlines() == ["vp3d: error: --joint-angle-scale scales the spread of "
+                                                    "--joint-angles: it needs --joint-angles"]
+    assert not (tmp_path / "run2").exists()
 
 
 def test_train_command_on_a_folder_without_takes_is_one_line(tmp_path, capsys):

@@ -68,6 +68,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="half the training windows with other joint angles: trunk bent and twisted, head "
                         "turned, arms and legs turned at shoulder and hip, elbows and knees more or less bent "
                         "(bone lengths kept)")
+    p.add_argument("--joint-angle-scale", type=float, default=d.joint_angle_scale, metavar="S",
+                   help="with --joint-angles: every joint's spread times S (default 1: 8 deg trunk, 12 neck, 15 "
+                        "shoulders, 10 hips; elbow and knee bend factors e^(0.25 / 0.2 sigma))")
     p.add_argument("--val-bvh", type=Path, action="append", default=[], metavar="DIR",
                    help="a folder of BVH takes (any supported rig) measured each epoch beside the CMU "
                         "validation split, never trained on; repeatable")
@@ -139,6 +142,8 @@ def run_train(args) -> int:
     if args.frozen_batchnorm and not (args.init_from or args.resume):
         raise UserError("--frozen-batchnorm fine-tunes with the BatchNorm statistics of --init-from's model: it "
                         "needs --init-from")
+    if args.joint_angle_scale != 1 and not args.joint_angles:
+        raise UserError("--joint-angle-scale scales the spread of --joint-angles: it needs --joint-angles")
     if args.body_proportions and not args.pose_augmentation:
         raise UserError("--body-proportions chooses the bodies of --pose-augmentation: it needs --pose-augmentation")
     if args.out.exists() and not args.out.is_dir():
@@ -165,7 +170,7 @@ def run_train(args) -> int:
         resume=args.resume, init_from=args.init_from, velocity_weight=args.velocity_weight,
         trajectory=args.trajectory, freeze_pose=args.freeze_pose, trajectory_units=args.trajectory_units,
         pose_augmentation=args.pose_augmentation, body_proportions=args.body_proportions or "wide",
-        joint_angles=args.joint_angles,
+        joint_angles=args.joint_angles, joint_angle_scale=args.joint_angle_scale,
         warmup_epochs=args.warmup_epochs,
         bone_length_term=args.bone_length_term, reprojection_weight=args.reprojection_weight,
         data_description=(f"CMU mocap at {args.mocap}: {len(train_m)} training motions "

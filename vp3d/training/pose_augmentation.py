@@ -18,7 +18,7 @@ motions never pass through here: the sampler only draws training takes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -124,6 +124,11 @@ class AngleSpread:
     knee: float = 0.2
     max_flexion: float = 150.0  # elbows and knees bend at most this far (degrees from straight)
     drift_seconds: float = 5.0
+
+    def scaled(self, factor: float) -> "AngleSpread":
+        """Every joint's spread times `factor` (the flexion limit and the drift's pace kept)."""
+        return replace(self, **{name: getattr(self, name) * factor
+                                for name in ("trunk", "neck", "shoulder", "hip", "elbow", "knee")})
 
 
 _J = {name: i for i, name in enumerate(H36M.joint_names)}

@@ -32,7 +32,7 @@ from ..lifter.checkpoint import LifterMeta, LoadedCheckpoint, load_checkpoint, s
 from ..lifter.inference import Lifter
 from ..lifter.model import TemporalModel, TemporalModelStrided
 from ..lifter.camera import project_to_2d_linear
-from .pose_augmentation import Proportions, recombine, reverse, vary_joint_angles, vary_proportions
+from .pose_augmentation import AngleSpread, Proportions, recombine, reverse, vary_joint_angles, vary_proportions
 from .synthetic import NoiseModel, random_camera, render_view, scale_bones, time_warp
 from .train_config import TrainConfig
 from .unlabeled import UnlabeledSampler, UnlabeledSequence
@@ -46,7 +46,8 @@ class MotionSampler:
 
     def __init__(self, motions: list[np.ndarray], receptive_field: int, causal: bool, noise: NoiseModel | None,
                  pose_augmentation: bool = False, proportions: Proportions = Proportions(),
-                 joint_angles: bool = False):
+                 joint_angles: AngleSpread | None = None):
+        """joint_angles: the spread of joint angles varied in half the windows (None: postures as taken)."""
         self.pose_augmentation = pose_augmentation
         self.joint_angles = joint_angles
         self.proportions = proportions
@@ -71,8 +72,8 @@ class MotionSampler:
                 seg = recombine(seg, self._segment(rng, n_in, left, speed))
             if rng.random() < 0.2:
                 seg = reverse(seg)
-        if self.joint_angles and rng.random() < 0.5:  # half the windows keep the postures people took
-            seg = vary_joint_angles(rng, seg)
+        if self.joint_angles is not None and rng.random() < 0.5:  # half keep the postures people took
+            seg = vary_joint_angles(rng, seg, self.joint_angles)
         if self.pose_augmentation:
             seg = vary_proportions(rng, seg, self.proportions)
         else:
@@ -424,7 +425,8 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
     sampler = MotionSampler(train_motions, rf, meta.causal, NoiseModel.named(config.noise_model) if config.noise else None,
                             pose_augmentation=config.pose_augmentation,
                             proportions=Proportions.named(config.body_proportions),
-                            joint_angles=config.joint_angles)
+                            joint_angles=AngleSpread().scaled(config.joint_angle_scale) if config.joint_angles
+                            else None)
     unlabeled_sampler = UnlabeledSampler(unlabeled, rf, meta.causal) if semi else None
     validation = ValidationSet.build(val_motions, config.val_views) if rank == 0 else None
     extra_sets = {name: ValidationSet.build(m, config.val_views) for name, m in (extra_validation or {}).items()
@@ -517,6 +519,8 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                          "validation_extra": val_extra, "pose_augmentation": config.pose_augmentation,
                          **({"body_proportions": config.body_proportions} if config.pose_augmentation else {}),
                          **({"joint_angles": True} if config.joint_angles else {}),
+                         **({"joint_angle_scale": config.joint_angle_scale}
+                            if config.joint_angles and config.joint_angle_scale != 1 else {}),
                          **({"noise_model": config.noise_model} if config.noise_model != "detector" else {}),
                          **({"bf16": True} if config.bf16 else {}),
                          "ema": config.ema,
