@@ -36,7 +36,6 @@ class ChunkMemo:
         self.chunk_frames, self.capacity = chunk_frames or CHUNK_FRAMES, capacity
         self._outputs: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
-        self.hits = self.misses = 0
 
     def __call__(self, net: Callable[[np.ndarray], np.ndarray], padded: np.ndarray, receptive_field: int
                  ) -> np.ndarray:
@@ -52,12 +51,10 @@ class ChunkMemo:
             out = self._outputs.get(key)
             if out is not None:
                 self._outputs.move_to_end(key)
-                self.hits += 1
                 return out
         out = net(window)
         out.flags.writeable = False  # shared by every lift that reuses it
         with self._lock:
-            self.misses += 1
             self._outputs[key] = out
             while len(self._outputs) > self.capacity:
                 self._outputs.popitem(last=False)
