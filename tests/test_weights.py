@@ -75,8 +75,8 @@ def test_the_model_cards_validation_table_agrees_with_the_registry():
 
 def test_parameter_counts_are_the_papers():
     assert parameter_count(LifterWeights.PRETRAINED_H36M_CPN.value) == 16_952_371
-    assert parameter_count(SHIPPED) == 16_952_371  # version 6 on: the paper's width
-    assert parameter_count(LifterWeights.DEFAULT_CAUSAL.value) == 1_092_403  # 256 channels
+    assert parameter_count(SHIPPED) == 16_952_371  # version 6 on (causal: 5 on): the paper's width
+    assert parameter_count(LifterWeights.DEFAULT_CAUSAL.value) == 16_952_371
 
 
 @pytest.mark.parametrize("name, layout", [("pretrained_h36m_cpn.bin", "h36m"), ("cpn-ft-243-dbb.bin", "h36m"),

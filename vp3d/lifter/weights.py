@@ -92,8 +92,7 @@ class Weights:
 
 
 OFFICIAL_243 = Architecture(filter_widths=(3, 3, 3, 3, 3), channels=1024)
-VP3D_243 = OFFICIAL_243  # the default since version 6: the paper's width (versions 2-5 had 256 channels)
-VP3D_243_NARROW = Architecture(filter_widths=(3, 3, 3, 3, 3), channels=256)
+VP3D_243 = OFFICIAL_243  # the paper's width, since version 6 (causal: 5); earlier versions had 256 channels
 VP3D_LICENCE = "Apache-2.0 (weights); data: CMU Graphics Lab Motion Capture Database terms"
 CPN_TRAINING_DATA = "Human3.6M S1, S5-S8, CPN 2D detections fine-tuned on Human3.6M"
 
@@ -126,8 +125,8 @@ class LifterWeights(Enum):
         metrics=lifter_report_metrics(cmu=(80.3, 64.4, 6.16), bandai2=(68.1, 53.0, 5.46)))
     VP3D_CMU_H36M17_243F_CAUSAL = Weights(
         file="vp3d_cmu_h36m17_243f_causal.bin", url=None,
-        sha256="83b5a5bef0199cec908ea1da73d62a68577fe870881429b98013629ae81e5036",
-        input_layout="h36m", fps=50.0, causal=True, architecture=VP3D_243_NARROW,
+        sha256="8bf5d4c34f806f44fb52f2b43a5729726cc69b16cb4d7c337fc2c52ab03cc359",
+        input_layout="h36m", fps=50.0, causal=True, architecture=VP3D_243,
         licence=VP3D_LICENCE,
         training_data="the default's version 2, fine-tuned from it with causal convolutions (each frame from the 242 before "
                       "it), 9 epochs x 65,536 frames, weights averaged (EMA 0.995); version 2 (session 11): that fine-tuned "
@@ -135,10 +134,11 @@ class LifterWeights(Enum):
                       "output frames, EMA 0.998; version 3 (session 12): that fine-tuned the same way with motion "
                       "recombined across takes, reversed and reshaped at adult sizes, 12 epochs; version 4 (session "
                       "13): that fine-tuned 12 epochs more with joint angles varied as well (trunk, neck, shoulders, "
-                      "hips, elbow and knee bend)",
-        # bench/lifter_report.py (as the default's; version 3 measured the same way: CMU 89.9 / 71.1 / 7.60,
-        # bandai2 72.0 / 57.7 / 7.02)
-        metrics=lifter_report_metrics(cmu=(88.5, 69.9, 7.52), bandai2=(70.9, 56.8, 6.95)))
+                      "hips, elbow and knee bend); version 5 (session 15): that widened to 1024 channels (Net2WiderNet) "
+                      "and fine-tuned in bfloat16 with a velocity term (weight 0.5), 12 epochs x 262,144 frames",
+        # bench/lifter_report.py (as the default's; version 4 (256 channels) measured the same way: CMU 88.5 /
+        # 69.9 / 7.52, bandai2 70.9 / 56.8 / 6.95)
+        metrics=lifter_report_metrics(cmu=(86.6, 68.5, 7.45), bandai2=(69.2, 55.5, 6.89)))
     PRETRAINED_H36M_CPN = Weights(
         file="pretrained_h36m_cpn.bin", url=OFFICIAL_URL + "pretrained_h36m_cpn.bin", sha256=None,
         input_layout="h36m", fps=50.0, causal=False, architecture=OFFICIAL_243, licence=OFFICIAL_LICENCE,
