@@ -190,6 +190,39 @@ def test_detection_goes_on_while_the_render_s_poses_are_lifted(tmp_path, small_t
     assert len(lifts) >= 2 and all(name.startswith("vp3d-live-lift") for name in lifts) and blas_threads <= {1}
 
 
+def test_the_render_s_lifts_are_paced_by_their_own_cost(tmp_path, small_taiji, monkeypatch):
+    """A lift for the render that took t seconds is followed by the next one no sooner than LIFT_PAUSE * t after
+    it ended, however often detection offers one: a wide (slow) lifter does not take a core from the detector."""
+    import threading
+    import time
+
+    import vp3d.pipeline.overlap as overlap
+    real_lift, spans = overlap.lift_people, []
+
+    def slow_lift(*args, **kwargs):  # a lifter of some cost: 0.2 s more per lift
+        started = time.monotonic()
+        time.sleep(0.2)
+        out = real_lift(*args, **kwargs)
+        if threading.current_thread().name.startswith("vp3d-live-lift"):
+            spans.append((started, time.monotonic()))
+        return out
+
+    monkeypatch.setattr(overlap, "lift_people", slow_lift)
+    options = InferenceOptions()
+    lifter, checkpoint = load_lifter(options)
+    detector = detector_from_options(options)
+    try:
+        result, path = render_while_detecting(small_taiji, tmp_path / "live.mp4", options, detector=detector,
+                                              progress=None, render_progress=None, lifter=lifter,
+                                              checkpoint_path=checkpoint)
+    finally:
+        detector.close()
+    assert len(result.poses3d) == 412 and path.exists()
+    assert len(spans) >= 2
+    for (start, end), (next_start, _) in zip(spans, spans[1:]):
+        assert next_start - end >= overlap.LIFT_PAUSE * (end - start) * 0.99  # (the feed times a little less)
+
+
 def test_a_live_lift_that_fails_stops_detection_and_leaves_nothing(tmp_path, small_taiji, monkeypatch):
     import vp3d.pipeline.overlap as overlap
 
