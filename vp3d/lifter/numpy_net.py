@@ -4,17 +4,23 @@
     poses = net(padded)          # (T, J_in, 2) float32 -> (T - RF + 1, J_out, 3) float32
 
 `state` holds the reference's parameter names (expand_conv.weight, layers_bn.3.running_var, ...) as numpy
-arrays, float16 or float32. In eval mode every BatchNorm is an affine map per channel, so it is folded into
-the convolution before it once, at load time: conv weights scaled per output channel, plus a bias. Dropout
-is the identity at inference. What is left per layer is a matrix product:
+arrays, float16 or float32. In eval mode every BatchNorm is an affine map per channel: a scale and a shift
+per output channel after the convolution. Dropout is the identity at inference. What is left per layer is a
+matrix product:
 
 - activations are time-major, (T, C) row-major, so one frame's channels are contiguous;
 - a width-k convolution with dilation d reads frames t, t+d, ..., t+(k-1)d: a strided view (T', k, C) of the
   activations (no copy), flattened to (T', k*C) and multiplied by the weights laid out as (k*C, C_out).
+
+The weights stay in the dtype they were stored in (float16 for shipped files) and a layer's are widened to
+float32 only for its product: the 1024-channel network holds 34 MB instead of 68 (a 10-minute video's memory
+target, bench/README.md), for a conversion per layer and pass. The live stream, which reads every weight for a
+frame or two at a time, uses `FoldedConv.matrix`: float32 with the BatchNorm folded in, made on first use.
 """
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Mapping
 
 import numpy as np
@@ -28,24 +34,36 @@ class FoldedConv:
 
     def __init__(self, weight: np.ndarray, bn: Mapping[str, np.ndarray] | None, dilation: int = 1,
                  bias: np.ndarray | None = None):
-        """weight: (C_out, C_in, k) as torch stores it; bn: the BatchNorm's weight, bias, running_mean and
-        running_var (C_out,), or None (then `bias`, (C_out,) or None, is the convolution's own)."""
-        weight = np.asarray(weight, np.float32)
+        """weight: (C_out, C_in, k) as torch stores it, float16 or float32 (kept so); bn: the BatchNorm's
+        weight, bias, running_mean and running_var (C_out,), or None (then `bias`, (C_out,) or None, is the
+        convolution's own)."""
+        weight = np.asarray(weight)
+        if weight.dtype not in (np.float16, np.float32):
+            weight = weight.astype(np.float32)
         c_out, c_in, self.width = weight.shape
         self.dilation = dilation
-        shift = np.zeros(c_out, np.float32) if bias is None else np.asarray(bias, np.float32)
-        if bn is not None:
-            # y = (conv(x) - mean) / sqrt(var + eps) * gamma + beta  ==  conv'(x) + beta', computed in float64
-            # so that folding adds no rounding of its own.
-            scale = np.asarray(bn["weight"], np.float64) / np.sqrt(np.asarray(bn["running_var"], np.float64)
-                                                                   + BATCHNORM_EPS)
-            shift = np.asarray(bn["bias"], np.float64) - np.asarray(bn["running_mean"], np.float64) * scale
-            weight = weight * scale[:, None, None]
         # (C_out, C_in, k) -> (k, C_in, C_out) -> (k*C_in, C_out): row j*C_in + c multiplies frame t + j*d,
         # channel c, the order of the strided view's flattening.
-        self.matrix = np.ascontiguousarray(weight.transpose(2, 1, 0).reshape(self.width * c_in, c_out),
-                                           dtype=np.float32)
-        self.shift = np.asarray(shift, np.float32)
+        self.weights = np.ascontiguousarray(weight.transpose(2, 1, 0).reshape(self.width * c_in, c_out))
+        self._scale64 = None  # the BatchNorm's scale as computed, for `matrix`
+        if bn is None:
+            self.scale = None
+            self.shift = np.zeros(c_out, np.float32) if bias is None else np.asarray(bias, np.float32)
+        else:
+            # y = (conv(x) - mean) / sqrt(var + eps) * gamma + beta  ==  conv(x) * scale + shift, computed in
+            # float64 so that the fold adds no rounding of its own.
+            scale = np.asarray(bn["weight"], np.float64) / np.sqrt(np.asarray(bn["running_var"], np.float64)
+                                                                   + BATCHNORM_EPS)
+            self.shift = (np.asarray(bn["bias"], np.float64)
+                          - np.asarray(bn["running_mean"], np.float64) * scale).astype(np.float32)
+            self.scale, self._scale64 = scale.astype(np.float32), scale
+
+    @cached_property
+    def matrix(self) -> np.ndarray:
+        """(k*C_in, C_out) float32 with the BatchNorm's scale folded in: y = x @ matrix + shift."""
+        if self._scale64 is None:
+            return self.weights.astype(np.float32)
+        return (self.weights.astype(np.float64) * self._scale64).astype(np.float32)
 
     @property
     def span(self) -> int:
@@ -59,7 +77,9 @@ class FoldedConv:
         step_t, step_c = x.strides
         windows = as_strided(x, shape=(out_frames, self.width, channels),
                              strides=(step_t, self.dilation * step_t, step_c), writeable=False)
-        y = windows.reshape(out_frames, self.width * channels) @ self.matrix
+        y = windows.reshape(out_frames, self.width * channels) @ self.weights.astype(np.float32, copy=False)
+        if self.scale is not None:
+            y *= self.scale
         y += self.shift
         return y
 
