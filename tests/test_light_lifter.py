@@ -225,3 +225,14 @@ def test_vp3d_infer_places_a_focal_unit_root_by_the_lens_it_is_told(clip, tmp_pa
         roots[fov] = np.array([f["root_camera"] for f in json.loads(out.read_text())["frames"]])
     ratio = np.tan(np.radians(70 / 2)) / np.tan(np.radians(40 / 2))
     np.testing.assert_allclose(roots[40], ratio * roots[70], rtol=1e-3, atol=1e-4)
+
+
+def test_the_light_engine_keeps_the_shipped_weights_as_stored():
+    """Memory (a 10-minute video's target): the numpy engine holds the shipped float16 weights as float16 and
+    widens a layer only for its product; the folded float32 copy is made for the live stream only."""
+    lifter = Lifter.load(default_checkpoint())
+    net = lifter.pose_net
+    convs = [net.expand, *(conv for dilated, pointwise, _ in net.blocks for conv in (dilated, pointwise)), net.shrink]
+    assert lifter.engine == "numpy" and all(conv.weights.dtype == np.float16 for conv in convs)
+    lifter.lift(walking_2d(300))
+    assert not any("matrix" in vars(conv) for conv in convs)
