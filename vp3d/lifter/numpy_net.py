@@ -45,7 +45,6 @@ class FoldedConv:
         # (C_out, C_in, k) -> (k, C_in, C_out) -> (k*C_in, C_out): row j*C_in + c multiplies frame t + j*d,
         # channel c, the order of the strided view's flattening.
         self.weights = np.ascontiguousarray(weight.transpose(2, 1, 0).reshape(self.width * c_in, c_out))
-        self._scale64 = None  # the BatchNorm's scale as computed, for `matrix`
         if bn is None:
             self.scale = None
             self.shift = np.zeros(c_out, np.float32) if bias is None else np.asarray(bias, np.float32)
@@ -56,14 +55,14 @@ class FoldedConv:
                                                                    + BATCHNORM_EPS)
             self.shift = (np.asarray(bn["bias"], np.float64)
                           - np.asarray(bn["running_mean"], np.float64) * scale).astype(np.float32)
-            self.scale, self._scale64 = scale.astype(np.float32), scale
+            self.scale = scale.astype(np.float32)
 
     @cached_property
     def matrix(self) -> np.ndarray:
         """(k*C_in, C_out) float32 with the BatchNorm's scale folded in: y = x @ matrix + shift."""
-        if self._scale64 is None:
+        if self.scale is None:
             return self.weights.astype(np.float32)
-        return (self.weights.astype(np.float64) * self._scale64).astype(np.float32)
+        return (self.weights.astype(np.float64) * self.scale).astype(np.float32)
 
     @property
     def span(self) -> int:
