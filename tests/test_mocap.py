@@ -130,25 +130,29 @@ def test_subject16_header_fps_is_wrong_gravity_says_120():
 # --- the 17 joints are a plausible human --------------------------------------------------------------------
 
 def test_limb_lengths_constant_over_time():
-    """Every limb is rigid, except that a thigh may vary by up to 3% (1.8% in a dance take): the hip points sit outside the hip
-    joint centres (where detectors mark hips, Human3.6M's hip width), so the distance to the knee follows
-    the femur's rotation a little."""
+    """Shins and forearms are rigid. A thigh may vary by up to 3% (1.8% in a dance take): the hip points sit
+    outside the hip joint centres (where detectors mark hips, Human3.6M's hip width), so the distance to the
+    knee follows the femur's rotation a little. An upper arm varies more (up to 8%): the shoulder point is on
+    the trunk, below the arm's pivot (test_shoulders_are_where_detectors_put_them)."""
     thighs = [i for i, limb in enumerate(LIMBS) if limb in (("left_hip", "left_knee"), ("right_hip", "right_knee"))]
-    assert len(thighs) == 2
+    upper_arms = [i for i, limb in enumerate(LIMBS) if limb[0].endswith("shoulder")]
+    assert len(thighs) == 2 and len(upper_arms) == 2
     for m in sample_motions():
         lengths = bone_lengths(m.positions.astype(np.float64), LIMBS)
         rel = lengths.std(axis=0) / lengths.mean(axis=0)
-        assert np.delete(rel, thighs).max() < 0.002, (m.rig, m.name, rel)
+        assert np.delete(rel, thighs + upper_arms).max() < 0.002, (m.rig, m.name, rel)
         assert rel[thighs].max() < 0.03, (m.rig, m.name, rel)
+        assert rel[upper_arms].max() < 0.08, (m.rig, m.name, rel)
 
 
 def test_left_right_symmetry():
-    """Limbs within 5 %; hip and shoulder half-widths within 10 % (CMU's own calibrations differ by up to
-    8 %: mjackson.asf has clavicles of 3.39 and 3.14 units; subject 06's forearms even differ by 12 %)."""
+    """Limbs within 5 %, upper arms within 12 % (their length follows the arm's elevation, and a dancer may hold
+    one arm higher than the other); hip and shoulder half-widths within 10 % (CMU's own calibrations differ by up
+    to 8 %: mjackson.asf has clavicles of 3.39 and 3.14 units; subject 06's forearms even differ by 12 %)."""
     widths = [("hip", "right_hip"), ("hip", "left_hip"), ("thorax", "right_shoulder"), ("thorax", "left_shoulder")]
     for m in sample_motions():
         mean = bone_lengths(m.positions.astype(np.float64), LIMBS + widths).mean(axis=0)
-        for (right, left), tol in [((0, 2), 0.05), ((1, 3), 0.05), ((4, 6), 0.05), ((5, 7), 0.05),
+        for (right, left), tol in [((0, 2), 0.05), ((1, 3), 0.05), ((4, 6), 0.12), ((5, 7), 0.05),
                                    ((8, 9), 0.10), ((10, 11), 0.10)]:
             assert abs(mean[right] / mean[left] - 1) < tol, (m.rig, m.name, right, left, mean[right], mean[left])
 
@@ -334,6 +338,37 @@ def test_hips_are_where_detectors_and_human36m_put_them():
         shoulders = mean_distance(m, "left_shoulder", "right_shoulder")
         assert 0.19 < hips < 0.3, (m.rig, hips)
         assert 0.6 < hips / shoulders < 0.8, (m.rig, hips / shoulders)
+
+
+def along_trunk(motion, joint, origin):
+    """Median height (m) of `joint` above `origin` along the trunk's axis (hip -> thorax), per frame."""
+    p = motion.positions.astype(np.float64)
+    up = p[:, J["thorax"]] - p[:, J["hip"]]
+    up /= np.linalg.norm(up, axis=-1, keepdims=True)
+    return float(np.median(np.einsum("tc,tc->t", p[:, J[joint]] - origin, up)))
+
+
+def test_shoulders_are_where_detectors_put_them():
+    """The thorax level with the mid-shoulders (MediaPipe's thorax is their midpoint; bandai2's sits 4 cm above;
+    CMU's arm pivot 7.5 cm above the thorax is not where a detector marks a shoulder), the nose tip 0.4-0.6
+    shoulder widths above the mid-shoulders (MediaPipe on the shared clips 0.49-0.56, bandai2 0.52; CMU's pivot
+    0.25-0.31), and a hanging upper arm 0.24-0.33 of the leg (Human3.6M 0.31, bandai2 0.29, CMU 0.26-0.31; CMU's
+    pivot 0.30-0.37),
+    in every CMU rig and in the second capture system."""
+    bandai = load_bvh(require_shared("mocap_validation", "bandai2", "dataset-2_walk_normal_001.bvh"))
+    for m in sample_motions() + [bandai]:
+        p = m.positions.astype(np.float64)
+        mid = 0.5 * (p[:, J["left_shoulder"]] + p[:, J["right_shoulder"]])
+        width = mean_distance(m, "left_shoulder", "right_shoulder")
+        assert -0.03 < along_trunk(m, "thorax", mid) < 0.05, (m.rig, m.name)
+        assert 0.4 < along_trunk(m, "neck_nose", mid) / width < 0.6, (m.rig, m.name)
+        arm = p[:, J["left_elbow"]] - p[:, J["left_shoulder"]]
+        up = p[:, J["thorax"]] - p[:, J["hip"]]
+        hanging = np.einsum("tc,tc->t", arm, up) < -0.9 * np.linalg.norm(arm, axis=-1) * np.linalg.norm(up, axis=-1)
+        leg = sum(np.linalg.norm(p[:, J[b]] - p[:, J[a]], axis=-1)
+                  for a, b in (("left_hip", "left_knee"), ("left_knee", "left_foot")))
+        assert hanging.mean() > 0.2, (m.rig, m.name)
+        assert 0.24 < np.median((np.linalg.norm(arm, axis=-1) / leg)[hanging]) < 0.33, (m.rig, m.name)
 
 
 def test_second_capture_system_maps_to_the_same_joint_definitions():

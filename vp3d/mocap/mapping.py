@@ -20,7 +20,8 @@ Weights may be negative (extrapolation, e.g. a wrist beyond a joint), but must s
 does not depend on where the world origin is. An `End Site` is the joint `<parent>End` (e.g. "HeadEnd").
 
 Shipped correspondence (R/L alike; "+T" adds the thorax bone T = NeckBase - Spine1 that the CMU BVH
-conversion drops, "+S" shifts the Daz arm to the fitted shoulder, "+K" the Daz shin to the fitted knee):
+conversion drops, "+S" shifts the Daz arm to the fitted shoulder, "+K" the Daz shin to the fitted knee, "-7.5"
+and "-4" lower a point by that many cm in the clavicle's frame, see "Shoulders" below):
 
     H36M       cmu (BVH, MotionBuilder names)     asf (Acclaim)       daz (offsets in cm, segment frame)
     hip        mid(LeftUpLeg, RightUpLeg)         mid(lfemur,rfemur)  mid(lThigh, rThigh)
@@ -31,9 +32,9 @@ conversion drops, "+S" shifts the Daz arm to the fitted shoulder, "+K" the Daz s
     thorax     NeckBase = Spine1 + its rest offset lowerneck          chest + (0, 15.7, -5.7)
     neck_nose  Nose = Head + (0, -0.08, 1.63) +T  head + (0,-.1, 1.57) head + (0, 4.1, 5.7)   (the nose tip)
     head       HeadEnd +T                         headEnd             head + (0, 14.1, -4.6)
-    l_shoulder LeftArm +T                         lhumerus            lCollar + (15.5, 2.7, -0.5)
-    l_elbow    LeftForeArm +T                     lradius             lForeArm +S
-    l_wrist    1.5 LeftHand - 0.5 LeftForeArm +T  lhand               lForeArm + (26.5, -6.2, -0.4) +S
+    l_shoulder LeftArm +T -7.5                    lhumerus -7.5       lCollar + (15.5, 2.7, -0.5) -7.5
+    l_elbow    LeftForeArm +T -4                  lradius -4          lForeArm +S -4
+    l_wrist    1.5 LeftHand - 0.5 LeftForeArm +T -4  lhand -4         lForeArm + (26.5, -6.2, -0.4) +S -4
 
 The nose (joint 9) is a point fixed in the head's frame, 11 cm below the head top and 9.5 cm in front of the
 head axis (the offsets were fitted per rig over upright frames, facing from the shoulders): the 2D detector
@@ -43,6 +44,16 @@ so cmu_bvh/05 and the original cmu_amc/moderndance takes agree to 3 mm. The Daz 
 and proportions (forearm bent 17 deg forward, legs straight, shoulders 23 cm apart); its points were fitted by
 least squares to the cmu joints of the 36 takes both rigs have (subject 02, validation, held out).
 `cmu_acclaim_names` is the cmu rig with Acclaim names (cmu_daz_bvh/16: lfemur, thorax, lwrist, ...).
+
+Shoulders (joints 11 and 14) are where a detector marks them, not CMU's arm pivot. CMU's clavicle rises 7 cm from
+the base of the neck to the humerus, so its pivot sits 7.5 cm above the thorax and 9-11 cm under the nose tip;
+MediaPipe's shoulders (whose midpoint is the thorax in `coco_to_h36m`), the second capture system's (bandai2:
+thorax 4 cm above them, nose 18 cm) and Human3.6M's (thorax -> shoulder 151 mm, mostly sideways) sit level with
+the thorax or below it. So the shoulder point is fixed to the clavicle 7.5 cm below the pivot: level with the
+thorax, the nose 16-19 cm above (0.45-0.51 shoulder widths; MediaPipe on the shared clips 0.49-0.56, bandai2
+0.52). The elbow and wrist hang from a pivot lowered 4 cm in the same frame, so that the hanging upper arm keeps
+the proportion of Human3.6M and bandai2 (0.30 of the leg, 0.34 at CMU's pivot); the upper arm's length then
+follows the arm's elevation by +-3.5 cm, as the distance from a point on the trunk to the elbow does.
 """
 
 from __future__ import annotations
