@@ -1,6 +1,11 @@
 """Root motion on both validation sets (run by hand; prints a table):
 
     .venv/bin/python bench/root_motion_report.py [CHECKPOINT ...]
+    .venv/bin/python bench/root_motion_report.py --training-takes 30 --z-seconds 1 --lock-seconds 1 --contact 0.05
+
+The second form is how vp3d.root_motion's constants were chosen (session 16): the same table on 30 training takes
+(evenly spaced over the training split, so the validation sets only confirm), with the smoothing and foot lock set
+by hand instead of the module's defaults.
 
 For the validation views `vp3d train` uses (CMU subjects 02 + 135, and ../shared/data/mocap_validation/bandai2;
 one virtual camera per take, detector-like noisy 2D, the camera's own focal length), the shipped lifter's poses
@@ -24,6 +29,7 @@ from vp3d.cli.common import SHARED_MOCAP
 from vp3d.lifter.inference import Lifter
 from vp3d.lifter.weights import default_checkpoint
 from vp3d.mocap import load_bvh_folder, load_collection, split
+from vp3d import root_motion
 from vp3d.root_motion import fit_root, lock_feet, smooth_root
 from vp3d.training import metrics
 from vp3d.training.train import ANKLE_HEIGHT, ANKLES, ValidationSet
@@ -33,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BANDAI = ROOT.parent / "shared" / "data" / "mocap_validation" / "bandai2"
 
 
-def table(name: str, views: ValidationSet, lifter: Lifter, others: dict[str, Lifter]) -> None:
+def table(name: str, views: ValidationSet, lifter: Lifter, others: dict[str, Lifter], args) -> None:
     frames = np.array([len(t) for t in views.trajectories], dtype=np.float64)
 
     def mean(v) -> float:
@@ -58,10 +64,10 @@ def table(name: str, views: ValidationSet, lifter: Lifter, others: dict[str, Lif
                                                   for t in views.trajectories])
     fitted = [fit_root(p, kp, f) for p, kp, f in zip(poses, views.noisy, views.focals)]
     row("fit per frame", poses, fitted)
-    smoothed = [smooth_root(t, views.fps) for t in fitted]
+    smoothed = [smooth_root(t, views.fps, z_seconds=args.z_seconds) for t in fitted]
     row("fit, smoothed", poses, smoothed)
     row("**fit, smoothed, feet locked (--root-motion)**", poses,
-        [lock_feet(p, t, views.fps) for p, t in zip(poses, smoothed)])
+        [lock_feet(p, t, views.fps, args.lock_seconds, args.contact) for p, t in zip(poses, smoothed)])
     for label, other in others.items():
         lifted = [other.lift(kp, focal=f) for kp, f in zip(views.noisy, views.focals)]
         if lifted[0].trajectory is not None:
@@ -71,12 +77,23 @@ def table(name: str, views: ValidationSet, lifter: Lifter, others: dict[str, Lif
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoints", nargs="*", help="trajectory models to compare")
+    ap.add_argument("--training-takes", type=int, metavar="N",
+                    help="measure on N training takes (evenly spaced) instead of the validation sets")
+    ap.add_argument("--z-seconds", type=float, default=root_motion.Z_SECONDS, help="depth smoothing (sigma)")
+    ap.add_argument("--lock-seconds", type=float, default=root_motion.LOCK_SECONDS, help="foot lock's time scale")
+    ap.add_argument("--contact", type=float, default=root_motion.CONTACT, help="foot contact height (m)")
     args = ap.parse_args()
     lifter = Lifter.load(default_checkpoint())
     others = {c: Lifter.load(c) for c in args.checkpoints}
-    _, val = split(load_collection(SHARED_MOCAP, cache=ROOT / "runs" / "mocap_cache.npz"))
-    table("CMU 02 + 135", ValidationSet.build([m.positions for m in val], 1), lifter, others)
-    table("bandai2", ValidationSet.build([m.positions for m in load_bvh_folder(BANDAI)], 1), lifter, others)
+    train, val = split(load_collection(SHARED_MOCAP, cache=ROOT / "runs" / "mocap_cache.npz"))
+    print(f"depth smoothed over {args.z_seconds} s, foot lock {args.lock_seconds} s, contact {args.contact} m")
+    if args.training_takes:
+        chosen = [train[int(i)] for i in np.linspace(0, len(train) - 1, args.training_takes)]
+        table(f"{len(chosen)} CMU training takes", ValidationSet.build([m.positions for m in chosen], 1), lifter,
+              others, args)
+        return
+    table("CMU 02 + 135", ValidationSet.build([m.positions for m in val], 1), lifter, others, args)
+    table("bandai2", ValidationSet.build([m.positions for m in load_bvh_folder(BANDAI)], 1), lifter, others, args)
 
 
 if __name__ == "__main__":
