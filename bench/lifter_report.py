@@ -6,6 +6,11 @@ For each checkpoint, `vp3d evaluate` (detector-like noisy 2D, flip, 2 fixed virt
 - the CMU validation subjects 02 and 135 (each alone, and their average over actions as `vp3d evaluate` prints it),
 - ../shared/data/mocap_validation/bandai2 (another capture system; validation only, never trained on),
 printed as one table (P1 / P2 / MPJVE, mm and mm/frame at 50 fps). --json prints the rows instead.
+
+--training-fit adds three training subjects measured the same way (CMU 01, 05, 08 in the original rig): how well
+the model fits motion it was trained on, so that a change can be read as fitting better, generalizing better, or
+both (the gap between the two is what more data or augmentation can close; the fit is what capacity and training
+can). Those takes are trained on: never a figure to choose weights by.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 BANDAI = ROOT.parent / "shared" / "data" / "mocap_validation" / "bandai2"
+CMU_BVH = ROOT.parent / "shared" / "data" / "mocap" / "cmu_bvh"
+TRAINING_SUBJECTS = ("01", "05", "08")
 VP3D = Path(sys.executable).parent / "vp3d"
 
 
@@ -47,14 +54,27 @@ def rows(checkpoint: str, noise: str = "detector") -> list[dict]:
     return out
 
 
+def training_fit_rows(checkpoint: str, noise: str = "detector") -> list[dict]:
+    out, every = [], []
+    for subject in TRAINING_SUBJECTS:
+        seqs = evaluate(checkpoint, "--noise", noise, "--bvh-dir", str(CMU_BVH / subject))["sequences"]
+        every += seqs
+        out.append({"checkpoint": checkpoint, "set": f"train {subject}", **pooled(seqs)})
+    out.append({"checkpoint": checkpoint, "set": "train " + "+".join(TRAINING_SUBJECTS), **pooled(every)})
+    return out
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoints", nargs="+")
     p.add_argument("--json", action="store_true")
     p.add_argument("--noise", choices=("detector", "mediapipe", "none"), default="detector",
                    help="the 2D's errors (vp3d evaluate --noise): every figure of the card so far is 'detector'")
+    p.add_argument("--training-fit", action="store_true",
+                   help=f"also training subjects {', '.join(TRAINING_SUBJECTS)} (the fit, not a validation figure)")
     args = p.parse_args()
-    table = [r for c in args.checkpoints for r in rows(c, args.noise)]
+    table = [r for c in args.checkpoints
+             for r in rows(c, args.noise) + (training_fit_rows(c, args.noise) if args.training_fit else [])]
     if args.json:
         print(json.dumps(table, indent=1))
         return 0
