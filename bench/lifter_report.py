@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-BANDAI = ROOT.parent / "shared" / "data" / "mocap_validation" / "bandai2"
-CMU_BVH = ROOT.parent / "shared" / "data" / "mocap" / "cmu_bvh"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+BANDAI = SHARED_DATA / "mocap_validation" / "bandai2"
+CMU_BVH = SHARED_DATA / "mocap" / "cmu_bvh"
 TRAINING_SUBJECTS = ("01", "05", "08")
 VP3D = Path(sys.executable).parent / "vp3d"
 
@@ -73,8 +74,11 @@ def main() -> int:
     p.add_argument("--training-fit", action="store_true",
                    help=f"also training subjects {', '.join(TRAINING_SUBJECTS)} (the fit, not a validation figure)")
     args = p.parse_args()
-    table = [r for c in args.checkpoints
-             for r in rows(c, args.noise) + (training_fit_rows(c, args.noise) if args.training_fit else [])]
+    table = []
+    for checkpoint in args.checkpoints:
+        table += rows(checkpoint, args.noise)
+        if args.training_fit:
+            table += training_fit_rows(checkpoint, args.noise)
     if args.json:
         print(json.dumps(table, indent=1))
         return 0
