@@ -300,6 +300,39 @@ def test_a_wider_model_starts_as_the_narrow_one():
         widen_state_dict(narrow.state_dict(), TemporalModel(17, 2, 17, (3, 3), channels=32).state_dict())
 
 
+def test_a_deeper_model_starts_as_the_shallow_one_and_its_new_block_learns():
+    """Net2DeeperNet: width-1 blocks appended after (3, 3, 3) keep the receptive field and start almost as the
+    trained model (the new block's output gated to ~0), yet the new block gets gradients (a gate of exactly 0
+    would leave it dead behind the ReLU). Layers of the shallow model the deeper one lacks are an error."""
+    from conftest import small_model
+    from vp3d.lifter.model import TemporalModel
+    from vp3d.training.deepen import deepen_state_dict, is_deepening
+
+    shallow = small_model(widths=(3, 3, 3))
+    deep = TemporalModel(17, 2, 17, (3, 3, 3, 1), channels=16).eval()
+    deep.load_state_dict(deepen_state_dict(shallow.state_dict(), deep.state_dict()))
+    assert deep.receptive_field == shallow.receptive_field
+    x = torch.randn(2, 40, 17, 2)
+    assert (deep(x) - shallow(x)).abs().max() < 0.01 * shallow(x).abs().max()
+    deep(x).square().sum().backward()
+    assert deep.layers_conv[-2].weight.grad.abs().sum() > 0 and deep.layers_bn[-1].weight.grad.abs().sum() > 0
+    assert is_deepening((3, 3, 3), (3, 3, 3, 1, 1)) and not is_deepening((3, 3, 3), (3, 3, 3, 3))
+    with pytest.raises(ValueError, match="lacks"):
+        deepen_state_dict(shallow.state_dict(), TemporalModel(17, 2, 17, (3, 3), channels=16).state_dict())
+
+
+def test_init_from_a_shallower_checkpoint_deepens_it(tmp_path, motions):
+    """--arc with extra width-1 filters after the --init-from file's: training starts from the deepened weights
+    (lr 0: the model is the given one up to the gated new block)."""
+    train_m, val_m = motions
+    first = train(tiny_config(tmp_path / "a", epochs=1), [train_m], [val_m[:300]], log=lambda m: None)
+    deep = train(tiny_config(tmp_path / "b", epochs=1, lr=0.0, filter_widths=(3, 3, 1),
+                             init_from=str(tmp_path / "a" / "run" / "last.bin")),
+                 [train_m], [val_m[:300]], log=lambda m: None)
+    shallow_p1, deep_p1 = first.history[-1]["val"]["clean"]["p1"], deep.history[-1]["val"]["clean"]["p1"]
+    assert abs(deep_p1 - shallow_p1) < 0.05 * shallow_p1
+
+
 def test_init_from_a_narrower_checkpoint_widens_it(tmp_path, motions):
     """--channels 2x of the --init-from file: training starts from the widened weights (lr 0: they stay)."""
     train_m, val_m = motions

@@ -33,6 +33,7 @@ from ..lifter.inference import Lifter
 from ..lifter.model import TemporalModel, TemporalModelStrided
 from ..lifter.camera import project_to_2d_linear
 from .pose_augmentation import AngleSpread, Proportions, recombine, reverse, vary_joint_angles, vary_proportions
+from .deepen import deepen_state_dict, is_deepening
 from .synthetic import NoiseModel, random_camera, render_view, scale_bones, time_warp
 from .train_config import TrainConfig
 from .unlabeled import UnlabeledSampler, UnlabeledSequence
@@ -281,12 +282,14 @@ def batchnorm_running_statistics(*models: torch.nn.Module):
 
 def _init_weights(path: str, meta: LifterMeta, model: torch.nn.Module, model_traj: torch.nn.Module | None) -> None:
     """Copy a checkpoint's weights (any vp3d or official file that fits the architecture) into the models; a
-    pose model with a multiple of its channels starts as the same function (vp3d.training.widen)."""
+    pose model with a multiple of its channels (vp3d.training.widen) or extra width-1 blocks (vp3d.training.deepen)
+    starts as the same function."""
     loaded = load_checkpoint(path)
     theirs = loaded.meta
     widening = meta.channels != theirs.channels and meta.channels % theirs.channels == 0
-    if (tuple(theirs.filter_widths), theirs.num_joints_in) != (meta.filter_widths, 17) or \
-            (theirs.channels != meta.channels and not widening):
+    deepening = is_deepening(tuple(theirs.filter_widths), tuple(meta.filter_widths))
+    if (tuple(theirs.filter_widths) != tuple(meta.filter_widths) and not deepening) or theirs.num_joints_in != 17 \
+            or (theirs.channels != meta.channels and not widening) or (widening and deepening):
         raise ValueError(f"{path}: its architecture (filter widths {theirs.filter_widths}, {theirs.channels} "
                          f"channels, {theirs.num_joints_in} joints in) is not the one being trained")
     if widening:  # a wider model starts as the narrow one (vp3d.training.widen)
@@ -296,6 +299,12 @@ def _init_weights(path: str, meta: LifterMeta, model: torch.nn.Module, model_tra
         from .widen import widen_state_dict
         model.load_state_dict(widen_state_dict(loaded.model_pos.state_dict(), model.state_dict(),
                                                torch.Generator().manual_seed(0)))
+        return
+    if deepening:  # a deeper model starts as the shallower one (vp3d.training.deepen)
+        if model_traj is not None:
+            raise ValueError(f"{path}: a deeper model is started from a shallower one for the pose model only "
+                             f"(train without --trajectory)")
+        model.load_state_dict(deepen_state_dict(loaded.model_pos.state_dict(), model.state_dict()))
         return
     model.load_state_dict(loaded.model_pos.state_dict())
     if model_traj is not None and loaded.model_traj is not None:
