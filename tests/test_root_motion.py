@@ -67,8 +67,25 @@ def test_a_standing_foot_stops_sliding_and_the_slow_travel_stays():
     assert foot_speed(lock_feet(pose, in_place, FPS)) < 0.3 * foot_speed(in_place)
     drifting = in_place + np.stack([0.3 * t, 0 * t, 0 * t], axis=1)  # a slow drift across the image stays
     locked = lock_feet(pose, drifting, FPS)
-    middle = slice(75, 225)  # away from the clip's ends, where the smoothing holds the correction
+    middle = slice(75, 225)  # away from the clip's ends
     assert np.polyfit(t[middle], locked[middle, 0], 1)[0] == pytest.approx(0.3, abs=0.05)
+
+
+def test_the_lower_foot_holds_the_root_and_a_swinging_foot_does_not_move_it():
+    """One foot on the floor, the other raised 20 cm and swinging 30 cm back and forth (a kick, a step in the
+    air): the root keeps the standing foot in place instead of following the swing or the fit's jitter."""
+    T = 300
+    t = np.arange(T) / FPS
+    world = np.repeat(standing()[None], T, 0)
+    right, left = ANKLES
+    world[:, left, 1] += 0.2
+    world[:, left, 0] += 0.15 * np.sin(2 * np.pi * 1.5 * t)
+    pose = camera_frame(world)
+    pose -= pose[:, :1]
+    in_place = np.stack([0.03 * np.sin(2 * np.pi * 4 * t), 0 * t, 5 + 0 * t], axis=1)
+    locked = lock_feet(pose, in_place, FPS)
+    standing_foot = (pose[:, right] + locked)[:, [0, 2]]
+    assert np.abs(np.diff(standing_foot, axis=0)).max() < 0.1 * np.abs(np.diff(in_place[:, [0, 2]], axis=0)).max()
 
 
 @pytest.fixture(scope="module")
