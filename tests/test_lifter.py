@@ -192,6 +192,29 @@ def test_own_checkpoint_round_trip_keeps_metadata_and_float16_weights(tmp_path):
     assert np.allclose(Lifter(ckpt).lift(kp).poses, Lifter.load(write_official(tmp_path / "pretrained_h36m_cpn.bin", model)).lift(kp).poses, atol=2e-2)
 
 
+def test_weights_that_declare_output_smoothing_give_their_raw_poses_smoothed_in_both_engines(tmp_path):
+    """meta.output_smoothing (sigma in model frames) travels in the file, own and light form alike: the lifted
+    poses are the raw ones smoothed over time, and the lookahead grows by the filter's reach. A file without it
+    (every official checkpoint) gives its raw output."""
+    from scipy.ndimage import gaussian_filter1d
+    from vp3d.lifter.light_weights import write_light
+
+    model = small_model()
+    meta = LifterMeta(filter_widths=(3, 3, 3, 3, 3), channels=16, causal=False, num_joints_in=17, in_features=2,
+                      num_joints_out=17, input_layout="h36m", fps=50.0)
+    save_checkpoint(tmp_path / "raw.bin", meta, model)
+    meta.output_smoothing = 1.0
+    save_checkpoint(tmp_path / "smooth.bin", meta, model)
+    kp = walking_2d(80)
+    raw, smooth = Lifter.load(tmp_path / "raw.bin"), Lifter.load(tmp_path / "smooth.bin")
+    expected = gaussian_filter1d(raw.lift(kp).poses, 1.0, axis=0, mode="nearest")
+    np.testing.assert_allclose(smooth.lift(kp).poses, expected, atol=1e-6)
+    assert np.abs(np.diff(expected, axis=0)).mean() < np.abs(np.diff(raw.lift(kp).poses, axis=0)).mean()
+    assert smooth.lookahead() == raw.lookahead() + 4
+    light = Lifter.load(write_light(tmp_path / "smooth.bin"), engine="numpy")
+    np.testing.assert_allclose(light.lift(kp).poses, expected, atol=1e-4)
+
+
 def test_resample_is_linear_and_keeps_endpoints():
     seq = np.arange(5, dtype=np.float32)[:, None]  # 0..4 at 10 fps = 0.4 s
     up = resample(seq, 10, 20)

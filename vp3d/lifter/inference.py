@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Union
 
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
 
 from ..errors import INSTALL_TORCH
 from ..skeleton import H36M, get_layout, mirror
@@ -93,6 +94,11 @@ def choose_engine(path: str | os.PathLike, device: str = "cpu", engine: str | No
     return engine
 
 
+def smoothing_radius(sigma: float) -> int:
+    """Frames on each side that gaussian_filter1d (truncated at 4 sigma, its default) reads: 0 for no smoothing."""
+    return int(4.0 * sigma + 0.5) if sigma > 0 else 0
+
+
 class Lifter:
     """A checkpoint ready for inference: `Lifter.load(path).lift(kp_norm, fps)`."""
 
@@ -145,6 +151,7 @@ class Lifter:
         receptive field's right half (0 for a causal model), widened by the resampling's neighbours when
         `fps` is not the model's rate. Outputs further back than that are final while frames still arrive."""
         right = 0 if self.meta.causal else (self.receptive_field - 1) // 2
+        right += smoothing_radius(self.meta.output_smoothing)
         if fps is None or abs(fps - self.meta.fps) <= 1e-3:
             return right
         return math.ceil((right + 1) * fps / self.meta.fps) + 1
@@ -207,6 +214,8 @@ class Lifter:
         seq = resample(kp_norm, fps, self.meta.fps) if resampling else kp_norm
         can_flip = flip and self._out_flip is not None
         poses = self._predict(self.pose_net, seq, can_flip, flip_out=True)
+        if self.meta.output_smoothing > 0 and len(poses) > 1:
+            poses = gaussian_filter1d(poses, self.meta.output_smoothing, axis=0, mode="nearest")
         traj = None
         if self.traj_net is not None:
             traj = self._predict(self.traj_net, seq, can_flip, flip_out=False)[:, 0]

@@ -32,6 +32,11 @@ class LifterMeta:
     # person of a given size in the image stands depends on the lens: in focal units it does not, and inference
     # multiplies by the video's focal length (given, or the default field of view's).
     trajectory_units: str = "m"
+    # Gaussian smoothing of the output poses over time, sigma in the model's frames (0: none). A lifter fed noisy 2D
+    # jitters from frame to frame more than people do; one frame's sigma removes most of that at no cost in
+    # accuracy (weights/MODEL_CARD.md, session 19). A property of weights that were measured with it, so it travels
+    # in the file: official checkpoints and files without it give their raw output.
+    output_smoothing: float = 0.0
     training: dict = field(default_factory=dict)  # data, command, seed, metrics (vp3d checkpoints)
 
     @property
