@@ -57,6 +57,8 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
                         "numpy arrays (runs code from the file: trusted files only)")
     p.add_argument("--by", choices=["action", "sequence"], default="action", help="table rows")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")
+    p.add_argument("--no-smoothing", action="store_true",
+                   help="measure the network's raw 3D, without the output smoothing its weights declare")
     p.add_argument("--device", default="cpu")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table (and no progress)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -168,10 +170,11 @@ def run_evaluate(args) -> int:
     if sequences[0].kp2d_norm.shape[1] != lifter.meta.num_joints_in:
         raise UserError(f"the 2D data has {sequences[0].kp2d_norm.shape[1]} joints, the checkpoint expects "
                         f"{lifter.meta.num_joints_in}")
-    flip = not args.no_flip
+    flip, smooth = not args.no_flip, not args.no_smoothing
     bar = Progress(args.quiet or args.json, "evaluate", sum(s.num_frames for s in sequences))
     try:
-        result = evaluate(lambda kp: lifter.lift(kp, flip=flip).poses, sequences, group_by=args.by, progress=bar)
+        result = evaluate(lambda kp: lifter.lift(kp, flip=flip, smooth=smooth).poses, sequences, group_by=args.by,
+                          progress=bar)
     finally:
         bar.close()
     if args.json:

@@ -74,6 +74,9 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
     cam.add_argument("--fov", type=number(0, 180), metavar="DEGREES",
                      help="horizontal field of view in degrees")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")
+    p.add_argument("--no-smoothing", action="store_true",
+                   help="the network's raw 3D, without the light smoothing over time its weights declare (the "
+                        "shipped lifter's: one frame's sigma, against 2D jitter)")
     p.add_argument("--rigid-bones", action="store_true",
                    help="give every 3D bone its median length over the clip, directions kept (one skeleton for "
                         "animation and biomechanics; default: the model's per-frame output)")
@@ -105,7 +108,8 @@ def inference_options(args):
     from ..pipeline.infer import InferenceOptions
     return InferenceOptions(checkpoint=args.checkpoint, input_layout=args.input_layout, causal=args.causal,
                             trust_checkpoint=args.trust_checkpoint, focal_length=args.focal_length,
-                            fov=args.fov, flip=not args.no_flip, rigid_bones=args.rigid_bones,
+                            fov=args.fov, flip=not args.no_flip, smoothing=not args.no_smoothing,
+                            rigid_bones=args.rigid_bones,
                             root_motion=args.root_motion,
                             device=args.device or "auto",
                             detector=args.detector, detector_weights=args.detector_weights,

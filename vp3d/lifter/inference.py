@@ -184,7 +184,7 @@ class Lifter:
         return PoseStream(net, self._in_flip if use_flip else None, self._out_flip)
 
     def lift(self, kp_norm: np.ndarray, fps: float | None = None, flip: bool = True,
-             times: np.ndarray | None = None, focal: float | None = None) -> LiftResult:
+             times: np.ndarray | None = None, focal: float | None = None, smooth: bool = True) -> LiftResult:
         """kp_norm: (T, J_in, 2) normalized screen coordinates in the checkpoint's input layout.
 
         fps: the frame rate of kp_norm; when given and different from the checkpoint's, the
@@ -193,13 +193,15 @@ class Lifter:
         time onto the model's ticks and the 3D back onto these times.
         focal: the camera's focal length in normalized screen units (camera.normalized_focal; default: that of
         camera.DEFAULT_FOV_DEGREES), for trajectory models that predict in focal units (meta.trajectory_units).
+        smooth: apply the output smoothing the weights declare (meta.output_smoothing); False: the raw poses.
         """
         if times is not None and len(kp_norm) > 1:
             times = np.asarray(times, dtype=np.float64)
             if times.shape != (len(kp_norm),) or np.any(np.diff(times) <= 0):
                 raise ValueError("times must hold one increasing time per frame")
             grid = model_grid(times, self.meta.fps)
-            on_grid = self.lift(resample_at(np.asarray(kp_norm, np.float32), times, grid), flip=flip, focal=focal)
+            on_grid = self.lift(resample_at(np.asarray(kp_norm, np.float32), times, grid), flip=flip, focal=focal,
+                                smooth=smooth)
             traj = on_grid.trajectory
             return LiftResult(resample_at(on_grid.poses, grid, times).astype(np.float32),
                               None if traj is None else resample_at(traj, grid, times).astype(np.float32))
@@ -214,7 +216,7 @@ class Lifter:
         seq = resample(kp_norm, fps, self.meta.fps) if resampling else kp_norm
         can_flip = flip and self._out_flip is not None
         poses = self._predict(self.pose_net, seq, can_flip, flip_out=True)
-        if self.meta.output_smoothing > 0 and len(poses) > 1:
+        if smooth and self.meta.output_smoothing > 0 and len(poses) > 1:
             poses = gaussian_filter1d(poses, self.meta.output_smoothing, axis=0, mode="nearest")
         traj = None
         if self.traj_net is not None:

@@ -36,6 +36,7 @@ class InferenceOptions:
     focal_length: float | None = None  # pixels
     fov: float | None = None  # horizontal field of view, degrees
     flip: bool = True
+    smoothing: bool = True  # the output smoothing the lifter's weights declare (LifterMeta.output_smoothing)
     rigid_bones: bool = False  # every bone at its median length over the clip (vp3d.bones)
     root_motion: bool = False  # place the root from the 2D when the lifter has no trajectory network (vp3d.root_motion)
     device: str = "auto"  # "cpu", "cuda", "cuda:1", ...; "auto": CUDA when torch sees a GPU
@@ -57,6 +58,7 @@ class InferenceResult:
     focal_px: float
     focal_source: str
     flip: bool = True
+    smoothing: float = 0.0  # Gaussian sigma (the lifter's frames) applied to poses3d over time; 0: raw output
     rigid_bones: bool = False  # poses3d had their bones set to constant lengths (vp3d.bones)
     root_source: str | None = None  # where `trajectory` comes from: the lifter's network, or fitted (root_motion)
     extras: dict = field(default_factory=dict)
@@ -96,7 +98,7 @@ def result_from_keypoints(raw: Keypoints2D, info: VideoInfo, lifter: Lifter, che
     kp = to_layout(fill_missing(raw), lifter.meta.input_layout)
     times = info.times(start, len(kp.xy)) if info.variable_frame_rate else None
     focal, source = camera_focal(info, options.focal_length, options.fov)
-    lifted = lift_keypoints(lifter, kp, info.fps, options.flip, times, focal)
+    lifted = lift_keypoints(lifter, kp, info.fps, options.flip, times, focal, options.smoothing)
     poses = rigid_bones(lifted.poses) if options.rigid_bones else lifted.poses
     trajectory, root_source = lifted.trajectory, None if lifted.trajectory is None else "trajectory network"
     if trajectory is None and options.root_motion:
@@ -104,7 +106,9 @@ def result_from_keypoints(raw: Keypoints2D, info: VideoInfo, lifter: Lifter, che
         root_source = "fitted to the 2D keypoints, feet locked (vp3d.root_motion)"
     return InferenceResult(video=info, keypoints=kp, poses3d=poses, trajectory=trajectory,
                            lifter=lifter.meta, checkpoint=Path(checkpoint_path or ""), detector_name=detector_name,
-                           focal_px=focal, focal_source=source, flip=options.flip, rigid_bones=options.rigid_bones,
+                           focal_px=focal, focal_source=source, flip=options.flip,
+                           smoothing=lifter.meta.output_smoothing if options.smoothing else 0.0,
+                           rigid_bones=options.rigid_bones,
                            root_source=root_source,
                            extras=extras or {})
 
@@ -119,13 +123,13 @@ def fitted_root_motion(kp: Keypoints2D, poses: np.ndarray, focal_px: float, fps:
 
 
 def lift_keypoints(lifter: Lifter, kp: Keypoints2D, fps: float, flip: bool = True, times: np.ndarray | None = None,
-                   focal_px: float | None = None):
+                   focal_px: float | None = None, smooth: bool = True):
     """Filled 2D keypoints (pixels, lifter layout) -> LiftResult on the video's frames (`times`: each frame's
     seconds, for a variable frame rate; focal_px: the camera's focal length in pixels, which places the root of
     trajectory models that predict in focal units; default: the default field of view's)."""
     kp_norm = normalize_screen_coordinates(kp.xy.astype(np.float32), kp.width, kp.height)
     focal = None if focal_px is None else normalized_focal(focal_px, kp.width)
-    lifted = lifter.lift(kp_norm, fps=fps, flip=flip, times=times, focal=focal)
+    lifted = lifter.lift(kp_norm, fps=fps, flip=flip, times=times, focal=focal, smooth=smooth)
     # The model also predicts the root joint (near, not at, zero); exports promise it at the origin.
     lifted.poses -= lifted.poses[:, :1]
     return lifted
