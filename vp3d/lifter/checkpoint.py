@@ -149,9 +149,13 @@ def save_checkpoint(path: str | os.PathLike, meta: LifterMeta, model_pos: torch.
     os.replace(tmp, path)
 
 
-def export_for_inference(src: str | os.PathLike, dst: str | os.PathLike, training_update: dict | None = None) -> None:
-    """Ship a training checkpoint: float16 weights and metadata only (no optimizer state or history)."""
+def export_for_inference(src: str | os.PathLike, dst: str | os.PathLike, training_update: dict | None = None,
+                         output_smoothing: float | None = None) -> None:
+    """Ship a training checkpoint: float16 weights and metadata only (no optimizer state or history).
+    output_smoothing: the smoothing of the output over time the shipped file declares (LifterMeta), when given."""
     ckpt = load_checkpoint(src)
     if training_update:
         ckpt.meta.training.update(training_update)
+    if output_smoothing is not None:
+        ckpt.meta.output_smoothing = float(output_smoothing)
     save_checkpoint(dst, ckpt.meta, ckpt.model_pos, ckpt.model_traj, epoch=ckpt.raw.get("epoch", 0), half=True)
