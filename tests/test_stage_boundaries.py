@@ -83,7 +83,7 @@ def case(request, clips, tmp_path_factory):
     out = tmp_path_factory.mktemp(request.param)
     args = ["--npz", out / "r.npz", "--quiet"]
     args += ["--out", out / "r.mp4"] if render else ["--no-render"]
-    args += [] if flip else ["--no-flip"]
+    args += [] if flip else ["--no-flip", "--no-smoothing"]
     proc = vp3d_infer(clip, *args)
     assert proc.returncode == 0, proc.stderr
     width, height, _ = SHAPES[orientation]
@@ -94,14 +94,17 @@ def case(request, clips, tmp_path_factory):
 
 
 def test_the_export_describes_the_clip_and_the_flip_setting(case):
-    """Header: the clip's own size and rate, one entry per decoded frame, and `flip_augmentation` as the
-    command line set it; the rendered video (when asked) has every frame, the 3D panel beside the picture."""
+    """Header: the clip's own size and rate, one entry per decoded frame, and `flip_augmentation` and the output
+    smoothing as the command line set them (the shipped weights declare 1 frame; --no-smoothing: none); the
+    rendered video (when asked) has every frame, the 3D panel beside the picture."""
     npz, frames = case["npz"], decoded_frames(case["clip"])
     assert frames == SECONDS * case["fps"]
     assert (int(npz["width"]), int(npz["height"])) == (case["width"], case["height"])
     assert float(npz["fps"]) == pytest.approx(case["fps"], abs=1e-3)
     assert npz["keypoints2d"].shape == (frames, 17, 2) and npz["joints3d"].shape == (frames, 17, 3)
-    assert json.loads(str(npz["metadata"]))["lifter"]["flip_augmentation"] is case["flip"]
+    lifter = json.loads(str(npz["metadata"]))["lifter"]
+    assert lifter["flip_augmentation"] is case["flip"]
+    assert lifter["output_smoothing_frames"] == (1.0 if case["flip"] else 0.0)
     if case["video"] is not None:
         video = probe(case["video"])
         assert (video.width, video.height) == (case["width"] + case["height"], case["height"])
