@@ -124,19 +124,22 @@ def test_the_2d_keypoints_are_mediapipes_on_the_clip(case):
 
 
 def test_the_3d_joints_are_the_lifter_on_the_exported_2d(case, lifter):
-    """2D -> lifter -> export: joints3d = Lifter.lift(normalized 2D, clip fps, flip) made root-relative, the
-    normalization by the clip's width and height. Each miswiring of that boundary -- the flip setting
-    ignored, the frame rate not passed (no resampling to the model's 50 fps), width and height swapped --
-    gives joints far from the export on this very clip, so the comparison can fail."""
+    """2D -> lifter -> export: joints3d = Lifter.lift(normalized 2D, clip fps, flip, smoothing as set; the case
+    without flip is also run with --no-smoothing) made root-relative, the normalization by the clip's width and
+    height. Each miswiring of that boundary -- the flip setting ignored, the frame rate not passed (no
+    resampling to the model's 50 fps), width and height swapped, the smoothing setting ignored -- gives joints
+    far from the export on this very clip, so the comparison can fail."""
     npz, fps, flip = case["npz"], case["fps"], case["flip"]
     kp2d = npz["keypoints2d"]
 
-    def lifted(width, height, at_fps, with_flip):
-        return root_relative(lifter.lift(screen_normalized(kp2d, width, height), fps=at_fps, flip=with_flip).poses)
+    def lifted(width, height, at_fps, with_flip, smooth=flip):
+        return root_relative(lifter.lift(screen_normalized(kp2d, width, height), fps=at_fps, flip=with_flip,
+                                         smooth=smooth).poses)
 
     w, h = case["width"], case["height"]
     np.testing.assert_allclose(npz["joints3d"], lifted(w, h, fps, flip), atol=JOINTS_TOLERANCE)
-    for wrong in (lifted(w, h, fps, not flip), lifted(w, h, None, flip), lifted(h, w, fps, flip)):
+    for wrong in (lifted(w, h, fps, not flip), lifted(w, h, None, flip), lifted(h, w, fps, flip),
+                  lifted(w, h, fps, flip, smooth=not flip)):
         assert np.abs(wrong - npz["joints3d"]).max() > 10 * JOINTS_TOLERANCE
 
 
