@@ -15,10 +15,10 @@ lifted root-relative pose, the 2D keypoints and the focal length, with standing 
    the fit's steps (weighted AIRBORNE_WEIGHT). Steps alone would drift, so the fit pulls the root back over
    LOCK_SECONDS: one least-squares problem per horizontal axis (a tridiagonal system).
 
-Measured on the validation views with version 7's poses (bench/root_motion_report.py, weights/MODEL_CARD.md,
-"A foot lock by least squares"): the root's motion error is 115 mm on CMU and 78 on bandai2, against 736 and 856
-for a root that stays put, and the lower foot on the floor slides at 12.6 and 21.4 cm/s, against 42.0 and 53.7
-with root-relative poses (and 13.2 and 17.2 for the mocap itself: real feet pivot and push off).
+Measured on the validation views with the shipped lifter (bench/root_motion_report.py, weights/MODEL_CARD.md,
+"A foot lock by least squares"): the root's motion error is 115 mm on CMU and 77 on bandai2, against 736 and 856
+for a root that stays put, and the lower foot on the floor slides at 12.6 and 21.1 cm/s, against 34.2 and 43.6
+with root-relative poses (and 13.5 and 18.4 for the mocap itself: real feet pivot and push off).
 """
 
 from __future__ import annotations
