@@ -211,6 +211,7 @@ def test_weights_that_declare_output_smoothing_give_their_raw_poses_smoothed_in_
     np.testing.assert_allclose(smooth.lift(kp).poses, expected, atol=1e-6)
     assert np.abs(np.diff(expected, axis=0)).mean() < np.abs(np.diff(raw.lift(kp).poses, axis=0)).mean()
     assert smooth.lookahead() == raw.lookahead() + 4
+    assert (smooth.lift(kp).smoothing, smooth.lift(kp, smooth=False).smoothing, raw.lift(kp).smoothing) == (1.0, 0, 0)
     light = Lifter.load(write_light(tmp_path / "smooth.bin"), engine="numpy")
     np.testing.assert_allclose(light.lift(kp).poses, expected, atol=1e-4)
 

@@ -76,8 +76,9 @@ def smooth_root(trajectory: np.ndarray, fps: float, xy_seconds: float = XY_SECON
 
 
 def _follow(anchor: np.ndarray, steps: np.ndarray, weights: np.ndarray, pull: float) -> np.ndarray:
-    """(T,) the path r minimizing pull * sum_t (r_t - anchor_t)^2 + sum_t weights_t (r_t+1 - r_t - steps_t)^2:
-    it takes the given steps, and the anchor only corrects its drift. A tridiagonal system."""
+    """(T, D) the path r minimizing pull * sum_t |r_t - anchor_t|^2 + sum_t weights_t |r_t+1 - r_t - steps_t|^2
+    (anchor (T, D), steps (T-1, D), weights (T-1,)): it takes the given steps, and the anchor only corrects its
+    drift. One tridiagonal system, the same for every coordinate."""
     T = len(anchor)
     diag = np.full(T, pull)
     diag[:-1] += weights
@@ -86,8 +87,8 @@ def _follow(anchor: np.ndarray, steps: np.ndarray, weights: np.ndarray, pull: fl
     banded[0, 1:] = banded[2, :-1] = -weights
     banded[1] = diag
     rhs = pull * np.asarray(anchor, dtype=np.float64)
-    rhs[:-1] -= weights * steps
-    rhs[1:] += weights * steps
+    rhs[:-1] -= weights[:, None] * steps
+    rhs[1:] += weights[:, None] * steps
     return solve_banded((1, 1), banded, rhs)
 
 
@@ -100,15 +101,14 @@ def lock_feet(poses: np.ndarray, trajectory: np.ndarray, fps: float, lock_second
     world = to_world(poses, trajectory)
     root = world.positions[:, 0, [0, 2]]  # (T, 2) horizontal, world frame
     feet = world.positions[:, list(ANKLES)]  # (T, 2, 3), Y up, floor at 0
-    lower = np.argmin(feet[:-1, :, 1], axis=1)
-    steps = np.arange(len(root) - 1)
+    lower = np.argmin(feet[:-1, :, 1], axis=1)  # (T-1,) the lower foot at the start of each step
+    t = np.arange(len(root) - 1)
     relative = feet[..., [0, 2]] - root[:, None]  # (T, 2 feet, 2)
-    on_floor = feet[steps, lower, 1] - ANKLE_HEIGHT < contact
-    planted = -(relative[steps + 1, lower] - relative[steps, lower])
+    on_floor = feet[t, lower, 1] - ANKLE_HEIGHT < contact
+    planted = -(relative[t + 1, lower] - relative[t, lower])
     wanted = np.where(on_floor[:, None], planted, root[1:] - root[:-1])
     weights = np.where(on_floor, 1.0, airborne_weight)
-    pull = 1.0 / (lock_seconds * fps) ** 2
-    placed = np.stack([_follow(root[:, i], wanted[:, i], weights, pull) for i in range(2)], axis=1)
+    placed = _follow(root, wanted, weights, pull=1.0 / (lock_seconds * fps) ** 2)
     shift = np.zeros((len(root), 3))
     shift[:, [0, 2]] = placed - root
     return np.asarray(trajectory, dtype=np.float64) + shift @ world.rotation  # world -> camera: R^T

@@ -48,6 +48,7 @@ CPU_DEVICES = ("cpu", "auto")  # where the numpy engine may serve: "auto" prefer
 class LiftResult:
     poses: np.ndarray  # (T, J_out, 3) metres, camera frame, root-relative (root joint = 0)
     trajectory: np.ndarray | None  # (T, 3) root position in the camera frame, metres (trajectory models only)
+    smoothing: float = 0.0  # the Gaussian sigma (model frames) applied to poses over time; 0: the raw output
 
 
 def resample(seq: np.ndarray, src_fps: float, dst_fps: float, num_out: int | None = None) -> np.ndarray:
@@ -204,7 +205,8 @@ class Lifter:
                                 smooth=smooth)
             traj = on_grid.trajectory
             return LiftResult(resample_at(on_grid.poses, grid, times).astype(np.float32),
-                              None if traj is None else resample_at(traj, grid, times).astype(np.float32))
+                              None if traj is None else resample_at(traj, grid, times).astype(np.float32),
+                              on_grid.smoothing)
         kp_norm = np.asarray(kp_norm, dtype=np.float32)
         if kp_norm.ndim != 3 or kp_norm.shape[1:] != (self.meta.num_joints_in, self.meta.in_features):
             raise ValueError(f"expected 2D keypoints of shape (T, {self.meta.num_joints_in}, "
@@ -216,8 +218,9 @@ class Lifter:
         seq = resample(kp_norm, fps, self.meta.fps) if resampling else kp_norm
         can_flip = flip and self._out_flip is not None
         poses = self._predict(self.pose_net, seq, can_flip, flip_out=True)
-        if smooth and self.meta.output_smoothing > 0 and len(poses) > 1:
-            poses = gaussian_filter1d(poses, self.meta.output_smoothing, axis=0, mode="nearest")
+        sigma = self.meta.output_smoothing if smooth and len(poses) > 1 else 0.0
+        if sigma > 0:
+            poses = gaussian_filter1d(poses, sigma, axis=0, mode="nearest")
         traj = None
         if self.traj_net is not None:
             traj = self._predict(self.traj_net, seq, can_flip, flip_out=False)[:, 0]
@@ -226,4 +229,4 @@ class Lifter:
             traj = resample(traj, self.meta.fps, fps, num_out=num_frames) if traj is not None else None
         if traj is not None and self.meta.trajectory_units == "focal":
             traj = traj * (focal if focal is not None else DEFAULT_FOCAL)
-        return LiftResult(poses.astype(np.float32), None if traj is None else traj.astype(np.float32))
+        return LiftResult(poses.astype(np.float32), None if traj is None else traj.astype(np.float32), sigma)

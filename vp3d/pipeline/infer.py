@@ -107,7 +107,7 @@ def result_from_keypoints(raw: Keypoints2D, info: VideoInfo, lifter: Lifter, che
     return InferenceResult(video=info, keypoints=kp, poses3d=poses, trajectory=trajectory,
                            lifter=lifter.meta, checkpoint=Path(checkpoint_path or ""), detector_name=detector_name,
                            focal_px=focal, focal_source=source, flip=options.flip,
-                           smoothing=lifter.meta.output_smoothing if options.smoothing else 0.0,
+                           smoothing=lifted.smoothing,
                            rigid_bones=options.rigid_bones,
                            root_source=root_source,
                            extras=extras or {})

@@ -32,11 +32,12 @@ from ..lifter.checkpoint import LifterMeta, LoadedCheckpoint, load_checkpoint, s
 from ..lifter.inference import Lifter
 from ..lifter.model import TemporalModel, TemporalModelStrided
 from ..lifter.camera import project_to_2d_linear
-from .pose_augmentation import AngleSpread, Proportions, recombine, reverse, vary_joint_angles, vary_proportions
 from .deepen import deepen_state_dict, is_deepening
+from .pose_augmentation import AngleSpread, Proportions, recombine, reverse, vary_joint_angles, vary_proportions
 from .synthetic import NoiseModel, random_camera, render_view, scale_bones, time_warp
 from .train_config import TrainConfig
 from .unlabeled import UnlabeledSampler, UnlabeledSequence
+from .widen import widen_state_dict
 
 FLIP = H36M.flip_permutation()
 MIN_DEPTH = 0.5  # metres: semi-supervised reprojection
@@ -292,19 +293,13 @@ def _init_weights(path: str, meta: LifterMeta, model: torch.nn.Module, model_tra
             or (theirs.channels != meta.channels and not widening) or (widening and deepening):
         raise ValueError(f"{path}: its architecture (filter widths {theirs.filter_widths}, {theirs.channels} "
                          f"channels, {theirs.num_joints_in} joints in) is not the one being trained")
-    if widening:  # a wider model starts as the narrow one (vp3d.training.widen)
+    if widening or deepening:  # a bigger model starts as the given one (vp3d.training.widen, .deepen)
         if model_traj is not None:
-            raise ValueError(f"{path}: a wider model is started from a narrower one for the pose model only "
+            raise ValueError(f"{path}: a wider or deeper model is started from a smaller one for the pose model only "
                              f"(train without --trajectory)")
-        from .widen import widen_state_dict
-        model.load_state_dict(widen_state_dict(loaded.model_pos.state_dict(), model.state_dict(),
-                                               torch.Generator().manual_seed(0)))
-        return
-    if deepening:  # a deeper model starts as the shallower one (vp3d.training.deepen)
-        if model_traj is not None:
-            raise ValueError(f"{path}: a deeper model is started from a shallower one for the pose model only "
-                             f"(train without --trajectory)")
-        model.load_state_dict(deepen_state_dict(loaded.model_pos.state_dict(), model.state_dict()))
+        given, mine = loaded.model_pos.state_dict(), model.state_dict()
+        model.load_state_dict(widen_state_dict(given, mine, torch.Generator().manual_seed(0)) if widening
+                              else deepen_state_dict(given, mine))
         return
     model.load_state_dict(loaded.model_pos.state_dict())
     if model_traj is not None and loaded.model_traj is not None:
