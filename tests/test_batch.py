@@ -333,8 +333,8 @@ def test_batch_people_all_tracks_everyone_in_every_video(tmp_path):
 
 def _worker_encoding(batch_pid: int, timeout: float = 120) -> int:
     """The pid of a batch worker while it encodes its rendered video. The render is drawn while MediaPipe
-    reads, so the encoder is there from the start of a video's detection to the end of its render (a second
-    or more even for these short clips, longer on a busy machine): a look every 0.1 s finds it."""
+    reads, so the encoder is there from the first poses lifted during detection to the end of the render (a
+    second or more even for these short clips, longer on a busy machine): a look every 0.1 s finds it."""
     t0 = time.time()
     while time.time() - t0 < timeout:
         for w in child_pids(batch_pid):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor, TimeoutError
 from fractions import Fraction
 from pathlib import Path
@@ -233,6 +236,23 @@ def test_render_failure_leaves_no_file(taiji_30: Path, tmp_path: Path):
 
     with pytest.raises(KeyboardInterrupt):
         render_video(taiji_30, out, xy, score, detected, H36M, poses, progress=stop_after_5)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_the_render_finishes_stops_it_and_leaves_nothing(taiji_30: Path, tmp_path: Path):
+    """Ctrl-C (a real SIGINT to the main thread) while the pipeline waits for the render's last frames: the
+    render thread is stopped and waited for, and no file is left. Python 3.11's Thread.join(), interrupted,
+    takes the running thread for ended: waiting on it alone let the process go on while the render finished
+    its video under the temporary name (a batch worker's left-over .partial.mp4)."""
+    xy, score, detected, poses = inputs(30, 1280, 720)
+    slowly = lambda n: time.sleep(0.05)  # noqa: E731 - 30 frames take 1.5 s: the signal lands mid-render
+    render = SideBySideRender(taiji_30, tmp_path / "out.mp4", probe(taiji_30), progress=slowly)
+    ctrl_c = threading.Timer(0.3, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
+    ctrl_c.start()
+    with pytest.raises(KeyboardInterrupt):
+        render.complete([Figure(xy, score, detected, H36M.name, poses)], 30)
+    ctrl_c.join()
+    assert not [t for t in threading.enumerate() if t.name == "vp3d-render"]
     assert list(tmp_path.iterdir()) == []
 
 

@@ -123,9 +123,11 @@ class SideBySideRender:
         self._panel: Pose3DPanel | None = None
         self._ready = 0
         self._complete = False
+        self._fed = False  # an update has arrived: the caller holds this render and will finish or abort it
         self._stop = False
         self._error: BaseException | None = None
         self._result: RenderResult | None = None
+        self._ended = threading.Event()  # the render thread is done with the video (see _wait)
         self._thread = threading.Thread(target=self._run, name="vp3d-render", daemon=True)
         self._thread.start()
 
@@ -155,6 +157,7 @@ class SideBySideRender:
                          f.trajectory, f.start, f.label) for f in figures]
         with self._cond:
             self._figures, self._panel, self._ready, self._complete = scaled, panel, ready, complete
+            self._fed = True
             self._cond.notify_all()
 
     def _make_panel(self, figures: list[Figure], frames: int, margin: float) -> Pose3DPanel:
@@ -179,7 +182,7 @@ class SideBySideRender:
 
     def finish(self) -> RenderResult:
         """Wait for the last frame; the video is in place when this returns. Raises the render's error."""
-        self._thread.join()
+        self._wait()
         self.raise_if_failed()
         return self._result
 
@@ -188,6 +191,15 @@ class SideBySideRender:
         with self._cond:
             self._stop = True
             self._cond.notify_all()
+        self._wait()
+
+    def _wait(self) -> None:
+        # Not Thread.join() alone: on Python 3.11 a Ctrl-C that interrupts join() marks the still running
+        # thread as ended (threading's bpo-45274 clean-up releases the lock the thread holds), so the abort
+        # that follows returned at once, the process went on (a batch worker: exited) and the render thread
+        # finished its video under the temporary name, or died in OpenCV ("terminate called without an
+        # active exception"). An interrupted Event.wait() leaves nothing broken.
+        self._ended.wait()
         self._thread.join()
 
     def raise_if_failed(self) -> None:
@@ -206,6 +218,21 @@ class SideBySideRender:
             return (self._figures if t < self._ready else []), self._panel
 
     def _run(self) -> None:
+        # Nothing is opened before the first update. A Ctrl-C that lands between this thread's start and the
+        # caller's `render = SideBySideRender(...)` leaves a render nobody will abort: had it opened its
+        # encoder, the file would be finished under its temporary name when the process exits. Unfed, it
+        # holds nothing and just waits.
+        try:
+            with self._cond:
+                while not (self._fed or self._stop):
+                    self._cond.wait()
+                if self._stop:
+                    return
+            self._render()
+        finally:
+            self._ended.set()
+
+    def _render(self) -> None:
         use(self.cpus)  # before the decoder thread and the encoder process start: they inherit it
         thickness = skeleton_thickness(self.left_h)
         scale = self.left_h / 900
