@@ -28,7 +28,7 @@ and "-4" lower a point by that many cm in the clavicle's frame, see "Shoulders" 
     r_hip      RightUpLeg                         rfemur              rThigh
     r_knee     RightLeg                           rtibia              rThigh + (-0.6, -39.5, -3.8)
     r_foot     RightFoot (ankle)                  rfoot               rShin + (0.3, -41.5, -3.0) +K
-    spine      Spine                              upperback           abdomen + (0, 3.8, -5.3)
+    spine      mid(hip, thorax)                   mid(hip, thorax)    mid(hip, thorax)
     thorax     NeckBase = Spine1 + its rest offset lowerneck          chest + (0, 15.7, -5.7)
     neck_nose  Nose = Head + (0, -0.08, 1.63) +T  head + (0,-.1, 1.57) head + (0, 4.1, 5.7)   (the nose tip)
     head       HeadEnd +T                         headEnd             head + (0, 14.1, -4.6)
@@ -36,6 +36,10 @@ and "-4" lower a point by that many cm in the clavicle's frame, see "Shoulders" 
     l_elbow    LeftForeArm +T -4                  lradius -4          lForeArm +S -4
     l_wrist    1.5 LeftHand - 0.5 LeftForeArm +T -4  lhand -4         lForeArm + (26.5, -6.2, -0.4) +S -4
 
+The spine (joint 7) is the midpoint of the hip (root) and the thorax in every rig, as `coco_to_h36m` makes it from
+MediaPipe's 2D, which has no spine landmark: the rigs' own spine joints sat at different heights (CMU's Spine 0.47-0.48
+of the way from hip to thorax, bandai2's 0.54, Human3.6M's 0.48), and the lifter learnt CMU's from 2D input that
+real video never gives it (session 20).
 The nose (joint 9) is a point fixed in the head's frame, 11 cm below the head top and 9.5 cm in front of the
 head axis (the offsets were fitted per rig over upright frames, facing from the shoulders): the 2D detector
 sees the nose tip, and its place in front of the face is the main cue for which way a person faces.
