@@ -48,8 +48,13 @@ def thread_cpus(process: int | str = "self") -> dict[int, tuple[str, frozenset[i
 
 def child_processes() -> list[int]:
     """The running processes this process has started (the render's encoder)."""
-    return [int(pid) for tid in os.listdir("/proc/self/task")
-            for pid in Path(f"/proc/self/task/{tid}/children").read_text().split()]
+    pids = []
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            pids += [int(pid) for pid in Path(f"/proc/self/task/{tid}/children").read_text().split()]
+        except OSError:  # the thread ended meanwhile
+            pass
+    return pids
 
 
 def run(clip: Path, out: Path, cores: CoreSplit | None, detector: str = "mediapipe"):

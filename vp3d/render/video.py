@@ -221,8 +221,9 @@ class SideBySideRender:
         # Nothing is opened before the first update. A Ctrl-C that lands between this thread's start and the
         # caller's `render = SideBySideRender(...)` leaves a render nobody will abort: had it opened its
         # encoder, the file would be finished under its temporary name when the process exits. Unfed, it
-        # holds nothing and just waits.
+        # holds nothing and just waits, on the cores it will draw on (not the detector's, which it inherits).
         try:
+            use(self.cpus)  # before the decoder thread and the encoder process start: they inherit it
             with self._cond:
                 while not (self._fed or self._stop):
                     self._cond.wait()
@@ -233,7 +234,6 @@ class SideBySideRender:
             self._ended.set()
 
     def _render(self) -> None:
-        use(self.cpus)  # before the decoder thread and the encoder process start: they inherit it
         thickness = skeleton_thickness(self.left_h)
         scale = self.left_h / 900
 
