@@ -16,8 +16,8 @@ lifted root-relative pose, the 2D keypoints and the focal length, with standing 
    LOCK_SECONDS: one least-squares problem per horizontal axis (a tridiagonal system).
 
 Measured on the validation views with the shipped lifter (bench/root_motion_report.py, weights/MODEL_CARD.md,
-"A foot lock by least squares"): the root's motion error is 115 mm on CMU and 77 on bandai2, against 736 and 856
-for a root that stays put, and the lower foot on the floor slides at 12.6 and 21.1 cm/s, against 34.2 and 43.6
+"A foot lock by least squares"): the root's motion error is 116 mm on CMU and 76 on bandai2, against 736 and 856
+for a root that stays put, and the lower foot on the floor slides at 12.9 and 21.1 cm/s, against 34.4 and 43.5
 with root-relative poses (and 13.5 and 18.4 for the mocap itself: real feet pivot and push off).
 """
 
