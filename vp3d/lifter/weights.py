@@ -130,7 +130,7 @@ class LifterWeights(Enum):
         metrics=lifter_report_metrics(cmu=(78.8, 63.5, 4.98), bandai2=(60.6, 45.4, 3.79)))
     VP3D_CMU_H36M17_243F_CAUSAL = Weights(
         file="vp3d_cmu_h36m17_243f_causal.bin", url=None,
-        sha256="af653ff67f81631a9ae97ebe6e012dcd27b7dbf0c5e53ef055374d3275649ca7",
+        sha256="1ec68c279fba53678367617c3447dcd6a40546031a1bf31afa1aba06fb7c69ba",
         input_layout="h36m", fps=50.0, causal=True, architecture=VP3D_243,
         licence=VP3D_LICENCE,
         training_data="the default's version 2, fine-tuned from it with causal convolutions (each frame from the 242 before "
@@ -142,10 +142,11 @@ class LifterWeights(Enum):
                       "hips, elbow and knee bend); version 5 (session 15): that widened to 1024 channels (Net2WiderNet) "
                       "and fine-tuned in bfloat16 with a velocity term (weight 0.5), 12 epochs x 262,144 frames; version 6 "
                       "(session 17): that fine-tuned 4 epochs more the same way with the shoulders defined where "
-                      "detectors mark them (level with the base of the neck)",
-        # bench/lifter_report.py (as the default's; version 5 measured the same way on the same joint definitions:
-        # CMU 88.7 / 71.7 / 7.49, bandai2 69.2 / 55.5 / 6.89)
-        metrics=lifter_report_metrics(cmu=(85.7, 68.6, 7.40), bandai2=(65.0, 51.1, 6.74)))
+                      "detectors mark them (level with the base of the neck); version 7 (session 21): that "
+                      "fine-tuned 4 epochs more the same way with the spine defined as the midpoint of hip and thorax",
+        # bench/lifter_report.py (as the default's; version 6 measured the same way on the same joint definitions:
+        # CMU 87.0 / 69.3 / 7.42, bandai2 65.0 / 50.9 / 6.70)
+        metrics=lifter_report_metrics(cmu=(85.8, 68.0, 7.37), bandai2=(63.2, 49.1, 6.64)))
     PRETRAINED_H36M_CPN = Weights(
         file="pretrained_h36m_cpn.bin", url=OFFICIAL_URL + "pretrained_h36m_cpn.bin", sha256=None,
         input_layout="h36m", fps=50.0, causal=False, architecture=OFFICIAL_243, licence=OFFICIAL_LICENCE,
