@@ -10,8 +10,8 @@ fps, frame-weighted) for the lift as it is and for each variant:
 - reverse: test-time time reversal (the 2D played backwards, lifted, reversed back), alone and averaged with the
   forward lift, as flip is averaged.
 - hips: the 2D hip points moved towards their midpoint (0.82: where MediaPipe's sit relative to the shoulders on
-  the shared clips; 0.67: relative to the trunk), then widened back at inference: what a hip definition that
-  differs between training and inference costs.
+  the shared clips; 0.67: relative to the trunk): what a hip definition that differs between training and
+  inference costs.
 The first row of every probe reproduces bench/lifter_report.py's figures for the same checkpoint.
 """
 
@@ -94,8 +94,6 @@ def variants(probe: str) -> dict[str, Variant]:
         out = dict(as_lifted)
         for k in (0.82, 0.67):
             out[f"2D hips x {k}"] = lambda lifter, kp, fwd, k=k: lifter.lift(hips_moved(kp, k), flip=True).poses
-        out["2D hips x 0.82, widened back x 1/0.82"] = lambda lifter, kp, fwd: lifter.lift(
-            hips_moved(hips_moved(kp, 0.82), 1 / 0.82), flip=True).poses
         return out
     raise ValueError(probe)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vp3d.cores import CoreSplit, current_cpu
+from vp3d.cores import CoreSplit, child_processes, current_cpu
 from vp3d.pipeline.infer import InferenceOptions
 from vp3d.pipeline.job import Outputs, process_video
 
@@ -44,17 +44,6 @@ def thread_cpus(process: int | str = "self") -> dict[int, tuple[str, frozenset[i
         except OSError:  # the thread ended meanwhile
             pass
     return out
-
-
-def child_processes() -> list[int]:
-    """The running processes this process has started (the render's encoder)."""
-    pids = []
-    for tid in os.listdir("/proc/self/task"):
-        try:
-            pids += [int(pid) for pid in Path(f"/proc/self/task/{tid}/children").read_text().split()]
-        except OSError:  # the thread ended meanwhile
-            pass
-    return pids
 
 
 def run(clip: Path, out: Path, cores: CoreSplit | None, detector: str = "mediapipe"):

@@ -72,7 +72,7 @@ class CoreSplit:
                     use(before[tid], tid)
                 elif tid != me:
                     use(self.everything, tid)
-            for pid in _children():  # and the processes they started (the encoder)
+            for pid in child_processes():  # and the processes they started (the encoder)
                 for tid in _threads(pid):
                     use(self.everything, tid)
 
@@ -84,7 +84,7 @@ def _threads(process: int | str = "self") -> list[int]:
         return []
 
 
-def _children() -> list[int]:
+def child_processes() -> list[int]:
     """The processes this process's threads have started and that still run (/proc/self/task/*/children)."""
     pids = []
     for tid in _threads():
