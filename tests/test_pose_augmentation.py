@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from conftest import require_shared
 
-from vp3d.training.pose_augmentation import (LOWER, UPPER, AngleSpread, Proportions, pelvis_yaw, recombine,
-                                           reverse, vary_joint_angles, vary_proportions)
+from vp3d.training.pose_augmentation import (LOWER, UPPER, AngleSpread, Proportions, body_frames, pelvis_yaw,
+                                           recombine, recombine_arm, reverse, vary_joint_angles, vary_proportions)
 from vp3d.training.train import MotionSampler
 from vp3d.mocap import load_bvh
 from vp3d.skeleton import H36M
@@ -56,6 +56,36 @@ def test_recombined_upper_body_keeps_its_shape_and_faces_with_the_hips():
 def test_recombining_takes_of_different_lengths_is_refused():
     with pytest.raises(ValueError, match="shape"):
         recombine(take("07_01", 100), take("05_02", 90))
+
+
+J = {name: i for i, name in enumerate(H36M.joint_names)}
+
+
+def chest_coordinates(motion: np.ndarray, joint: str, parent: str) -> np.ndarray:
+    """(T, 3) unit direction of the bone parent -> joint in the chest's own frame (left, up, forward)."""
+    chest = body_frames(motion[:, J["left_shoulder"]] - motion[:, J["right_shoulder"]],
+                        motion[:, J["thorax"]] - motion[:, J["spine"]])
+    bone = motion[:, J[joint]] - motion[:, J[parent]]
+    return np.einsum("tji,tj->ti", chest, bone / np.linalg.norm(bone, axis=-1, keepdims=True))
+
+
+def test_a_recombined_arm_points_as_the_donor_s_did_from_this_body_s_chest():
+    body, donor = take("07_01", 100), take("05_02", 100)  # a walk gets an arm of modern dance
+    mixed = recombine_arm(body, donor, "left")
+    for joint, parent in (("left_elbow", "left_shoulder"), ("left_wrist", "left_elbow")):
+        np.testing.assert_allclose(chest_coordinates(mixed, joint, parent), chest_coordinates(donor, joint, parent),
+                                   atol=1e-9)
+    np.testing.assert_allclose(np.linalg.norm(bone_vectors(mixed), axis=-1),
+                               np.linalg.norm(bone_vectors(body), axis=-1), atol=1e-9)  # this body's lengths
+    moved = [J["left_elbow"], J["left_wrist"]]
+    others = [j for j in range(H36M.num_joints) if j not in moved]
+    np.testing.assert_array_equal(mixed[:, others], body[:, others])
+    assert np.linalg.norm(mixed[:, moved] - body[:, moved], axis=-1).mean() > 0.1  # metres: another arm
+
+
+def test_recombining_arms_of_takes_of_different_lengths_is_refused():
+    with pytest.raises(ValueError, match="differ in shape"):
+        recombine_arm(take("07_01", 100), take("05_02", 90), "right")
 
 
 def test_varied_proportions_keep_bone_directions_and_symmetry():
@@ -218,3 +248,24 @@ def test_sampler_with_joint_angles_draws_other_postures_of_a_still_take():
         else:
             assert not differ.any()
         assert np.abs(np.diff(poses, axis=1)).max() < 2e-3  # metres per frame: slow, not noise
+
+
+def test_sampler_with_arm_recombination_gives_one_body_the_arm_of_another_take():
+    """Each arm comes from another take with the given chance: over two still takes, a window's left upper arm
+    points (from its chest) as the other take's does in about P / 2 of the windows (the donor is a random take,
+    half the time the same one), and never without arm recombination."""
+    a, b = take("09_01", 1), take("05_02", 351)[350:]  # standing, and a dance step with the arm raised
+    stills = [np.repeat(a, 300, axis=0), np.repeat(b, 300, axis=0)]
+    own = {name: chest_coordinates(m, "left_elbow", "left_shoulder")[0] for name, m in (("a", a), ("b", b))}
+    knee = {name: chest_coordinates(m, "left_knee", "left_hip")[0] for name, m in (("a", a), ("b", b))}
+    assert np.linalg.norm(own["a"] - own["b"]) > 0.2 and np.linalg.norm(knee["a"] - knee["b"]) > 0.2
+    for chance, share in ((0.0, (0.0, 0.0)), (0.5, (0.15, 0.35))):
+        sampler = MotionSampler(stills, receptive_field=9, causal=False, noise=None, arm_recombination=chance)
+        rng = np.random.default_rng(5)
+        swapped = []
+        for _ in range(200):
+            pose = sampler.window(rng, 2)[1].astype(np.float64)  # camera frame: chest coordinates do not care
+            body = min(knee, key=lambda n: np.linalg.norm(chest_coordinates(pose, "left_knee", "left_hip")[0] - knee[n]))
+            arm = min(own, key=lambda n: np.linalg.norm(chest_coordinates(pose, "left_elbow", "left_shoulder")[0] - own[n]))
+            swapped.append(arm != body)
+        assert share[0] <= np.mean(swapped) <= share[1]
