@@ -75,8 +75,9 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
                      help="horizontal field of view in degrees")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")
     p.add_argument("--no-smoothing", action="store_true",
-                   help="the network's raw 3D, without the light smoothing over time its weights declare (the "
-                        "shipped lifter's: one frame's sigma, against 2D jitter)")
+                   help="the network's raw 3D, without what its weights declare after the network (the shipped "
+                        "lifter's: a smoothing over time of one frame's sigma, against 2D jitter, and every joint "
+                        "moved half-way across the image onto its 2D point's ray)")
     p.add_argument("--rigid-bones", action="store_true",
                    help="give every 3D bone its median length over the clip, directions kept (one skeleton for "
                         "animation and biomechanics; default: the model's per-frame output)")

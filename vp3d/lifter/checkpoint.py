@@ -150,12 +150,16 @@ def save_checkpoint(path: str | os.PathLike, meta: LifterMeta, model_pos: torch.
 
 
 def export_for_inference(src: str | os.PathLike, dst: str | os.PathLike, training_update: dict | None = None,
-                         output_smoothing: float | None = None) -> None:
+                         output_smoothing: float | None = None,
+                         image_plane: tuple[float, float] | None = None) -> None:
     """Ship a training checkpoint: float16 weights and metadata only (no optimizer state or history).
-    output_smoothing: the smoothing of the output over time the shipped file declares (LifterMeta), when given."""
+    output_smoothing: the smoothing of the output over time the shipped file declares (LifterMeta), when given;
+    image_plane: (weight, smoothing) of the joints' move toward their 2D it declares (image_plane.py), when given."""
     ckpt = load_checkpoint(src)
     if training_update:
         ckpt.meta.training.update(training_update)
     if output_smoothing is not None:
         ckpt.meta.output_smoothing = float(output_smoothing)
+    if image_plane is not None:
+        ckpt.meta.image_plane_weight, ckpt.meta.image_plane_smoothing = map(float, image_plane)
     save_checkpoint(dst, ckpt.meta, ckpt.model_pos, ckpt.model_traj, epoch=ckpt.raw.get("epoch", 0), half=True)

@@ -31,6 +31,7 @@ from .camera import DEFAULT_FOV_DEGREES, focal_from_fov
 from .chunk_memo import ChunkMemo
 from .device import resolve_device
 from .errors import CheckpointError
+from .image_plane import toward_the_2d
 from .light_weights import LIGHT_SUFFIX, LightCheckpoint, light_form, load_light_checkpoint
 from .numpy_net import NumpyTemporalNet
 from .streaming import PoseStream
@@ -49,6 +50,7 @@ class LiftResult:
     poses: np.ndarray  # (T, J_out, 3) metres, camera frame, root-relative (root joint = 0)
     trajectory: np.ndarray | None  # (T, 3) root position in the camera frame, metres (trajectory models only)
     smoothing: float = 0.0  # the Gaussian sigma (model frames) applied to poses over time; 0: the raw output
+    image_plane_weight: float = 0.0  # how far joints were moved across the image onto their 2D (image_plane.py)
 
 
 def resample(seq: np.ndarray, src_fps: float, dst_fps: float, num_out: int | None = None) -> np.ndarray:
@@ -144,6 +146,11 @@ class Lifter:
         return cls(load_checkpoint(path, trust=trust, **overrides), resolve_device(device))
 
     @property
+    def _output_joints_are_the_input_s(self) -> bool:
+        """Whether the 2D input holds the output's joints, in its order (what moving joints toward their 2D needs)."""
+        return self.meta.input_layout == "h36m" and self.meta.num_joints_out == H36M.num_joints
+
+    @property
     def receptive_field(self) -> int:
         return self.meta.receptive_field
 
@@ -153,6 +160,8 @@ class Lifter:
         `fps` is not the model's rate. Outputs further back than that are final while frames still arrive."""
         right = 0 if self.meta.causal else (self.receptive_field - 1) // 2
         right += smoothing_radius(self.meta.output_smoothing)
+        if self.meta.image_plane_weight > 0 and self._output_joints_are_the_input_s:
+            right += smoothing_radius(self.meta.image_plane_smoothing)
         if fps is None or abs(fps - self.meta.fps) <= 1e-3:
             return right
         return math.ceil((right + 1) * fps / self.meta.fps) + 1
@@ -194,7 +203,8 @@ class Lifter:
         time onto the model's ticks and the 3D back onto these times.
         focal: the camera's focal length in normalized screen units (camera.normalized_focal; default: that of
         camera.DEFAULT_FOV_DEGREES), for trajectory models that predict in focal units (meta.trajectory_units).
-        smooth: apply the output smoothing the weights declare (meta.output_smoothing); False: the raw poses.
+        smooth: apply what the weights declare after the network (meta.output_smoothing, then the joints moved
+        toward their 2D: meta.image_plane_weight, with `focal`); False: the network's raw poses.
         """
         if times is not None and len(kp_norm) > 1:
             times = np.asarray(times, dtype=np.float64)
@@ -206,7 +216,7 @@ class Lifter:
             traj = on_grid.trajectory
             return LiftResult(resample_at(on_grid.poses, grid, times).astype(np.float32),
                               None if traj is None else resample_at(traj, grid, times).astype(np.float32),
-                              on_grid.smoothing)
+                              on_grid.smoothing, on_grid.image_plane_weight)
         kp_norm = np.asarray(kp_norm, dtype=np.float32)
         if kp_norm.ndim != 3 or kp_norm.shape[1:] != (self.meta.num_joints_in, self.meta.in_features):
             raise ValueError(f"expected 2D keypoints of shape (T, {self.meta.num_joints_in}, "
@@ -221,6 +231,10 @@ class Lifter:
         sigma = self.meta.output_smoothing if smooth and len(poses) > 1 else 0.0
         if sigma > 0:
             poses = gaussian_filter1d(poses, sigma, axis=0, mode="nearest")
+        toward_2d = self.meta.image_plane_weight if smooth and self._output_joints_are_the_input_s else 0.0
+        if toward_2d > 0:
+            poses = toward_the_2d(poses, seq, focal if focal is not None else DEFAULT_FOCAL, toward_2d,
+                                  self.meta.image_plane_smoothing)
         traj = None
         if self.traj_net is not None:
             traj = self._predict(self.traj_net, seq, can_flip, flip_out=False)[:, 0]
@@ -229,4 +243,5 @@ class Lifter:
             traj = resample(traj, self.meta.fps, fps, num_out=num_frames) if traj is not None else None
         if traj is not None and self.meta.trajectory_units == "focal":
             traj = traj * (focal if focal is not None else DEFAULT_FOCAL)
-        return LiftResult(poses.astype(np.float32), None if traj is None else traj.astype(np.float32), sigma)
+        return LiftResult(poses.astype(np.float32), None if traj is None else traj.astype(np.float32), sigma,
+                          toward_2d)

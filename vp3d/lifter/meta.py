@@ -37,6 +37,11 @@ class LifterMeta:
     # accuracy (weights/MODEL_CARD.md, session 19). A property of weights that were measured with it, so it travels
     # in the file: official checkpoints and files without it give their raw output.
     output_smoothing: float = 0.0
+    # Each joint moved this fraction of the way across the image onto its 2D point's ray, the offsets smoothed
+    # over time with a Gaussian of image_plane_smoothing model frames (image_plane.py; 0: the lifter's output as
+    # it is). Chosen on training takes for the weights that declare it; official checkpoints have none.
+    image_plane_weight: float = 0.0
+    image_plane_smoothing: float = 0.0
     training: dict = field(default_factory=dict)  # data, command, seed, metrics (vp3d checkpoints)
 
     @property
