@@ -1,6 +1,6 @@
 """Changes at inference time measured without training, on the sequences of bench/lifter_report.py.
 
-    .venv/bin/python bench/lifter_probes.py [CHECKPOINT] [--probe bones|reverse|hips ...]
+    .venv/bin/python bench/lifter_probes.py [CHECKPOINT] [--probe bones|reverse|hips|image-plane ...] [--training]
 
 Each probe lifts both validation sets (CMU subjects 02 and 135, bandai2; 2 fixed virtual cameras per take,
 detector-like noise, flip, the checkpoint's declared smoothing) and prints P1 / P2 / MPJVE (mm, mm/frame at 50
@@ -12,6 +12,10 @@ fps, frame-weighted) for the lift as it is and for each variant:
 - hips: the 2D hip points moved towards their midpoint (0.82: where MediaPipe's sit relative to the shoulders on
   the shared clips; 0.67: relative to the trunk): what a hip definition that differs between training and
   inference costs.
+- image-plane: every joint moved a fraction of the way across the image onto its 2D point's ray, offsets smoothed
+  over time (vp3d/lifter/image_plane.py; the default field of view's focal length, as `vp3d evaluate`), for
+  fractions 0.3 / 0.5 / 0.7 and sigmas 2 / 4 / 8 frames. Choose them with --training (CMU training subjects 01, 05,
+  08: takes the model was trained on, never the validation sets), then measure the choice on the validation sets.
 The first row of every probe reproduces bench/lifter_report.py's figures for the same checkpoint.
 """
 
@@ -24,7 +28,8 @@ from typing import Callable, Iterable
 import numpy as np
 
 from vp3d.cli.evaluate import cmu_validation_sequences, virtual_view_sequences
-from vp3d.lifter.inference import Lifter
+from vp3d.lifter.image_plane import toward_the_2d
+from vp3d.lifter.inference import DEFAULT_FOCAL, Lifter
 from vp3d.lifter.weights import default_checkpoint
 from vp3d.mocap import load_bvh_folder
 from vp3d.skeleton import H36M
@@ -36,9 +41,14 @@ PARENTS = np.array(H36M.parents)
 HIPS = (1, 4)
 
 
-def validation_sets() -> dict[str, list]:
-    return {"CMU 02+135": cmu_validation_sequences(SHARED / "mocap", ROOT / "runs" / "mocap_cache.npz", 2, "detector"),
-            "bandai2": virtual_view_sequences(load_bvh_folder(SHARED / "mocap_validation" / "bandai2"), 2, "detector")}
+def training_sets(noise: str = "detector") -> dict[str, list]:
+    takes = [m for subject in ("01", "05", "08") for m in load_bvh_folder(SHARED / "mocap" / "cmu_bvh" / subject)]
+    return {"train 01+05+08": virtual_view_sequences(takes, 2, noise)}
+
+
+def validation_sets(noise: str = "detector") -> dict[str, list]:
+    return {"CMU 02+135": cmu_validation_sequences(SHARED / "mocap", ROOT / "runs" / "mocap_cache.npz", 2, noise),
+            "bandai2": virtual_view_sequences(load_bvh_folder(SHARED / "mocap_validation" / "bandai2"), 2, noise)}
 
 
 def with_bone_lengths(poses: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -95,6 +105,10 @@ def variants(probe: str) -> dict[str, Variant]:
         for k in (0.82, 0.67):
             out[f"2D hips x {k}"] = lambda lifter, kp, fwd, k=k: lifter.lift(hips_moved(kp, k), flip=True).poses
         return out
+    if probe == "image-plane":
+        return {**as_lifted, **{f"toward the 2D x {w}, sigma {s}": (
+            lambda lifter, kp, fwd, w=w, s=s: toward_the_2d(fwd, kp, DEFAULT_FOCAL, w, s).astype(np.float32))
+            for w in (0.3, 0.5, 0.7) for s in (2.0, 4.0, 8.0)}}
     raise ValueError(probe)
 
 
@@ -113,10 +127,18 @@ def measure(lifter: Lifter, sequences: Iterable, chosen: dict[str, Variant]) -> 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoint", nargs="?", default=str(default_checkpoint()))
-    p.add_argument("--probe", nargs="+", choices=("bones", "reverse", "hips"), default=["bones", "reverse", "hips"])
+    p.add_argument("--probe", nargs="+", choices=("bones", "reverse", "hips", "image-plane"),
+                   default=["bones", "reverse", "hips"])
+    p.add_argument("--noise", choices=("detector", "mediapipe"), default="detector",
+                   help="the 2D's errors (vp3d evaluate --noise): 'detector' as every figure of the card")
+    p.add_argument("--training", action="store_true",
+                   help="training subjects 01, 05, 08 instead of the validation sets: where to choose a setting")
     args = p.parse_args()
     lifter = Lifter.load(args.checkpoint)
-    sets = validation_sets()
+    if "image-plane" in args.probe and lifter.meta.image_plane_weight > 0:
+        p.error(f"{args.checkpoint} moves its joints toward the 2D already (image_plane_weight "
+                f"{lifter.meta.image_plane_weight}): probe the weights without it")
+    sets = training_sets(args.noise) if args.training else validation_sets(args.noise)
     chosen = {name: v for probe in args.probe for name, v in variants(probe).items()}
     results = {set_name: measure(lifter, seqs, chosen) for set_name, seqs in sets.items()}
     print(f"{args.checkpoint}: P1 / P2 / MPJVE")

@@ -95,7 +95,8 @@ def case(request, clips, tmp_path_factory):
 
 def test_the_export_describes_the_clip_and_the_flip_setting(case):
     """Header: the clip's own size and rate, one entry per decoded frame, and `flip_augmentation` and the output
-    smoothing as the command line set them (the shipped weights declare 1 frame; --no-smoothing: none); the
+    smoothing and the move toward the 2D as the command line set them (the shipped weights declare 1 frame and
+    0.3 of the way; --no-smoothing: neither); the
     rendered video (when asked) has every frame, the 3D panel beside the picture."""
     npz, frames = case["npz"], decoded_frames(case["clip"])
     assert frames == SECONDS * case["fps"]
@@ -105,6 +106,7 @@ def test_the_export_describes_the_clip_and_the_flip_setting(case):
     lifter = json.loads(str(npz["metadata"]))["lifter"]
     assert lifter["flip_augmentation"] is case["flip"]
     assert lifter["output_smoothing_frames"] == (1.0 if case["flip"] else 0.0)
+    assert lifter["moved_toward_the_2d"] == (0.3 if case["flip"] else 0.0)
     if case["video"] is not None:
         video = probe(case["video"])
         assert (video.width, video.height) == (case["width"] + case["height"], case["height"])
