@@ -2,7 +2,9 @@
 
 Every input frame gets a 3D pose: the 2D sequence is padded by repeating its first and last frames
 (RF-1)/2 times on each side (all RF-1 on the left for a causal model), as the reference does.
-Test-time flip augmentation averages the prediction with that of the mirrored input.
+Test-time flip augmentation averages the prediction with that of the mirrored input. After the network come the
+steps the weights declare: a smoothing over time (meta.output_smoothing), then the joints moved part of the way
+across the image onto their 2D points' rays (meta.image_plane_weight, image_plane.py).
 
 The model is applied at the frame rate it was trained at: the 2D sequence is resampled to that rate
 first and the 3D is resampled back onto the video's frames, so the same motion filmed at 24 or 60
