@@ -1,6 +1,14 @@
-"""Probe: each bone's child moved toward the point of its 2D ray at the bone's (median lifted) length from its parent."""
-import sys, numpy as np
-sys.path.insert(0, "/work/main/bench")
+"""Probe (session 22): each joint moved toward the point of its 2D ray at its bone's (median lifted) length from its parent.
+
+    .venv/bin/python runs/probes/bone_rays_probe.py CHECKPOINT detector|mediapipe train|val
+"""
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))  # lifter_probes
+
 from lifter_probes import *
 from vp3d.lifter.image_plane import root_on_the_2d
 from scipy.ndimage import gaussian_filter1d
