@@ -27,6 +27,7 @@ import numpy as np
 from scipy.linalg import solve_banded
 from scipy.ndimage import gaussian_filter1d
 
+from .lifter.image_plane import root_on_the_2d
 from .skeleton import H36M
 from .world import ANKLE_HEIGHT, ANKLES, to_world
 
@@ -54,17 +55,7 @@ def fit_root(poses: np.ndarray, kp_norm: np.ndarray, focal: float) -> np.ndarray
     normalized screen coordinates (vp3d.lifter.camera); focal: normalized focal length (f / w * 2)."""
     poses = np.asarray(poses, dtype=np.float64)
     total = _bone_total(poses)
-    poses = poses * (np.median(total) / np.maximum(total, 1e-6))[:, None, None]
-    u = np.asarray(kp_norm, dtype=np.float64)
-    T, J = u.shape[:2]
-    A = np.zeros((T, 2, J, 3))
-    A[:, 0, :, 0] = focal
-    A[:, 1, :, 1] = focal
-    A[:, :, :, 2] = -np.moveaxis(u, 2, 1)
-    b = np.moveaxis(u, 2, 1) * poses[None, ..., 2].transpose(1, 0, 2) - focal * np.moveaxis(poses[..., :2], 2, 1)
-    A, b = A.reshape(T, 2 * J, 3), b.reshape(T, 2 * J)
-    normal = np.einsum("tki,tkj->tij", A, A) + 1e-9 * np.eye(3)
-    return np.linalg.solve(normal, np.einsum("tki,tk->ti", A, b)[..., None])[..., 0]
+    return root_on_the_2d(poses * (np.median(total) / np.maximum(total, 1e-6))[:, None, None], kp_norm, focal)
 
 
 def smooth_root(trajectory: np.ndarray, fps: float, xy_seconds: float = XY_SECONDS,

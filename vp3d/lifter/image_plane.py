@@ -29,16 +29,18 @@ def root_on_the_2d(poses: np.ndarray, kp_norm: np.ndarray, focal: float) -> np.n
     """(T, 3) root positions in the camera frame (metres) at which each frame's pose best projects onto its 2D.
 
     Linear least squares on the projection equations multiplied out, per joint and axis:
-    focal * (P_x + T_x) - u_x * (P_z + T_z) = 0 (and the same in y), three unknowns per frame."""
+    focal * (P_x + T_x) - u_x * (P_z + T_z) = 0 (and the same in y), three unknowns per frame. vp3d.root_motion
+    fits the root the same way (after evening out the pose's size over the clip)."""
+    poses = np.asarray(poses, dtype=np.float64)
+    u = np.moveaxis(np.asarray(kp_norm, dtype=np.float64), 2, 1)  # (T, 2, J): the x rows, then the y rows
     frames, joints = poses.shape[:2]
-    a = np.zeros((frames, joints, 2, 3))
-    b = np.zeros((frames, joints, 2))
-    for axis in range(2):
-        a[:, :, axis, axis] = focal
-        a[:, :, axis, 2] = -kp_norm[..., axis]
-        b[:, :, axis] = kp_norm[..., axis] * poses[..., 2] - focal * poses[..., axis]
-    a, b = a.reshape(frames, -1, 3), b.reshape(frames, -1)
-    normal = np.einsum("tki,tkj->tij", a, a)
+    a = np.zeros((frames, 2, joints, 3))
+    a[:, 0, :, 0] = focal
+    a[:, 1, :, 1] = focal
+    a[:, :, :, 2] = -u
+    b = u * poses[None, ..., 2].transpose(1, 0, 2) - focal * np.moveaxis(poses[..., :2], 2, 1)
+    a, b = a.reshape(frames, 2 * joints, 3), b.reshape(frames, 2 * joints)
+    normal = np.einsum("tki,tkj->tij", a, a) + 1e-9 * np.eye(3)
     return np.linalg.solve(normal, np.einsum("tki,tk->ti", a, b)[..., None])[..., 0]
 
 

@@ -148,9 +148,11 @@ class Lifter:
         return cls(load_checkpoint(path, trust=trust, **overrides), resolve_device(device))
 
     @property
-    def _output_joints_are_the_input_s(self) -> bool:
-        """Whether the 2D input holds the output's joints, in its order (what moving joints toward their 2D needs)."""
-        return self.meta.input_layout == "h36m" and self.meta.num_joints_out == H36M.num_joints
+    def _image_plane_weight(self) -> float:
+        """How far the declared step moves joints toward their 2D: 0 unless the 2D input holds the output's joints,
+        in its order (what the step needs)."""
+        same_joints = self.meta.input_layout == "h36m" and self.meta.num_joints_out == H36M.num_joints
+        return self.meta.image_plane_weight if same_joints else 0.0
 
     @property
     def receptive_field(self) -> int:
@@ -162,7 +164,7 @@ class Lifter:
         `fps` is not the model's rate. Outputs further back than that are final while frames still arrive."""
         right = 0 if self.meta.causal else (self.receptive_field - 1) // 2
         right += smoothing_radius(self.meta.output_smoothing)
-        if self.meta.image_plane_weight > 0 and self._output_joints_are_the_input_s:
+        if self._image_plane_weight > 0:
             right += smoothing_radius(self.meta.image_plane_smoothing)
         if fps is None or abs(fps - self.meta.fps) <= 1e-3:
             return right
@@ -233,7 +235,7 @@ class Lifter:
         sigma = self.meta.output_smoothing if smooth and len(poses) > 1 else 0.0
         if sigma > 0:
             poses = gaussian_filter1d(poses, sigma, axis=0, mode="nearest")
-        toward_2d = self.meta.image_plane_weight if smooth and self._output_joints_are_the_input_s else 0.0
+        toward_2d = self._image_plane_weight if smooth else 0.0
         if toward_2d > 0:
             poses = toward_the_2d(poses, seq, focal if focal is not None else DEFAULT_FOCAL, toward_2d,
                                   self.meta.image_plane_smoothing)
