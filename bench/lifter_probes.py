@@ -1,6 +1,6 @@
 """Changes at inference time measured without training, on the sequences of bench/lifter_report.py.
 
-    .venv/bin/python bench/lifter_probes.py [CHECKPOINT] [--probe bones|reverse|hips|image-plane ...] [--training]
+    .venv/bin/python bench/lifter_probes.py [CHECKPOINT] [--probe bones|reverse|hips|image-plane|bone-rays ...] [--training]
 
 Each probe lifts both validation sets (CMU subjects 02 and 135, bandai2; 2 fixed virtual cameras per take,
 detector-like noise, flip, the checkpoint's declared smoothing) and prints P1 / P2 / MPJVE (mm, mm/frame at 50
@@ -16,6 +16,9 @@ fps, frame-weighted) for the lift as it is and for each variant:
   over time (vp3d/lifter/image_plane.py; the default field of view's focal length, as `vp3d evaluate`), for
   fractions 0.3 / 0.5 / 0.7 and sigmas 2 / 4 / 8 frames. Choose them with --training (CMU training subjects 01, 05,
   08: takes the model was trained on, never the validation sets), then measure the choice on the validation sets.
+- bone-rays: every joint moved 0.3 of the way toward the point of its 2D ray at its bone's usual length from its
+  parent (vp3d/lifter/bone_rays.py; offsets smoothed with sigma 4), the usual length the median over +-30 / 60 /
+  121 / 250 frames or the whole clip. Probe weights that do not declare the step.
 The first row of every probe reproduces bench/lifter_report.py's figures for the same checkpoint.
 """
 
@@ -28,6 +31,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from vp3d.cli.evaluate import cmu_validation_sequences, virtual_view_sequences
+from vp3d.lifter.bone_rays import toward_bone_lengths
 from vp3d.lifter.image_plane import toward_the_2d
 from vp3d.lifter.inference import DEFAULT_FOCAL, Lifter
 from vp3d.lifter.weights import default_checkpoint
@@ -109,6 +113,12 @@ def variants(probe: str) -> dict[str, Variant]:
         return {**as_lifted, **{f"toward the 2D x {w}, sigma {s}": (
             lambda lifter, kp, fwd, w=w, s=s: toward_the_2d(fwd, kp, DEFAULT_FOCAL, w, s).astype(np.float32))
             for w in (0.3, 0.5, 0.7) for s in (2.0, 4.0, 8.0)}}
+    if probe == "bone-rays":
+        return {**as_lifted, **{f"toward usual bone lengths x 0.3, sigma 4, window {w}": (
+            lambda lifter, kp, fwd, w=w: toward_bone_lengths(fwd, kp, DEFAULT_FOCAL, 0.3, 4.0, w).astype(np.float32))
+            for w in (30, 60, 121, 250)},
+                "toward usual bone lengths x 0.3, sigma 4, whole clip": lambda lifter, kp, fwd: toward_bone_lengths(
+                    fwd, kp, DEFAULT_FOCAL, 0.3, 4.0, len(fwd)).astype(np.float32)}
     raise ValueError(probe)
 
 
@@ -127,7 +137,7 @@ def measure(lifter: Lifter, sequences: Iterable, chosen: dict[str, Variant]) -> 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoint", nargs="?", default=str(default_checkpoint()))
-    p.add_argument("--probe", nargs="+", choices=("bones", "reverse", "hips", "image-plane"),
+    p.add_argument("--probe", nargs="+", choices=("bones", "reverse", "hips", "image-plane", "bone-rays"),
                    default=["bones", "reverse", "hips"])
     p.add_argument("--noise", choices=("detector", "mediapipe"), default="detector",
                    help="the 2D's errors (vp3d evaluate --noise): 'detector' as every figure of the card")
@@ -138,6 +148,8 @@ def main() -> None:
     if "image-plane" in args.probe and lifter.meta.image_plane_weight > 0:
         p.error(f"{args.checkpoint} moves its joints toward the 2D already (image_plane_weight "
                 f"{lifter.meta.image_plane_weight}): probe the weights without it")
+    if "bone-rays" in args.probe and lifter.meta.bone_rays_weight > 0:
+        p.error(f"{args.checkpoint} moves its joints toward usual bone lengths already: probe the weights without it")
     sets = training_sets(args.noise) if args.training else validation_sets(args.noise)
     chosen = {name: v for probe in args.probe for name, v in variants(probe).items()}
     results = {set_name: measure(lifter, seqs, chosen) for set_name, seqs in sets.items()}

@@ -1,6 +1,6 @@
 """Probe (session 22): each joint moved toward the point of its 2D ray at its bone's (median lifted) length from its parent.
 
-    .venv/bin/python runs/probes/bone_rays_probe.py CHECKPOINT detector|mediapipe train|val
+    .venv/bin/python runs/probes/bone_rays_probe.py CHECKPOINT detector|mediapipe train|val [BETA,SIGMA]
 """
 import sys
 from pathlib import Path
@@ -36,6 +36,8 @@ def taylor(P, u, f, beta, sigma, scale=1.0):
 lifter = Lifter.load(sys.argv[1])
 sets = training_sets(sys.argv[2]) if sys.argv[3] == "train" else validation_sets(sys.argv[2])
 grid = [(b, s) for b in (0.15, 0.3, 0.45) for s in (4, 8)]
+if len(sys.argv) > 4:  # one setting, e.g. "0.3,4": the single validation look
+    grid = [tuple(float(x) for x in sys.argv[4].split(","))]
 for name, seqs in sets.items():
     sums = {}
     for seq in seqs:

@@ -4,7 +4,8 @@ Every input frame gets a 3D pose: the 2D sequence is padded by repeating its fir
 (RF-1)/2 times on each side (all RF-1 on the left for a causal model), as the reference does.
 Test-time flip augmentation averages the prediction with that of the mirrored input. After the network come the
 steps the weights declare: a smoothing over time (meta.output_smoothing), then the joints moved part of the way
-across the image onto their 2D points' rays (meta.image_plane_weight, image_plane.py).
+across the image onto their 2D points' rays (meta.image_plane_weight, image_plane.py), then part of the way toward
+the points of those rays at which their bones have their usual lengths (meta.bone_rays_weight, bone_rays.py).
 
 The model is applied at the frame rate it was trained at: the 2D sequence is resampled to that rate
 first and the 3D is resampled back onto the video's frames, so the same motion filmed at 24 or 60
@@ -33,6 +34,7 @@ from .camera import DEFAULT_FOV_DEGREES, focal_from_fov
 from .chunk_memo import ChunkMemo
 from .device import resolve_device
 from .errors import CheckpointError
+from .bone_rays import toward_bone_lengths
 from .image_plane import toward_the_2d
 from .light_weights import LIGHT_SUFFIX, LightCheckpoint, light_form, load_light_checkpoint
 from .numpy_net import NumpyTemporalNet
@@ -53,6 +55,7 @@ class LiftResult:
     trajectory: np.ndarray | None  # (T, 3) root position in the camera frame, metres (trajectory models only)
     smoothing: float = 0.0  # the Gaussian sigma (model frames) applied to poses over time; 0: the raw output
     image_plane_weight: float = 0.0  # how far joints were moved across the image onto their 2D (image_plane.py)
+    bone_rays_weight: float = 0.0  # how far joints were moved toward usual bone lengths on their 2D rays (bone_rays.py)
 
 
 def resample(seq: np.ndarray, src_fps: float, dst_fps: float, num_out: int | None = None) -> np.ndarray:
@@ -148,11 +151,19 @@ class Lifter:
         return cls(load_checkpoint(path, trust=trust, **overrides), resolve_device(device))
 
     @property
+    def _same_joints(self) -> bool:
+        """The 2D input holds the output's joints, in its order: what the steps toward the 2D need."""
+        return self.meta.input_layout == "h36m" and self.meta.num_joints_out == H36M.num_joints
+
+    @property
     def _image_plane_weight(self) -> float:
-        """How far the declared step moves joints toward their 2D: 0 unless the 2D input holds the output's joints,
-        in its order (what the step needs)."""
-        same_joints = self.meta.input_layout == "h36m" and self.meta.num_joints_out == H36M.num_joints
-        return self.meta.image_plane_weight if same_joints else 0.0
+        """How far the declared step moves joints across the image toward their 2D (0: no such step)."""
+        return self.meta.image_plane_weight if self._same_joints else 0.0
+
+    @property
+    def _bone_rays_weight(self) -> float:
+        """How far the declared step moves joints toward usual bone lengths on their 2D rays (0: no such step)."""
+        return self.meta.bone_rays_weight if self._same_joints else 0.0
 
     @property
     def receptive_field(self) -> int:
@@ -166,6 +177,8 @@ class Lifter:
         right += smoothing_radius(self.meta.output_smoothing)
         if self._image_plane_weight > 0:
             right += smoothing_radius(self.meta.image_plane_smoothing)
+        if self._bone_rays_weight > 0:  # the bone lengths' window, then the offsets' smoothing
+            right += self.meta.bone_rays_window + smoothing_radius(self.meta.bone_rays_smoothing)
         if fps is None or abs(fps - self.meta.fps) <= 1e-3:
             return right
         return math.ceil((right + 1) * fps / self.meta.fps) + 1
@@ -208,7 +221,8 @@ class Lifter:
         focal: the camera's focal length in normalized screen units (camera.normalized_focal; default: that of
         camera.DEFAULT_FOV_DEGREES), for trajectory models that predict in focal units (meta.trajectory_units).
         smooth: apply what the weights declare after the network (meta.output_smoothing, then the joints moved
-        toward their 2D: meta.image_plane_weight, with `focal`); False: the network's raw poses.
+        toward their 2D: meta.image_plane_weight, then toward usual bone lengths on their 2D rays:
+        meta.bone_rays_weight, both with `focal`); False: the network's raw poses.
         """
         if times is not None and len(kp_norm) > 1:
             times = np.asarray(times, dtype=np.float64)
@@ -220,7 +234,7 @@ class Lifter:
             traj = on_grid.trajectory
             return LiftResult(resample_at(on_grid.poses, grid, times).astype(np.float32),
                               None if traj is None else resample_at(traj, grid, times).astype(np.float32),
-                              on_grid.smoothing, on_grid.image_plane_weight)
+                              on_grid.smoothing, on_grid.image_plane_weight, on_grid.bone_rays_weight)
         kp_norm = np.asarray(kp_norm, dtype=np.float32)
         if kp_norm.ndim != 3 or kp_norm.shape[1:] != (self.meta.num_joints_in, self.meta.in_features):
             raise ValueError(f"expected 2D keypoints of shape (T, {self.meta.num_joints_in}, "
@@ -235,10 +249,14 @@ class Lifter:
         sigma = self.meta.output_smoothing if smooth and len(poses) > 1 else 0.0
         if sigma > 0:
             poses = gaussian_filter1d(poses, sigma, axis=0, mode="nearest")
+        camera_focal = focal if focal is not None else DEFAULT_FOCAL
         toward_2d = self._image_plane_weight if smooth else 0.0
         if toward_2d > 0:
-            poses = toward_the_2d(poses, seq, focal if focal is not None else DEFAULT_FOCAL, toward_2d,
-                                  self.meta.image_plane_smoothing)
+            poses = toward_the_2d(poses, seq, camera_focal, toward_2d, self.meta.image_plane_smoothing)
+        toward_bones = self._bone_rays_weight if smooth else 0.0
+        if toward_bones > 0:
+            poses = toward_bone_lengths(poses, seq, camera_focal, toward_bones, self.meta.bone_rays_smoothing,
+                                        self.meta.bone_rays_window)
         traj = None
         if self.traj_net is not None:
             traj = self._predict(self.traj_net, seq, can_flip, flip_out=False)[:, 0]
@@ -246,6 +264,6 @@ class Lifter:
             poses = resample(poses, self.meta.fps, fps, num_out=num_frames)
             traj = resample(traj, self.meta.fps, fps, num_out=num_frames) if traj is not None else None
         if traj is not None and self.meta.trajectory_units == "focal":
-            traj = traj * (focal if focal is not None else DEFAULT_FOCAL)
+            traj = traj * camera_focal
         return LiftResult(poses.astype(np.float32), None if traj is None else traj.astype(np.float32), sigma,
-                          toward_2d)
+                          toward_2d, toward_bones)

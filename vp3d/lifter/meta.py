@@ -42,6 +42,12 @@ class LifterMeta:
     # it is). Chosen on training takes for the weights that declare it; official checkpoints have none.
     image_plane_weight: float = 0.0
     image_plane_smoothing: float = 0.0
+    # Then each joint moved this fraction of the way toward the point of its 2D ray at which its bone has its usual
+    # length (the median over +-bone_rays_window model frames), the offsets smoothed over time with a Gaussian of
+    # bone_rays_smoothing model frames (bone_rays.py; 0: no such step). Chosen on training takes, like the above.
+    bone_rays_weight: float = 0.0
+    bone_rays_smoothing: float = 0.0
+    bone_rays_window: int = 0
     training: dict = field(default_factory=dict)  # data, command, seed, metrics (vp3d checkpoints)
 
     @property

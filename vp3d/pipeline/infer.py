@@ -60,6 +60,7 @@ class InferenceResult:
     flip: bool = True
     smoothing: float = 0.0  # Gaussian sigma (the lifter's frames) applied to poses3d over time; 0: raw output
     image_plane_weight: float = 0.0  # how far joints were moved across the image onto their 2D (lifter.image_plane)
+    bone_rays_weight: float = 0.0  # how far joints were moved toward usual bone lengths on their rays (lifter.bone_rays)
     rigid_bones: bool = False  # poses3d had their bones set to constant lengths (vp3d.bones)
     root_source: str | None = None  # where `trajectory` comes from: the lifter's network, or fitted (root_motion)
     extras: dict = field(default_factory=dict)
@@ -109,6 +110,7 @@ def result_from_keypoints(raw: Keypoints2D, info: VideoInfo, lifter: Lifter, che
                            lifter=lifter.meta, checkpoint=Path(checkpoint_path or ""), detector_name=detector_name,
                            focal_px=focal, focal_source=source, flip=options.flip,
                            smoothing=lifted.smoothing, image_plane_weight=lifted.image_plane_weight,
+                           bone_rays_weight=lifted.bone_rays_weight,
                            rigid_bones=options.rigid_bones,
                            root_source=root_source,
                            extras=extras or {})
