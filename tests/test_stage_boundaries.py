@@ -95,8 +95,8 @@ def case(request, clips, tmp_path_factory):
 
 def test_the_export_describes_the_clip_and_the_flip_setting(case):
     """Header: the clip's own size and rate, one entry per decoded frame, and `flip_augmentation` and the output
-    smoothing and the move toward the 2D as the command line set them (the shipped weights declare 1 frame and
-    0.3 of the way; --no-smoothing: neither); the
+    smoothing and the moves toward the 2D and toward usual bone lengths as the command line set them (the shipped
+    weights declare 1 frame, 0.3 and 0.3 of the way; --no-smoothing: none); the
     rendered video (when asked) has every frame, the 3D panel beside the picture."""
     npz, frames = case["npz"], decoded_frames(case["clip"])
     assert frames == SECONDS * case["fps"]
@@ -107,6 +107,7 @@ def test_the_export_describes_the_clip_and_the_flip_setting(case):
     assert lifter["flip_augmentation"] is case["flip"]
     assert lifter["output_smoothing_frames"] == (1.0 if case["flip"] else 0.0)
     assert lifter["moved_toward_the_2d"] == (0.3 if case["flip"] else 0.0)
+    assert lifter["moved_toward_usual_bone_lengths"] == (0.3 if case["flip"] else 0.0)
     if case["video"] is not None:
         video = probe(case["video"])
         assert (video.width, video.height) == (case["width"] + case["height"], case["height"])

@@ -2,8 +2,9 @@
 still reading the video, instead of after it.
 
 A frame's 3D pose is final long before the video ends: gap filling only looks as far as the next
-detection, and the symmetric lifter only `lifter.lookahead(fps)` frames ahead (121 model frames for the
-243-frame model, plus the resampling's neighbours). So every few dozen frames `LiveFeed` chooses and lifts
+detection, and the symmetric lifter only `lifter.lookahead(fps)` frames ahead (the network's 121 model frames,
+plus the reach of the steps its weights declare after it: 407 for the shipped file, about 8 s; plus the resampling's
+neighbours). So every few dozen frames `LiveFeed` chooses and lifts
 the people detected so far, in a thread of its own (detection does not wait for it), and hands them to the
 renderer (vp3d.render.video.SideBySideRender), which draws the frames up to `settled_frames(...)`. The
 exported joints come from the same whole-video step as without overlap, and the rendered poses equal them
