@@ -28,6 +28,20 @@ def ema(x, tau):  # starts at the first value, as a stream would
     return y
 
 
+def one_euro(x, min_cutoff, beta, rate=50.0, d_cutoff=1.0):
+    """One-Euro filter (Casiez et al., CHI 2012) along axis 0, element-wise: an exponential average whose cut-off
+    (Hz) rises with the signal's smoothed speed, so it lags less when the signal moves fast."""
+    def alpha(cutoff):
+        return 1.0 / (1.0 + rate / (2 * np.pi * cutoff))
+    y = np.empty_like(x); y[0] = x[0]; dy = np.zeros_like(x[0])
+    a_d = alpha(d_cutoff)
+    for t in range(1, len(x)):
+        dy = dy + a_d * ((x[t] - y[t - 1]) * rate - dy)
+        a = alpha(min_cutoff + beta * np.abs(dy))
+        y[t] = y[t - 1] + a * (x[t] - y[t - 1])
+    return y
+
+
 def past_lengths(placed, window):
     lengths = np.linalg.norm(placed[:, 1:] - placed[:, PARENTS[1:]], axis=-1)
     med = np.stack([np.median(lengths[max(0, t - window):t + 1], axis=0) for t in range(len(lengths))])
@@ -35,17 +49,17 @@ def past_lengths(placed, window):
     return ((every + every[:, H36M.flip_permutation()]) / 2)[:, 1:]
 
 
-def causal_image_plane(P, u, f, w, tau):
+def causal_image_plane(P, u, f, w, tau, smoother=None):
     P = P.astype(np.float64); placed = P + root_on_the_2d(P, u, f)[:, None]
     off = u / f * placed[..., 2:3] - placed[..., :2]
-    moved = P.copy(); moved[..., :2] += w * ema(off, tau)
+    moved = P.copy(); moved[..., :2] += w * (smoother(off) if smoother else ema(off, tau))
     return moved - moved[:, :1]
 
 
-def causal_bone_rays(P, u, f, w, tau, window):
+def causal_bone_rays(P, u, f, w, tau, window, smoother=None):
     P = P.astype(np.float64); placed = P + root_on_the_2d(P, u, f)[:, None]
     off = points_at_bone_length(placed, u, f, past_lengths(placed, window)) - placed
-    moved = placed + w * ema(off, tau)
+    moved = placed + w * (smoother(off) if smoother else ema(off, tau))
     return moved - moved[:, :1]
 
 
@@ -60,6 +74,9 @@ VARIANTS = {
         causal_image_plane(P, u, DEFAULT_FOCAL, 0.3, 15), u, DEFAULT_FOCAL, w, t, 121))
         for w, t in ((0.3, 15), (0.2, 15), (0.3, 25))},
     "br 0.3 tau 25": lambda P, u: causal_bone_rays(P, u, DEFAULT_FOCAL, 0.3, 25, 121),
+    **{f"ip 0.3 + br 0.2, one-euro {c} Hz beta {b}": (lambda P, u, c=c, b=b: causal_bone_rays(
+        causal_image_plane(P, u, DEFAULT_FOCAL, 0.3, 0, lambda o: one_euro(o, c, b)), u, DEFAULT_FOCAL, 0.2, 0, 121,
+        lambda o: one_euro(o, c, b))) for c in (0.3, 0.6) for b in (2.0, 10.0)},
 }
 
 lifter = Lifter.load(sys.argv[1])
