@@ -59,7 +59,7 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")
     p.add_argument("--no-smoothing", action="store_true",
                    help="measure the network's raw 3D, without what its weights declare after the network (output "
-                        "smoothing, joints moved toward their 2D)")
+                        "smoothing, joints moved toward their 2D and toward usual bone lengths along its rays)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table (and no progress)")
     p.add_argument("--quiet", action="store_true", help="no progress output")

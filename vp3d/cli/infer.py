@@ -77,7 +77,8 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-smoothing", action="store_true",
                    help="the network's raw 3D, without what its weights declare after the network (the shipped "
                         "lifter's: a smoothing over time of one frame's sigma, against 2D jitter, and every joint "
-                        "moved 0.3 of the way across the image onto its 2D point's ray)")
+                        "moved 0.3 of the way across the image onto its 2D point's ray, then 0.3 of the way toward the "
+                        "point of that ray at which its bone has its usual length)")
     p.add_argument("--rigid-bones", action="store_true",
                    help="give every 3D bone its median length over the clip, directions kept (one skeleton for "
                         "animation and biomechanics; default: the model's per-frame output)")

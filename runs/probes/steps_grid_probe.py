@@ -1,0 +1,48 @@
+"""Probe (session 23): the two steps after the network re-tuned together, and repeated, on the symmetric lifter.
+
+    .venv/bin/python runs/probes/steps_grid_probe.py CHECKPOINT detector|mediapipe train|val [variant ...]
+
+The lift is taken with the declared output smoothing only; then k rounds of (image plane a, bone rays b), each with
+the offsets smoothed over sigma 4 frames and bone lengths over +-121 frames.
+"""
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))  # lifter_probes
+
+from lifter_probes import DEFAULT_FOCAL, Lifter, mpjpe, mpjve, p_mpjpe, training_sets, validation_sets
+from vp3d.lifter.bone_rays import toward_bone_lengths
+from vp3d.lifter.image_plane import toward_the_2d
+
+
+def rounds(P, u, a, b, k):
+    for _ in range(k):
+        if a:
+            P = toward_the_2d(P, u, DEFAULT_FOCAL, a, 4.0)
+        if b:
+            P = toward_bone_lengths(P, u, DEFAULT_FOCAL, b, 4.0, 121)
+    return P
+
+
+GRID = [(a, b, 1) for a in (0.2, 0.3, 0.4, 0.5) for b in (0.2, 0.3, 0.4)] + [(0.3, 0.3, 2), (0.2, 0.2, 2), (0.15, 0.15, 3)]
+VARIANTS = {"smoothed only": lambda P, u: P, **{f"ip {a} br {b} x{k}": (lambda P, u, a=a, b=b, k=k: rounds(P, u, a, b, k))
+                                               for a, b, k in GRID}}
+
+lifter = Lifter.load(sys.argv[1])
+lifter.meta = replace(lifter.meta, image_plane_weight=0.0, bone_rays_weight=0.0)
+sets = training_sets(sys.argv[2]) if sys.argv[3] == "train" else validation_sets(sys.argv[2])
+chosen = {k: v for k, v in VARIANTS.items() if len(sys.argv) <= 4 or k in sys.argv[4:] or k == "smoothed only"}
+for name, seqs in sets.items():
+    sums = {}
+    for seq in seqs:
+        fwd = lifter.lift(seq.kp2d_norm, flip=True).poses
+        n = len(fwd)
+        for k, f in chosen.items():
+            v = f(fwd, seq.kp2d_norm)
+            s_ = sums.setdefault(k, np.zeros(4))
+            s_ += n * np.array([mpjpe(v, seq.pose3d), p_mpjpe(v, seq.pose3d), mpjve(v, seq.pose3d), 1])
+    for k, s_ in sums.items():
+        print(name, f"{k:24s}", "%.1f / %.1f / %.2f" % tuple(1000 * s_[:3] / s_[3]), flush=True)
