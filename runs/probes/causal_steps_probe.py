@@ -77,6 +77,9 @@ VARIANTS = {
     **{f"ip 0.3 + br 0.2, one-euro {c} Hz beta {b}": (lambda P, u, c=c, b=b: causal_bone_rays(
         causal_image_plane(P, u, DEFAULT_FOCAL, 0.3, 0, lambda o: one_euro(o, c, b)), u, DEFAULT_FOCAL, 0.2, 0, 121,
         lambda o: one_euro(o, c, b))) for c in (0.3, 0.6) for b in (2.0, 10.0)},
+    **{f"output ema tau {o}": (lambda P, u, o=o: ema(P.astype(np.float64), o)) for o in (1, 2)},
+    **{f"ip 0.3 tau 15 + br 0.2 tau 15 + output ema tau {o}": (lambda P, u, o=o: ema(causal_bone_rays(
+        causal_image_plane(P, u, DEFAULT_FOCAL, 0.3, 15), u, DEFAULT_FOCAL, 0.2, 15, 121), o)) for o in (1, 2)},
 }
 
 lifter = Lifter.load(sys.argv[1])
