@@ -34,17 +34,28 @@ from .image_plane import root_on_the_2d
 PARENTS = np.asarray(H36M.parents)  # every parent comes before its children, so one pass from the root suffices
 
 
+def bone_lengths(poses: np.ndarray) -> np.ndarray:
+    """(T, 16) metres: the length of the bone ending at each joint 1-16."""
+    return np.linalg.norm(poses[:, 1:] - poses[:, PARENTS[1:]], axis=-1)
+
+
+def left_equal_right(lengths: np.ndarray) -> np.ndarray:
+    """(T, 16) bone lengths, each averaged with the other side's bone (a body is symmetric; one side's 2D is often
+    worse than the other's)."""
+    every = np.concatenate([np.zeros((len(lengths), 1)), lengths], axis=1)  # indexed by joint, the root's bone 0
+    return ((every + every[:, H36M.flip_permutation()]) / 2)[:, 1:]
+
+
 def usual_bone_lengths(placed: np.ndarray, window: int) -> np.ndarray:
     """(T, 16) length (metres) of the bone ending at each joint 1-16: the median over frames t-window..t+window
     (fewer at the clip's ends), averaged with the other side's bone."""
-    lengths = np.linalg.norm(placed[:, 1:] - placed[:, PARENTS[1:]], axis=-1)  # (T, 16)
+    lengths = bone_lengths(placed)
     frames = len(lengths)
     median = (median_filter(lengths, size=(2 * window + 1, 1), mode="nearest") if frames > 2 * window
               else np.empty_like(lengths))
     for t in [*range(min(window, frames)), *range(max(frames - window, window), frames)]:  # windows cut short
         median[t] = np.median(lengths[max(0, t - window):t + window + 1], axis=0)
-    every = np.concatenate([np.zeros((frames, 1)), median], axis=1)  # indexed by joint, the root's bone 0
-    return ((every + every[:, H36M.flip_permutation()]) / 2)[:, 1:]
+    return left_equal_right(median)
 
 
 def points_at_bone_length(placed: np.ndarray, kp_norm: np.ndarray, focal: float,

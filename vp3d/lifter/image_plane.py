@@ -44,6 +44,12 @@ def root_on_the_2d(poses: np.ndarray, kp_norm: np.ndarray, focal: float) -> np.n
     return np.linalg.solve(normal, np.einsum("tki,tk->ti", a, b)[..., None])[..., 0]
 
 
+def offsets_onto_the_rays(placed: np.ndarray, kp_norm: np.ndarray, focal: float) -> np.ndarray:
+    """(T, J, 2) metres: from each joint of `placed` (camera frame) across the image to the point of its 2D point's
+    ray at the joint's own depth."""
+    return kp_norm / focal * placed[..., 2:3] - placed[..., :2]
+
+
 def toward_the_2d(poses: np.ndarray, kp_norm: np.ndarray, focal: float, weight: float,
                   smoothing: float) -> np.ndarray:
     """poses (T, J, 3) root-relative, each joint moved `weight` (0-1) of the way across the image onto its 2D
@@ -54,9 +60,7 @@ def toward_the_2d(poses: np.ndarray, kp_norm: np.ndarray, focal: float, weight: 
     if poses.shape[:2] != kp_norm.shape[:2]:
         raise ValueError(f"poses {poses.shape} and 2D {kp_norm.shape} differ in frames or joints")
     root = root_on_the_2d(poses, kp_norm, focal)
-    placed = poses + root[:, None]
-    on_the_rays = kp_norm / focal * placed[..., 2:3]
-    offsets = on_the_rays - placed[..., :2]
+    offsets = offsets_onto_the_rays(poses + root[:, None], kp_norm, focal)
     if smoothing > 0 and len(poses) > 1:
         offsets = gaussian_filter1d(offsets, smoothing, axis=0, mode="nearest")
     moved = poses.copy()

@@ -35,6 +35,7 @@ from .chunk_memo import ChunkMemo
 from .device import resolve_device
 from .errors import CheckpointError
 from .bone_rays import toward_bone_lengths
+from .causal_steps import CausalSteps
 from .image_plane import toward_the_2d
 from .light_weights import LIGHT_SUFFIX, LightCheckpoint, light_form, load_light_checkpoint
 from .numpy_net import NumpyTemporalNet
@@ -53,7 +54,7 @@ CPU_DEVICES = ("cpu", "auto")  # where the numpy engine may serve: "auto" prefer
 class LiftResult:
     poses: np.ndarray  # (T, J_out, 3) metres, camera frame, root-relative (root joint = 0)
     trajectory: np.ndarray | None  # (T, 3) root position in the camera frame, metres (trajectory models only)
-    smoothing: float = 0.0  # the Gaussian sigma (model frames) applied to poses over time; 0: the raw output
+    smoothing: float = 0.0  # poses smoothed over time (model frames: a Gaussian's sigma; causal: an average's tau)
     image_plane_weight: float = 0.0  # how far joints were moved across the image onto their 2D (image_plane.py)
     bone_rays_weight: float = 0.0  # how far joints were moved toward usual bone lengths on their 2D rays (bone_rays.py)
 
@@ -173,12 +174,13 @@ class Lifter:
         """How many input frames after frame t (sequence at `fps`) can still change the output at t: the
         receptive field's right half (0 for a causal model), widened by the resampling's neighbours when
         `fps` is not the model's rate. Outputs further back than that are final while frames still arrive."""
-        right = 0 if self.meta.causal else (self.receptive_field - 1) // 2
-        right += smoothing_radius(self.meta.output_smoothing)
-        if self._image_plane_weight > 0:
-            right += smoothing_radius(self.meta.image_plane_smoothing)
-        if self._bone_rays_weight > 0:  # the bone lengths' window, then the offsets' smoothing
-            right += self.meta.bone_rays_window + smoothing_radius(self.meta.bone_rays_smoothing)
+        right = 0  # a causal model's steps use the past only (causal_steps.py)
+        if not self.meta.causal:
+            right = (self.receptive_field - 1) // 2 + smoothing_radius(self.meta.output_smoothing)
+            if self._image_plane_weight > 0:
+                right += smoothing_radius(self.meta.image_plane_smoothing)
+            if self._bone_rays_weight > 0:  # the bone lengths' window, then the offsets' smoothing
+                right += self.meta.bone_rays_window + smoothing_radius(self.meta.bone_rays_smoothing)
         if fps is None or abs(fps - self.meta.fps) <= 1e-3:
             return right
         return math.ceil((right + 1) * fps / self.meta.fps) + 1
@@ -198,6 +200,11 @@ class Lifter:
             pred_m = self._run(net, self._pad(mirror(seq, self._in_flip)))
             pred = (pred + mirror(pred_m, self._out_flip if flip_out else None)) / 2
         return pred
+
+    def causal_steps(self, focal: float | None = None) -> CausalSteps:
+        """The declared steps after a causal network, with their state, for frames fed in order (causal_steps.py):
+        Lifter.lift feeds a whole clip, live mode a few ticks at a time. focal: as in lift."""
+        return CausalSteps(self.meta, focal if focal is not None else DEFAULT_FOCAL, self._same_joints)
 
     def causal_stream(self, flip: bool = True) -> PoseStream:
         """Live mode's lifting: a causal model fed one frame (at the model's rate) at a time, each layer computing
@@ -246,17 +253,20 @@ class Lifter:
         seq = resample(kp_norm, fps, self.meta.fps) if resampling else kp_norm
         can_flip = flip and self._out_flip is not None
         poses = self._predict(self.pose_net, seq, can_flip, flip_out=True)
-        sigma = self.meta.output_smoothing if smooth and len(poses) > 1 else 0.0
-        if sigma > 0:
-            poses = gaussian_filter1d(poses, sigma, axis=0, mode="nearest")
         camera_focal = focal if focal is not None else DEFAULT_FOCAL
+        sigma = self.meta.output_smoothing if smooth and len(poses) > 1 else 0.0
         toward_2d = self._image_plane_weight if smooth else 0.0
-        if toward_2d > 0:
-            poses = toward_the_2d(poses, seq, camera_focal, toward_2d, self.meta.image_plane_smoothing)
         toward_bones = self._bone_rays_weight if smooth else 0.0
-        if toward_bones > 0:
-            poses = toward_bone_lengths(poses, seq, camera_focal, toward_bones, self.meta.bone_rays_smoothing,
-                                        self.meta.bone_rays_window)
+        if smooth and self.meta.causal:
+            poses = self.causal_steps(camera_focal).push(poses, seq)
+        elif smooth:
+            if sigma > 0:
+                poses = gaussian_filter1d(poses, sigma, axis=0, mode="nearest")
+            if toward_2d > 0:
+                poses = toward_the_2d(poses, seq, camera_focal, toward_2d, self.meta.image_plane_smoothing)
+            if toward_bones > 0:
+                poses = toward_bone_lengths(poses, seq, camera_focal, toward_bones, self.meta.bone_rays_smoothing,
+                                            self.meta.bone_rays_window)
         traj = None
         if self.traj_net is not None:
             traj = self._predict(self.traj_net, seq, can_flip, flip_out=False)[:, 0]

@@ -48,6 +48,8 @@ class LifterMeta:
     bone_rays_weight: float = 0.0
     bone_rays_smoothing: float = 0.0
     bone_rays_window: int = 0
+    # A causal model's steps use the past only (causal_steps.py): each smoothing above is then an exponential
+    # average's time constant, the window reaches back only, and the output smoothing comes after the moves.
     training: dict = field(default_factory=dict)  # data, command, seed, metrics (vp3d checkpoints)
 
     @property

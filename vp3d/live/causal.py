@@ -19,14 +19,17 @@ class CausalLifting:
     """push(time_s, kp_norm) -> the 3D of that moment: (J_out, 3) metres, camera frame, root-relative.
 
     kp_norm: (J_in, 2) normalized screen coordinates in the lifter's input layout (the newest 2D).
+    focal: the camera's normalized focal length for the steps the weights declare (default: the default field of
+    view's, as Lifter.lift).
     """
 
-    def __init__(self, lifter: Lifter, flip: bool = True):
+    def __init__(self, lifter: Lifter, flip: bool = True, focal: float | None = None):
         if not lifter.meta.causal:
             raise ValueError("live mode needs a causal lifter (each frame's 3D from the past only); "
                              "this checkpoint looks ahead")
         self.lifter = lifter
         self._stream = lifter.causal_stream(flip)
+        self._steps = lifter.causal_steps(focal)  # what the weights declare after the network, tick by tick
         self._first: float | None = None  # time of the first frame: tick k is at first + k / fps
         self._ticks = 0  # ticks fed so far
         self._last: tuple[float, np.ndarray] | None = None
@@ -40,7 +43,7 @@ class CausalLifting:
         if self._last is None:
             self._first = time_s
             self._ticks = 1
-            self._pose = self._stream.start(kp)
+            self._pose = self._steps.push(self._stream.start(kp)[None], kp[None])[0]
         else:
             t0, kp0 = self._last
             ticks = []
@@ -48,7 +51,8 @@ class CausalLifting:
                 w = (self._tick_time(self._ticks + len(ticks)) - t0) / (time_s - t0) if time_s > t0 else 1.0
                 ticks.append(kp0 * (1 - w) + kp * w)
             if ticks:  # all at once: the layers' weights read once (streaming.py)
-                self._pose = self._stream.steps(np.stack(ticks))[-1]
+                ticks = np.stack(ticks)
+                self._pose = self._steps.push(self._stream.steps(ticks), ticks)[-1]
                 self._ticks += len(ticks)
         self._last = (time_s, kp)
         return self._pose - self._pose[:1]  # the root at the origin, as every export promises
