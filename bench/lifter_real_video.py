@@ -20,21 +20,18 @@ from pathlib import Path
 
 import numpy as np
 
+from vp3d.lifter.bone_rays import bone_lengths
 from vp3d.lifter.camera import normalize_screen_coordinates, normalized_focal
-from vp3d.lifter.image_plane import root_on_the_2d
+from vp3d.lifter.image_plane import offsets_onto_the_rays, root_on_the_2d
 from vp3d.lifter.inference import Lifter
-from vp3d.skeleton import H36M
-
-PARENTS = np.asarray(H36M.parents)
 
 
 def figures(poses: np.ndarray, kp_norm: np.ndarray, focal: float) -> tuple[float, float, float]:
     poses = poses.astype(np.float64)
     placed = poses + root_on_the_2d(poses, kp_norm, focal)[:, None]
-    on_rays = kp_norm / focal * placed[..., 2:3]
-    miss = np.linalg.norm(on_rays - placed[..., :2], axis=-1).mean()
+    miss = np.linalg.norm(offsets_onto_the_rays(placed, kp_norm, focal), axis=-1).mean()
     acceleration = np.linalg.norm(np.diff(poses, 2, axis=0), axis=-1).mean()
-    lengths = np.linalg.norm(poses[:, 1:] - poses[:, PARENTS[1:]], axis=-1)
+    lengths = bone_lengths(poses)
     variation = (lengths.std(axis=0) / lengths.mean(axis=0)).mean()
     return 1000 * miss, 1000 * acceleration, variation
 

@@ -13,7 +13,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))  # lifter_probes
 
-from lifter_probes import DEFAULT_FOCAL, Lifter, mpjpe, mpjve, p_mpjpe, training_sets, validation_sets
+from lifter_probes import DEFAULT_FOCAL, Lifter, measure, training_sets, validation_sets
 from vp3d.lifter.bone_rays import toward_bone_lengths
 from vp3d.lifter.image_plane import toward_the_2d
 
@@ -35,14 +35,6 @@ lifter = Lifter.load(sys.argv[1])
 lifter.meta = replace(lifter.meta, image_plane_weight=0.0, bone_rays_weight=0.0)
 sets = training_sets(sys.argv[2]) if sys.argv[3] == "train" else validation_sets(sys.argv[2])
 chosen = {k: v for k, v in VARIANTS.items() if len(sys.argv) <= 4 or k in sys.argv[4:] or k == "smoothed only"}
-for name, seqs in sets.items():
-    sums = {}
-    for seq in seqs:
-        fwd = lifter.lift(seq.kp2d_norm, flip=True).poses
-        n = len(fwd)
-        for k, f in chosen.items():
-            v = f(fwd, seq.kp2d_norm)
-            s_ = sums.setdefault(k, np.zeros(4))
-            s_ += n * np.array([mpjpe(v, seq.pose3d), p_mpjpe(v, seq.pose3d), mpjve(v, seq.pose3d), 1])
-    for k, s_ in sums.items():
-        print(name, f"{k:24s}", "%.1f / %.1f / %.2f" % tuple(1000 * s_[:3] / s_[3]), flush=True)
+for name, seqs in sets.items():  # lifter_probes.measure: frame-weighted P1 / P2 / MPJVE of each variant
+    for k, (p1, p2, velocity) in measure(lifter, seqs, {k: (lambda lf, kp, fwd, f=f: f(fwd, kp)) for k, f in chosen.items()}).items():
+        print(name, f"{k:24s}", "%.1f / %.1f / %.2f" % (p1, p2, velocity), flush=True)

@@ -5,7 +5,8 @@ Every input frame gets a 3D pose: the 2D sequence is padded by repeating its fir
 Test-time flip augmentation averages the prediction with that of the mirrored input. After the network come the
 steps the weights declare: a smoothing over time (meta.output_smoothing), then the joints moved part of the way
 across the image onto their 2D points' rays (meta.image_plane_weight, image_plane.py), then part of the way toward
-the points of those rays at which their bones have their usual lengths (meta.bone_rays_weight, bone_rays.py).
+the points of those rays at which their bones have their usual lengths (meta.bone_rays_weight, bone_rays.py). A
+causal model's steps use the past only (causal_steps.py), so that live mode can apply them frame by frame.
 
 The model is applied at the frame rate it was trained at: the 2D sequence is resampled to that rate
 first and the 3D is resampled back onto the video's frames, so the same motion filmed at 24 or 60
