@@ -321,6 +321,43 @@ def test_a_deeper_model_starts_as_the_shallow_one_and_its_new_block_learns():
         deepen_state_dict(shallow.state_dict(), TemporalModel(17, 2, 17, (3, 3), channels=16).state_dict())
 
 
+def test_a_shorter_model_keeps_the_long_ones_first_blocks():
+    """A receptive field of 9 from one of 27: the (3, 3) model holds the (3, 3, 3) model's expand layer, first block
+    and output projection unchanged, so every kept layer computes what it did; the dropped block's absence is all
+    that differs. A model that is not a prefix is no shortening, and shapes that differ are an error."""
+    from conftest import small_model
+    from vp3d.lifter.model import TemporalModel
+    from vp3d.training.shorten import is_shortening, shorten_state_dict
+
+    long = small_model(widths=(3, 3, 3))
+    short = TemporalModel(17, 2, 17, (3, 3), channels=16).eval()
+    short.load_state_dict(shorten_state_dict(long.state_dict(), short.state_dict()))
+    assert short.receptive_field == 9
+    for key, t in short.state_dict().items():
+        assert torch.equal(t, long.state_dict()[key]), key
+    x = torch.randn(1, 40, 17, 2)
+    assert short(x).shape[1] == 40 - 8 and long(x).shape[1] == 40 - 26
+    assert is_shortening((3, 3, 3, 3, 3), (3, 3, 3, 3)) and not is_shortening((3, 3, 3), (3, 1))
+    assert not is_shortening((3, 3, 3), (3, 3, 3)) and not is_shortening((3, 3, 3), ())
+    with pytest.raises(ValueError, match="shorter"):
+        shorten_state_dict(long.state_dict(), TemporalModel(17, 2, 17, (3, 3), channels=8).state_dict())
+
+
+def test_init_from_a_longer_checkpoint_shortens_it(tmp_path, motions):
+    """--arc a prefix of the --init-from file's: training starts from its first blocks and trains a model of the
+    shorter receptive field, which saves and loads as such."""
+    train_m, val_m = motions
+    train(tiny_config(tmp_path / "a", epochs=1), [train_m], [val_m[:300]], log=lambda m: None)
+    first = load_checkpoint(tmp_path / "a" / "run" / "last.bin")
+    widths = tuple(first.meta.filter_widths)[:-1]
+    short = train(tiny_config(tmp_path / "b", epochs=1, filter_widths=widths,
+                              init_from=str(tmp_path / "a" / "run" / "last.bin")),
+                  [train_m], [val_m[:300]], log=lambda m: None)
+    loaded = load_checkpoint(tmp_path / "b" / "run" / "last.bin")
+    assert loaded.meta.receptive_field == short.model.receptive_field < first.meta.receptive_field
+    assert np.isfinite(short.history[-1]["val"]["clean"]["p1"])
+
+
 def test_init_from_a_shallower_checkpoint_deepens_it(tmp_path, motions):
     """--arc with extra width-1 filters after the --init-from file's: training starts from the deepened weights
     (lr 0: the model is the given one up to the gated new block)."""

@@ -33,6 +33,7 @@ from ..lifter.inference import Lifter
 from ..lifter.model import TemporalModel, TemporalModelStrided
 from ..lifter.camera import project_to_2d_linear
 from .deepen import deepen_state_dict, is_deepening
+from .shorten import is_shortening, shorten_state_dict
 from .pose_augmentation import AngleSpread, Proportions, recombine, recombine_arm, reverse, vary_joint_angles, vary_proportions
 from .synthetic import NoiseModel, random_camera, render_view, scale_bones, time_warp
 from .train_config import TrainConfig
@@ -290,22 +291,27 @@ def batchnorm_running_statistics(*models: torch.nn.Module):
 def _init_weights(path: str, meta: LifterMeta, model: torch.nn.Module, model_traj: torch.nn.Module | None) -> None:
     """Copy a checkpoint's weights (any vp3d or official file that fits the architecture) into the models; a
     pose model with a multiple of its channels (vp3d.training.widen) or extra width-1 blocks (vp3d.training.deepen)
-    starts as the same function."""
+    starts as the same function; one with fewer blocks (a shorter receptive field, vp3d.training.shorten) keeps the
+    given model's first blocks."""
     loaded = load_checkpoint(path)
     theirs = loaded.meta
     widening = meta.channels != theirs.channels and meta.channels % theirs.channels == 0
     deepening = is_deepening(tuple(theirs.filter_widths), tuple(meta.filter_widths))
-    if (tuple(theirs.filter_widths) != tuple(meta.filter_widths) and not deepening) or theirs.num_joints_in != 17 \
-            or (theirs.channels != meta.channels and not widening) or (widening and deepening):
+    shortening = is_shortening(tuple(theirs.filter_widths), tuple(meta.filter_widths))
+    if (tuple(theirs.filter_widths) != tuple(meta.filter_widths) and not (deepening or shortening)) \
+            or theirs.num_joints_in != 17 or (theirs.channels != meta.channels and not widening) \
+            or (widening and (deepening or shortening)):
         raise ValueError(f"{path}: its architecture (filter widths {theirs.filter_widths}, {theirs.channels} "
                          f"channels, {theirs.num_joints_in} joints in) is not the one being trained")
-    if widening or deepening:  # a bigger model starts as the given one (vp3d.training.widen, .deepen)
+    if widening or deepening or shortening:  # vp3d.training.widen, .deepen, .shorten
         if model_traj is not None:
-            raise ValueError(f"{path}: a wider or deeper model is started from a smaller one for the pose model only "
-                             f"(train without --trajectory)")
+            raise ValueError(f"{path}: a wider, deeper or shorter model is started from another for the pose model "
+                             f"only (train without --trajectory)")
         given, mine = loaded.model_pos.state_dict(), model.state_dict()
-        model.load_state_dict(widen_state_dict(given, mine, torch.Generator().manual_seed(0)) if widening
-                              else deepen_state_dict(given, mine))
+        if widening:
+            model.load_state_dict(widen_state_dict(given, mine, torch.Generator().manual_seed(0)))
+        else:
+            model.load_state_dict(deepen_state_dict(given, mine) if deepening else shorten_state_dict(given, mine))
         return
     model.load_state_dict(loaded.model_pos.state_dict())
     if model_traj is not None and loaded.model_traj is not None:
