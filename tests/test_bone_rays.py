@@ -9,7 +9,7 @@ import pytest
 from conftest import require_shared, small_model, walking_2d
 from test_image_plane import FOCAL, _meta, a_take, seen
 
-from vp3d.lifter.bone_rays import PARENTS, toward_bone_lengths, usual_bone_lengths
+from vp3d.lifter.bone_rays import PARENTS, points_at_bone_length, toward_bone_lengths, usual_bone_lengths
 from vp3d.lifter.checkpoint import save_checkpoint
 from vp3d.lifter.inference import DEFAULT_FOCAL, Lifter, smoothing_radius
 from vp3d.skeleton import H36M
@@ -66,6 +66,57 @@ def test_a_joint_that_strays_in_depth_on_a_few_frames_comes_back_by_the_weight()
         assert np.sum(np.abs(off - (1 - weight) * 0.03) < 1e-6) >= len(off) - 1
 
 
+def true_lengths(poses: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(poses[:, 1:] - poses[:, PARENTS[1:]], axis=-1)
+
+
+def the_two_points_apart(placed: np.ndarray, kp: np.ndarray) -> np.ndarray:
+    """(T, 17) metres between the two points of each joint's ray at its true bone length from its true parent."""
+    rays = np.concatenate([kp / FOCAL, np.ones(kp.shape[:-1] + (1,))], axis=-1)
+    parent, ray = placed[:, PARENTS[1:]], rays[:, 1:]
+    a, b = (ray * ray).sum(-1), (ray * parent).sum(-1)
+    c = (parent * parent).sum(-1) - true_lengths(placed) ** 2
+    apart = 2 * np.sqrt(np.maximum(b * b - a * c, 0.0)) / a * np.linalg.norm(ray, axis=-1)
+    return np.concatenate([np.zeros((len(placed), 1)), apart], axis=1)
+
+
+def test_a_soft_choice_keeps_the_depth_the_lifted_bone_points_to():
+    """Softness (version 11): a joint's target weighs the ray's two points by their agreement with its parent's new
+    depth plus the lifted bone's own change in depth. A true pose on its rays with its true lengths comes back where
+    it was wherever the two points lie well apart (the wrong one gets no weight); where they nearly meet (the bone
+    across the image plane) the target falls between them, within half their distance."""
+    poses, roots = a_take()
+    placed = poses + roots[:, None]
+    kp = seen(poses, roots)
+    apart = the_two_points_apart(placed, kp)
+    soft = points_at_bone_length(placed, kp, FOCAL, true_lengths(placed), softness=0.005)
+    off = np.linalg.norm(soft - placed, axis=-1)
+    chain_clear = np.ones_like(apart, dtype=bool)  # the joint and every joint above it: points 6 softnesses apart
+    for joint in range(1, 17):
+        chain_clear[:, joint] = chain_clear[:, PARENTS[joint]] & (apart[:, joint] > 0.03)
+    assert chain_clear[:, 1:].mean() > 0.3
+    assert off[chain_clear].max() < 1e-6
+    near_meeting = (apart < 0.02) & chain_clear[:, PARENTS]
+    assert near_meeting.any() and np.all(off[near_meeting] <= apart[near_meeting] / 2 + 1e-6)
+
+
+def test_a_very_soft_choice_is_the_middle_of_the_two_points_and_none_the_old_rule():
+    """Softness far above the two points' distance weighs them alike (the ray's point nearest the parent: the middle);
+    softness 0 is version 10's rule, the point nearer the joint's own lifted depth."""
+    poses, roots = a_take(30)
+    placed = poses + roots[:, None]
+    kp = seen(poses, roots)
+    lengths = true_lengths(placed)
+    middle = points_at_bone_length(placed, kp, FOCAL, lengths, softness=100.0)
+    head = 10  # measured from its parent's new point (the neck's own middle)
+    rays = np.concatenate([kp / FOCAL, np.ones(kp.shape[:-1] + (1,))], axis=-1)[:, head]
+    parent = middle[:, PARENTS[head]]
+    nearest = ((rays * parent).sum(-1) / (rays * rays).sum(-1))[:, None] * rays  # the ray's point nearest the parent
+    np.testing.assert_allclose(middle[:, head], nearest, atol=1e-6)
+    np.testing.assert_allclose(points_at_bone_length(placed, kp, FOCAL, lengths), placed, atol=1e-6)
+    np.testing.assert_allclose(points_at_bone_length(placed, kp, FOCAL, lengths, softness=0.0), placed, atol=1e-6)
+
+
 def test_a_frame_depends_only_on_the_frames_its_window_and_smoothing_reach():
     """What lets the overlapped render draw a frame before the video ends (vp3d.pipeline.overlap): cutting the
     clip changes no frame further than window + smoothing radius from the cut."""
@@ -111,6 +162,29 @@ def test_weights_that_declare_it_lift_toward_usual_bone_lengths_in_both_engines(
     assert bones.lookahead() == raw.lookahead() + 30 + 8
     light = Lifter.load(write_light(tmp_path / "bones.bin"), engine="numpy")
     np.testing.assert_allclose(light.lift(kp, focal=2.0).poses, expected, atol=1e-4)
+
+
+def test_the_softness_travels_in_the_file_and_reaches_both_the_clip_and_the_causal_steps(tmp_path):
+    """meta.bone_rays_softness (version 11's choice of a bone's point on its ray) is what Lifter.lift applies, in
+    the own and the light form; a causal file's steps use it too (causal_steps.CausalSteps)."""
+    from vp3d.lifter.light_weights import write_light
+
+    model = small_model()
+    declared = dict(bone_rays_weight=0.5, bone_rays_smoothing=2.0, bone_rays_window=30)
+    save_checkpoint(tmp_path / "hard.bin", _meta(**declared), model)
+    save_checkpoint(tmp_path / "soft.bin", _meta(**declared, bone_rays_softness=0.05), model)
+    kp = walking_2d(80)
+    raw = Lifter.load(tmp_path / "hard.bin").lift(kp, smooth=False).poses
+    soft = Lifter.load(tmp_path / "soft.bin")
+    expected = toward_bone_lengths(raw, kp, DEFAULT_FOCAL, 0.5, 2.0, 30, 0.05)
+    np.testing.assert_allclose(soft.lift(kp).poses, expected, atol=1e-5)
+    assert np.abs(expected - Lifter.load(tmp_path / "hard.bin").lift(kp).poses).max() > 1e-4  # a different rule
+    light = Lifter.load(write_light(tmp_path / "soft.bin"), engine="numpy")
+    np.testing.assert_allclose(light.lift(kp).poses, expected, atol=1e-4)
+    from vp3d.lifter.causal_steps import CausalSteps
+    pushed = {softness: CausalSteps(_meta(**declared, bone_rays_softness=softness, causal=True), DEFAULT_FOCAL,
+                                    True).push(raw, kp) for softness in (0.0, 0.05)}
+    assert np.abs(pushed[0.05] - pushed[0.0]).max() > 1e-4
 
 
 def test_a_lifter_whose_2d_holds_other_joints_than_its_output_does_not_move_them(tmp_path):

@@ -11,47 +11,28 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bone_choice_probe_lib import bone_rays
 from lifter_probes import DEFAULT_FOCAL, Lifter, training_sets, validation_sets
-from vp3d.lifter.bone_rays import PARENTS, bone_lengths, left_equal_right, usual_bone_lengths
-from vp3d.lifter.image_plane import root_on_the_2d, toward_the_2d
+from vp3d.lifter.image_plane import toward_the_2d
 from vp3d.training.metrics import mpjpe, mpjve, p_mpjpe
 
-
-def targets(placed, kp, lengths, reference):
-    rays = np.concatenate([kp / DEFAULT_FOCAL, np.ones(kp.shape[:-1] + (1,))], axis=-1)
-    points = placed.copy()
-    for j in range(1, 17):
-        parent, ray = points[:, PARENTS[j]], rays[:, j]
-        a = (ray * ray).sum(-1); b = (ray * parent).sum(-1)
-        c = (parent * parent).sum(-1) - lengths[:, j - 1] ** 2
-        root = np.sqrt(np.maximum(b * b - a * c, 0.0))
-        near, far = (b - root) / a, (b + root) / a
-        ref = reference(points, j)
-        depth = np.where(np.abs(near - ref) <= np.abs(far - ref), near, far)
-        points[:, j] = depth[:, None] * ray
-    return points
-
-
-def bone_rays(P, kp, T, choice, oracle_lengths, weight=0.3):
-    placed = P + root_on_the_2d(P, kp, DEFAULT_FOCAL)[:, None]
-    lengths = bone_lengths(T) if oracle_lengths else usual_bone_lengths(placed, 121)
-    truth = T - T[:, :1] + placed[:, :1]
-    if choice == "absolute":
-        ref = lambda pts, j: placed[:, j, 2]
-    elif choice == "relative":
-        ref = lambda pts, j: pts[:, PARENTS[j], 2] + placed[:, j, 2] - placed[:, PARENTS[j], 2]
-    else:  # oracle: the truth's bone depth change from the new parent
-        ref = lambda pts, j: pts[:, PARENTS[j], 2] + truth[:, j, 2] - truth[:, PARENTS[j], 2]
-    offsets = gaussian_filter1d(targets(placed, kp, lengths, ref) - placed, 4.0, axis=0, mode="nearest")
-    moved = placed + weight * offsets
-    return moved - moved[:, :1]
-
-
-VARIANTS = {
+VARIANTS = {**({
+    "relative, viterbi 0.05 / 0.02": ("relative", False, 0.3, 0.0, (0.05, 0.02)),
+    "relative, viterbi 0.05 / 0.05": ("relative", False, 0.3, 0.0, (0.05, 0.05)),
+    "relative, viterbi 0.1 / 0.02": ("relative", False, 0.3, 0.0, (0.1, 0.02)),
+    "absolute, viterbi 0.05 / 0.02": ("absolute", False, 0.3, 0.0, (0.05, 0.02)),
+} if "viterbi" in sys.argv[4:] else {}), **({
+    "relative, soft 0.02": ("relative", False, 0.3, 0.02),
+    "relative, soft 0.05": ("relative", False, 0.3, 0.05),
+    "relative, soft 0.1": ("relative", False, 0.3, 0.1),
+    "absolute, soft 0.05": ("absolute", False, 0.3, 0.05),
+    "relative x 0.25": ("relative", False, 0.25),
+    "relative x 0.35": ("relative", False, 0.35),
+} if "soft" in sys.argv[4:] else {}),
     "image plane only": None,
     "v10 (absolute depth choice)": ("absolute", False),
     "relative depth choice": ("relative", False),
@@ -63,6 +44,12 @@ VARIANTS = {
     "oracle choice and lengths x 1.0": ("oracle", True, 1.0),
 }
 
+if "viterbi" in sys.argv[4:]:
+    VARIANTS = {k: v for k, v in VARIANTS.items() if "viterbi" in k or k.startswith("v10") or k == "relative depth choice"}
+if "soft" in sys.argv[4:]:
+    VARIANTS = {k: v for k, v in VARIANTS.items() if "oracle" not in k and "x 0.4" not in k and "x 0.5" not in k}
+if "oracles" in sys.argv[4:]:  # diagnosis on the validation sets: the oracles and the shipped step only
+    VARIANTS = {k: v for k, v in VARIANTS.items() if "oracle" in k or k.startswith("v10")}
 lifter = Lifter.load(sys.argv[1])
 lifter.meta = replace(lifter.meta, image_plane_weight=0.0, bone_rays_weight=0.0)
 sets = training_sets(sys.argv[2]) if sys.argv[3] == "train" else validation_sets(sys.argv[2])

@@ -13,10 +13,14 @@ guess):
    left and right bones of a pair averaged (the lifter's own size for this person, steadied);
 3. from the root outward, puts each joint at the point of its 2D ray at that length from its parent's new point,
    the one of the two nearer the joint's lifted depth (the ray's nearest point when no point is at that length);
+   or, with a softness (metres, version 11), the two points' depths averaged, each weighted by a Gaussian of its
+   disagreement with the parent's new depth plus the lifted bone's own change in depth: a bone keeps the direction
+   in depth the lifter gave it wherever its parent went, and where the two points are about equally likely (the
+   bone near the image plane, or the lifter unsure) the target is between them instead of a guess;
 4. smooths the offsets from the lifted joints to those points over time and moves every joint by a fraction of
    its offset; the root goes back to the origin.
 
-The fraction, the smoothing and the window belong to the weights they were chosen for (LifterMeta.bone_rays_*,
+The fraction, the smoothing, the window and the softness belong to the weights they were chosen for (LifterMeta.bone_rays_*,
 chosen on training takes). The window is finite so that a frame's output depends only on the frames within the
 lifter's lookahead (vp3d.pipeline.overlap draws frames before the video ends). Shapes: poses (T, 17, 3) metres,
 Human3.6M-17, root-relative; kp_norm (T, 17, 2) normalized screen coordinates of the same joints; focal in
@@ -59,9 +63,11 @@ def usual_bone_lengths(placed: np.ndarray, window: int) -> np.ndarray:
 
 
 def points_at_bone_length(placed: np.ndarray, kp_norm: np.ndarray, focal: float,
-                          lengths: np.ndarray) -> np.ndarray:
+                          lengths: np.ndarray, softness: float = 0.0) -> np.ndarray:
     """(T, 17, 3) joints on their 2D rays (camera frame), each at lengths[:, j - 1] from its parent's point,
-    the root where `placed` has it."""
+    the root where `placed` has it. softness 0: of the two points, the one nearer the joint's depth in `placed`;
+    > 0 (metres): both, weighted by a Gaussian of this sigma of their distance in depth from the parent's new
+    depth plus the bone's depth change in `placed` (the module's docstring says why)."""
     rays = np.concatenate([kp_norm / focal, np.ones(kp_norm.shape[:-1] + (1,))], axis=-1)  # (T, 17, 3), z = 1
     points = placed.copy()
     for joint in range(1, len(PARENTS)):
@@ -72,23 +78,31 @@ def points_at_bone_length(placed: np.ndarray, kp_norm: np.ndarray, focal: float,
         c = (parent * parent).sum(-1) - lengths[:, joint - 1] ** 2
         root = np.sqrt(np.maximum(b * b - a * c, 0.0))  # 0 where the ray stays further away: its nearest point
         near, far = (b - root) / a, (b + root) / a
-        lifted_depth = placed[:, joint, 2]
-        depth = np.where(np.abs(near - lifted_depth) <= np.abs(far - lifted_depth), near, far)
+        if softness > 0:
+            expected = parent[:, 2] + placed[:, joint, 2] - placed[:, PARENTS[joint], 2]
+            w_near, w_far = (np.exp(-0.5 * ((d - expected) / softness) ** 2) for d in (near, far))
+            total = w_near + w_far
+            nearer = np.where(np.abs(near - expected) <= np.abs(far - expected), near, far)  # both weights ~0
+            depth = np.where(total > 1e-12, (w_near * near + w_far * far) / np.maximum(total, 1e-12), nearer)
+        else:
+            lifted_depth = placed[:, joint, 2]
+            depth = np.where(np.abs(near - lifted_depth) <= np.abs(far - lifted_depth), near, far)
         points[:, joint] = depth[:, None] * ray
     return points
 
 
 def toward_bone_lengths(poses: np.ndarray, kp_norm: np.ndarray, focal: float, weight: float, smoothing: float,
-                        window: int) -> np.ndarray:
+                        window: int, softness: float = 0.0) -> np.ndarray:
     """poses (T, 17, 3) root-relative, each joint moved `weight` (0-1) of the way toward its point at the usual
-    bone length on its 2D ray (bone lengths: medians over +-`window` frames), the offsets smoothed over time with a
-    Gaussian of `smoothing` frames (sigma; 0: none); root-relative again. The module's docstring says why."""
+    bone length on its 2D ray (bone lengths: medians over +-`window` frames; of the ray's two points as
+    points_at_bone_length chooses with `softness`), the offsets smoothed over time with a Gaussian of `smoothing`
+    frames (sigma; 0: none); root-relative again. The module's docstring says why."""
     poses = np.asarray(poses, dtype=np.float64)
     kp_norm = np.asarray(kp_norm, dtype=np.float64)
     if poses.shape[1:] != (len(PARENTS), 3) or kp_norm.shape != poses.shape[:2] + (2,):
         raise ValueError(f"poses {poses.shape} and 2D {kp_norm.shape}: expected (T, 17, 3) and (T, 17, 2)")
     placed = poses + root_on_the_2d(poses, kp_norm, focal)[:, None]
-    targets = points_at_bone_length(placed, kp_norm, focal, usual_bone_lengths(placed, window))
+    targets = points_at_bone_length(placed, kp_norm, focal, usual_bone_lengths(placed, window), softness)
     offsets = targets - placed
     if smoothing > 0 and len(poses) > 1:
         offsets = gaussian_filter1d(offsets, smoothing, axis=0, mode="nearest")

@@ -65,6 +65,7 @@ class CausalSteps:
         self.focal = focal
         self.image_plane = meta.image_plane_weight if rays else 0.0
         self.bone_rays = meta.bone_rays_weight if rays else 0.0
+        self.bone_rays_softness = meta.bone_rays_softness
         self._image_plane_average = ExponentialAverage(meta.image_plane_smoothing)
         self._bone_rays_average = ExponentialAverage(meta.bone_rays_smoothing)
         self._usual_lengths = PastMedian(meta.bone_rays_window)
@@ -82,7 +83,7 @@ class CausalSteps:
         if self.bone_rays > 0:
             placed = poses + root_on_the_2d(poses, kp_norm, self.focal)[:, None]
             lengths = left_equal_right(self._usual_lengths(bone_lengths(placed)))
-            offsets = points_at_bone_length(placed, kp_norm, self.focal, lengths) - placed
+            offsets = points_at_bone_length(placed, kp_norm, self.focal, lengths, self.bone_rays_softness) - placed
             moved = placed + self.bone_rays * self._bone_rays_average(offsets)
             poses = moved - moved[:, :1]
         return self._output_average(poses)

@@ -152,11 +152,12 @@ def save_checkpoint(path: str | os.PathLike, meta: LifterMeta, model_pos: torch.
 def export_for_inference(src: str | os.PathLike, dst: str | os.PathLike, training_update: dict | None = None,
                          output_smoothing: float | None = None,
                          image_plane: tuple[float, float] | None = None,
-                         bone_rays: tuple[float, float, int] | None = None) -> None:
+                         bone_rays: tuple[float, float, int] | tuple[float, float, int, float] | None = None) -> None:
     """Ship a training checkpoint: float16 weights and metadata only (no optimizer state or history).
     output_smoothing: the smoothing of the output over time the shipped file declares (LifterMeta), when given;
     image_plane: (weight, smoothing) of the joints' move toward their 2D it declares (image_plane.py), when given;
-    bone_rays: (weight, smoothing, window) of their move toward usual bone lengths on their rays (bone_rays.py)."""
+    bone_rays: (weight, smoothing, window[, softness]) of their move toward usual bone lengths on their rays
+    (bone_rays.py)."""
     ckpt = load_checkpoint(src)
     if training_update:
         ckpt.meta.training.update(training_update)
@@ -165,7 +166,8 @@ def export_for_inference(src: str | os.PathLike, dst: str | os.PathLike, trainin
     if image_plane is not None:
         ckpt.meta.image_plane_weight, ckpt.meta.image_plane_smoothing = map(float, image_plane)
     if bone_rays is not None:
-        weight, smoothing, window = bone_rays
+        weight, smoothing, window, *softness = bone_rays
         ckpt.meta.bone_rays_weight, ckpt.meta.bone_rays_smoothing = float(weight), float(smoothing)
         ckpt.meta.bone_rays_window = int(window)
+        ckpt.meta.bone_rays_softness = float(softness[0]) if softness else 0.0
     save_checkpoint(dst, ckpt.meta, ckpt.model_pos, ckpt.model_traj, epoch=ckpt.raw.get("epoch", 0), half=True)

@@ -267,7 +267,7 @@ class Lifter:
                 poses = toward_the_2d(poses, seq, camera_focal, toward_2d, self.meta.image_plane_smoothing)
             if toward_bones > 0:
                 poses = toward_bone_lengths(poses, seq, camera_focal, toward_bones, self.meta.bone_rays_smoothing,
-                                            self.meta.bone_rays_window)
+                                            self.meta.bone_rays_window, self.meta.bone_rays_softness)
         traj = None
         if self.traj_net is not None:
             traj = self._predict(self.traj_net, seq, can_flip, flip_out=False)[:, 0]

@@ -48,6 +48,9 @@ class LifterMeta:
     bone_rays_weight: float = 0.0
     bone_rays_smoothing: float = 0.0
     bone_rays_window: int = 0
+    # Of a bone's two points on the ray: 0, the one nearer the joint's lifted depth (version 10); > 0 (metres), both,
+    # weighted by how far each is from the depth the lifted bone points to (bone_rays.points_at_bone_length).
+    bone_rays_softness: float = 0.0
     # A causal model's steps use the past only (causal_steps.py): each smoothing above is then an exponential
     # average's time constant, the window reaches back only, and the output smoothing comes after the moves.
     training: dict = field(default_factory=dict)  # data, command, seed, metrics (vp3d checkpoints)
