@@ -8,7 +8,7 @@ import pytest
 from conftest import require_shared
 
 from vp3d.training.pose_augmentation import (LOWER, UPPER, AngleSpread, Proportions, body_frames, pelvis_yaw,
-                                           recombine, recombine_arm, reverse, vary_joint_angles, vary_proportions)
+                                           recombine, recombine_limb, reverse, vary_joint_angles, vary_proportions)
 from vp3d.training.train import MotionSampler
 from vp3d.mocap import load_bvh
 from vp3d.skeleton import H36M
@@ -71,7 +71,7 @@ def chest_coordinates(motion: np.ndarray, joint: str, parent: str) -> np.ndarray
 
 def test_a_recombined_arm_points_as_the_donor_s_did_from_this_body_s_chest():
     body, donor = take("07_01", 100), take("05_02", 100)  # a walk gets an arm of modern dance
-    mixed = recombine_arm(body, donor, "left")
+    mixed = recombine_limb(body, donor, "left", "arm")
     for joint, parent in (("left_elbow", "left_shoulder"), ("left_wrist", "left_elbow")):
         np.testing.assert_allclose(chest_coordinates(mixed, joint, parent), chest_coordinates(donor, joint, parent),
                                    atol=1e-9)
@@ -83,9 +83,39 @@ def test_a_recombined_arm_points_as_the_donor_s_did_from_this_body_s_chest():
     assert np.linalg.norm(mixed[:, moved] - body[:, moved], axis=-1).mean() > 0.1  # metres: another arm
 
 
+def pelvis_coordinates(motion: np.ndarray, joint: str, parent: str) -> np.ndarray:
+    """(T, 3) the unit bone from parent to joint in the upright pelvis frame (left, up, forward)."""
+    left = motion[:, J["left_hip"]] - motion[:, J["right_hip"]]
+    left[:, 1] = 0.0
+    pelvis = body_frames(left, np.broadcast_to(np.array([0.0, 1.0, 0.0]), left.shape))
+    bone = motion[:, J[joint]] - motion[:, J[parent]]
+    return np.einsum("tji,tj->ti", pelvis, bone / np.linalg.norm(bone, axis=-1, keepdims=True))
+
+
+def hip_coordinates(motion: np.ndarray, joint: str, parent: str) -> np.ndarray:
+    """(T, 3) the unit bone from parent to joint in the frame of the hips and the spine (whatever the camera)."""
+    frame = body_frames(motion[:, J["left_hip"]] - motion[:, J["right_hip"]], motion[:, J["spine"]] - motion[:, J["hip"]])
+    bone = motion[:, J[joint]] - motion[:, J[parent]]
+    return np.einsum("tji,tj->ti", frame, bone / np.linalg.norm(bone, axis=-1, keepdims=True))
+
+
+def test_a_recombined_leg_points_as_the_donor_s_did_from_this_body_s_pelvis():
+    body, donor = take("07_01", 100), take("05_02", 100)  # a walk gets a leg of modern dance
+    mixed = recombine_limb(body, donor, "right", "leg")
+    for joint, parent in (("right_knee", "right_hip"), ("right_foot", "right_knee")):
+        np.testing.assert_allclose(pelvis_coordinates(mixed, joint, parent), pelvis_coordinates(donor, joint, parent),
+                                   atol=1e-9)
+    np.testing.assert_allclose(np.linalg.norm(bone_vectors(mixed), axis=-1),
+                               np.linalg.norm(bone_vectors(body), axis=-1), atol=1e-9)
+    moved = [J["right_knee"], J["right_foot"]]
+    others = [j for j in range(H36M.num_joints) if j not in moved]
+    np.testing.assert_array_equal(mixed[:, others], body[:, others])
+    assert np.linalg.norm(mixed[:, moved] - body[:, moved], axis=-1).mean() > 0.05  # metres: another leg
+
+
 def test_recombining_arms_of_takes_of_different_lengths_is_refused():
     with pytest.raises(ValueError, match="differ in shape"):
-        recombine_arm(take("07_01", 100), take("05_02", 90), "right")
+        recombine_limb(take("07_01", 100), take("05_02", 90), "right")
 
 
 def test_varied_proportions_keep_bone_directions_and_symmetry():
@@ -250,22 +280,28 @@ def test_sampler_with_joint_angles_draws_other_postures_of_a_still_take():
         assert np.abs(np.diff(poses, axis=1)).max() < 2e-3  # metres per frame: slow, not noise
 
 
-def test_sampler_with_arm_recombination_gives_one_body_the_arm_of_another_take():
-    """Each arm comes from another take with the given chance: over two still takes, a window's left upper arm
-    points (from its chest) as the other take's does in about P / 2 of the windows (the donor is a random take,
-    half the time the same one), and never without arm recombination."""
+@pytest.mark.parametrize("limb", ["arm", "leg"])
+def test_sampler_with_limb_recombination_gives_one_body_the_limb_of_another_take(limb):
+    """Each arm (leg) comes from another take with the given chance: over two still takes, a window's left upper
+    arm (thigh) points from its chest (pelvis) as the other take's does in about P / 2 of the windows (the donor is a
+    random take, half the time the same one), and never without recombination. Which body a window shows is told
+    by the limb of the other kind, which stays."""
     a, b = take("09_01", 1), take("05_02", 351)[350:]  # standing, and a dance step with the arm raised
     stills = [np.repeat(a, 300, axis=0), np.repeat(b, 300, axis=0)]
-    own = {name: chest_coordinates(m, "left_elbow", "left_shoulder")[0] for name, m in (("a", a), ("b", b))}
-    knee = {name: chest_coordinates(m, "left_knee", "left_hip")[0] for name, m in (("a", a), ("b", b))}
-    assert np.linalg.norm(own["a"] - own["b"]) > 0.2 and np.linalg.norm(knee["a"] - knee["b"]) > 0.2
+    arm = lambda m: chest_coordinates(m, "left_elbow", "left_shoulder")[0]
+    leg = lambda m: hip_coordinates(m, "left_knee", "left_hip")[0]
+    swapped_limb, kept_limb = (arm, leg) if limb == "arm" else (leg, arm)
+    own = {name: swapped_limb(m) for name, m in (("a", a), ("b", b))}
+    body_of = {name: kept_limb(m) for name, m in (("a", a), ("b", b))}
+    assert np.linalg.norm(own["a"] - own["b"]) > 0.2 and np.linalg.norm(body_of["a"] - body_of["b"]) > 0.2
     for chance, share in ((0.0, (0.0, 0.0)), (0.5, (0.15, 0.35))):
-        sampler = MotionSampler(stills, receptive_field=9, causal=False, noise=None, arm_recombination=chance)
+        sampler = MotionSampler(stills, receptive_field=9, causal=False, noise=None,
+                                **{f"{limb}_recombination": chance})
         rng = np.random.default_rng(5)
         swapped = []
         for _ in range(200):
-            pose = sampler.window(rng, 2)[1].astype(np.float64)  # camera frame: chest coordinates do not care
-            body = min(knee, key=lambda n: np.linalg.norm(chest_coordinates(pose, "left_knee", "left_hip")[0] - knee[n]))
-            arm = min(own, key=lambda n: np.linalg.norm(chest_coordinates(pose, "left_elbow", "left_shoulder")[0] - own[n]))
-            swapped.append(arm != body)
+            pose = sampler.window(rng, 2)[1].astype(np.float64)  # camera frame: trunk coordinates do not care
+            body = min(body_of, key=lambda n: np.linalg.norm(kept_limb(pose) - body_of[n]))
+            limb_of = min(own, key=lambda n: np.linalg.norm(swapped_limb(pose) - own[n]))
+            swapped.append(limb_of != body)
         assert share[0] <= np.mean(swapped) <= share[1]

@@ -75,6 +75,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    default=d.arm_recombination, metavar="P",
                    help="each arm, with chance P, from another take: its upper arm and forearm pointing in this "
                         "take's chest frame as they did in the other's, this take's bone lengths (default 0: never)")
+    p.add_argument("--leg-recombination", type=number(0, 1, include_low=True, include_high=True),
+                   default=d.leg_recombination, metavar="P",
+                   help="each leg, with chance P, from another take: its thigh and shin pointing in this take's "
+                        "upright pelvis frame as they did in the other's, this take's bone lengths (default 0: never)")
     p.add_argument("--val-bvh", type=Path, action="append", default=[], metavar="DIR",
                    help="a folder of BVH takes (any supported rig) measured each epoch beside the CMU "
                         "validation split, never trained on; repeatable")
@@ -175,7 +179,7 @@ def run_train(args) -> int:
         trajectory=args.trajectory, freeze_pose=args.freeze_pose, trajectory_units=args.trajectory_units,
         pose_augmentation=args.pose_augmentation, body_proportions=args.body_proportions or "wide",
         joint_angles=args.joint_angles, joint_angle_scale=args.joint_angle_scale,
-        arm_recombination=args.arm_recombination,
+        arm_recombination=args.arm_recombination, leg_recombination=args.leg_recombination,
         warmup_epochs=args.warmup_epochs,
         bone_length_term=args.bone_length_term, reprojection_weight=args.reprojection_weight,
         data_description=(f"CMU mocap at {args.mocap}: {len(train_m)} training motions "

@@ -6,9 +6,10 @@ motions never pass through here: the sampler only draws training takes.
 - `recombine`: the legs and root path of one take with the trunk, arms and head of another, time-aligned,
   the upper body turned with the lower body's pelvis (the idea of Li et al., CVPR 2020, "Cascaded deep
   monocular 3D human pose estimation with evolutionary training data": crossover of body parts).
-- `recombine_arm`: one arm of another take, its upper arm and forearm pointing in the donor's chest frame as they
+- `recombine_limb`: one arm of another take, its upper arm and forearm pointing in the donor's chest frame as they
   did there, on this take's shoulder with this take's bone lengths (a finer crossover: arm motion is what the
-  data has least of per joint, and the wrists carry the largest error).
+  data has least of per joint, and the wrists carry the largest error); or one leg, its thigh and shin pointing
+  in the donor's upright pelvis frame (stances the takes do not have: one leg of a kick, of a lunge, of a walk).
 - `vary_proportions`: body proportions well beyond the +-5% of the baseline recipe: taller and shorter
   people, long or short limbs, broad or narrow hips and shoulders, now and then a child's proportions
   (PoseAug, Gong et al., CVPR 2021, augments bone lengths and ratios the same way).
@@ -163,16 +164,20 @@ def _chest_frame(m: np.ndarray) -> np.ndarray:
     return body_frames(m[:, _J["left_shoulder"]] - m[:, _J["right_shoulder"]], m[:, _J["thorax"]] - m[:, _J["spine"]])
 
 
-def recombine_arm(body: np.ndarray, donor: np.ndarray, side: str) -> np.ndarray:
-    """`body` (T, 17, 3) with the `side` ("left" / "right") arm's elbow and wrist moved so that its upper arm and
-    forearm point, in body's chest frame, where the donor's (same length T) point in the donor's chest frame;
-    every bone keeps body's length, every other joint stays."""
+LIMBS = {"arm": (("shoulder", "elbow", "wrist"), _chest_frame), "leg": (("hip", "knee", "foot"), _pelvis_frame)}
+
+
+def recombine_limb(body: np.ndarray, donor: np.ndarray, side: str, limb: str = "arm") -> np.ndarray:
+    """`body` (T, 17, 3) with the `side` ("left" / "right") `limb`'s ("arm": elbow and wrist, from the chest;
+    "leg": knee and foot, from the upright pelvis) two bones pointing, in body's frame of that trunk part, where
+    the donor's (same length T) point in the donor's; every bone keeps body's length, every other joint stays."""
     if body.shape != donor.shape:
         raise ValueError(f"takes to recombine differ in shape: {body.shape} vs {donor.shape}")
-    shoulder, elbow, wrist = (_J[f"{side}_{j}"] for j in ("shoulder", "elbow", "wrist"))
-    to_body = _chest_frame(body) @ np.swapaxes(_chest_frame(donor), -1, -2)  # donor's chest frame -> body's
+    names, frame = LIMBS[limb]
+    root, middle, end = (_J[f"{side}_{j}"] for j in names)
+    to_body = frame(body) @ np.swapaxes(frame(donor), -1, -2)  # donor's trunk frame -> body's
     out = body.copy()
-    for parent, child in ((shoulder, elbow), (elbow, wrist)):
+    for parent, child in ((root, middle), (middle, end)):
         length = np.linalg.norm(body[:, child] - body[:, parent], axis=-1, keepdims=True)
         direction = unit(np.einsum("tij,tj->ti", to_body, donor[:, child] - donor[:, parent]))
         out[:, child] = out[:, parent] + length * direction

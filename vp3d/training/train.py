@@ -34,7 +34,7 @@ from ..lifter.model import TemporalModel, TemporalModelStrided
 from ..lifter.camera import project_to_2d_linear
 from .deepen import deepen_state_dict, is_deepening
 from .shorten import is_shortening, shorten_state_dict
-from .pose_augmentation import AngleSpread, Proportions, recombine, recombine_arm, reverse, vary_joint_angles, vary_proportions
+from .pose_augmentation import AngleSpread, Proportions, recombine, recombine_limb, reverse, vary_joint_angles, vary_proportions
 from .synthetic import NoiseModel, random_camera, render_view, scale_bones, time_warp
 from .train_config import TrainConfig
 from .unlabeled import UnlabeledSampler, UnlabeledSequence
@@ -49,10 +49,11 @@ class MotionSampler:
 
     def __init__(self, motions: list[np.ndarray], receptive_field: int, causal: bool, noise: NoiseModel | None,
                  pose_augmentation: bool = False, proportions: Proportions = Proportions(),
-                 joint_angles: AngleSpread | None = None, arm_recombination: float = 0.0):
+                 joint_angles: AngleSpread | None = None, arm_recombination: float = 0.0,
+                 leg_recombination: float = 0.0):
         """joint_angles: the spread of joint angles varied in half the windows (None: postures as taken);
-        arm_recombination: the chance of each arm coming from another take (0: never)."""
-        self.arm_recombination = arm_recombination
+        arm_recombination / leg_recombination: the chance of each arm / leg coming from another take (0: never)."""
+        self.recombination = {"arm": arm_recombination, "leg": leg_recombination}
         self.pose_augmentation = pose_augmentation
         self.joint_angles = joint_angles
         self.proportions = proportions
@@ -77,10 +78,11 @@ class MotionSampler:
                 seg = recombine(seg, self._segment(rng, n_in, left, speed))
             if rng.random() < 0.2:
                 seg = reverse(seg)
-        if self.arm_recombination > 0:  # no draw otherwise: the runs before it keep their random numbers
-            for side in ("left", "right"):
-                if rng.random() < self.arm_recombination:
-                    seg = recombine_arm(seg, self._segment(rng, n_in, left, speed), side)
+        for limb, chance in self.recombination.items():
+            if chance > 0:  # no draw otherwise: the runs before it keep their random numbers
+                for side in ("left", "right"):
+                    if rng.random() < chance:
+                        seg = recombine_limb(seg, self._segment(rng, n_in, left, speed), side, limb)
         if self.joint_angles is not None and rng.random() < 0.5:  # half keep the postures people took
             seg = vary_joint_angles(rng, seg, self.joint_angles)
         if self.pose_augmentation:
@@ -442,7 +444,8 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                             pose_augmentation=config.pose_augmentation,
                             proportions=Proportions.named(config.body_proportions),
                             joint_angles=AngleSpread().scaled(config.joint_angle_scale) if config.joint_angles
-                            else None, arm_recombination=config.arm_recombination)
+                            else None, arm_recombination=config.arm_recombination,
+                            leg_recombination=config.leg_recombination)
     unlabeled_sampler = UnlabeledSampler(unlabeled, rf, meta.causal) if semi else None
     validation = ValidationSet.build(val_motions, config.val_views) if rank == 0 else None
     extra_sets = {name: ValidationSet.build(m, config.val_views) for name, m in (extra_validation or {}).items()
@@ -538,6 +541,7 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                          **({"joint_angle_scale": config.joint_angle_scale}
                             if config.joint_angles and config.joint_angle_scale != 1 else {}),
                          **({"arm_recombination": config.arm_recombination} if config.arm_recombination else {}),
+                         **({"leg_recombination": config.leg_recombination} if config.leg_recombination else {}),
                          **({"noise_model": config.noise_model} if config.noise_model != "detector" else {}),
                          **({"bf16": True} if config.bf16 else {}),
                          "ema": config.ema,

@@ -53,7 +53,8 @@ class TrainConfig:
     body_proportions: str = "wide"  # with pose_augmentation: "wide" (children too) or "adult" (Proportions.named)
     joint_angles: bool = False  # half the windows with other joint angles (pose_augmentation.vary_joint_angles)
     joint_angle_scale: float = 1.0  # with joint_angles: AngleSpread's spreads times this
-    arm_recombination: float = 0.0  # chance of each arm coming from another take (pose_augmentation.recombine_arm)
+    arm_recombination: float = 0.0  # chance of each arm coming from another take (pose_augmentation.recombine_limb)
+    leg_recombination: float = 0.0  # ... and of each leg
     epoch_frames: int | None = None  # output frames per epoch; default: one pass over the training frames
     val_views: int = 2  # virtual cameras per validation motion
     out: str = "runs/lifter"
