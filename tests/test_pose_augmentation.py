@@ -69,20 +69,6 @@ def chest_coordinates(motion: np.ndarray, joint: str, parent: str) -> np.ndarray
     return np.einsum("tji,tj->ti", chest, bone / np.linalg.norm(bone, axis=-1, keepdims=True))
 
 
-def test_a_recombined_arm_points_as_the_donor_s_did_from_this_body_s_chest():
-    body, donor = take("07_01", 100), take("05_02", 100)  # a walk gets an arm of modern dance
-    mixed = recombine_limb(body, donor, "left", "arm")
-    for joint, parent in (("left_elbow", "left_shoulder"), ("left_wrist", "left_elbow")):
-        np.testing.assert_allclose(chest_coordinates(mixed, joint, parent), chest_coordinates(donor, joint, parent),
-                                   atol=1e-9)
-    np.testing.assert_allclose(np.linalg.norm(bone_vectors(mixed), axis=-1),
-                               np.linalg.norm(bone_vectors(body), axis=-1), atol=1e-9)  # this body's lengths
-    moved = [J["left_elbow"], J["left_wrist"]]
-    others = [j for j in range(H36M.num_joints) if j not in moved]
-    np.testing.assert_array_equal(mixed[:, others], body[:, others])
-    assert np.linalg.norm(mixed[:, moved] - body[:, moved], axis=-1).mean() > 0.1  # metres: another arm
-
-
 def pelvis_coordinates(motion: np.ndarray, joint: str, parent: str) -> np.ndarray:
     """(T, 3) the unit bone from parent to joint in the upright pelvis frame (left, up, forward)."""
     left = motion[:, J["left_hip"]] - motion[:, J["right_hip"]]
@@ -99,18 +85,22 @@ def hip_coordinates(motion: np.ndarray, joint: str, parent: str) -> np.ndarray:
     return np.einsum("tji,tj->ti", frame, bone / np.linalg.norm(bone, axis=-1, keepdims=True))
 
 
-def test_a_recombined_leg_points_as_the_donor_s_did_from_this_body_s_pelvis():
-    body, donor = take("07_01", 100), take("05_02", 100)  # a walk gets a leg of modern dance
-    mixed = recombine_limb(body, donor, "right", "leg")
-    for joint, parent in (("right_knee", "right_hip"), ("right_foot", "right_knee")):
-        np.testing.assert_allclose(pelvis_coordinates(mixed, joint, parent), pelvis_coordinates(donor, joint, parent),
-                                   atol=1e-9)
+@pytest.mark.parametrize("side, limb, joints, frame", [
+    ("left", "arm", ("left_shoulder", "left_elbow", "left_wrist"), chest_coordinates),
+    ("right", "leg", ("right_hip", "right_knee", "right_foot"), pelvis_coordinates)])
+def test_a_recombined_limb_points_as_the_donor_s_did_from_this_body_s_trunk(side, limb, joints, frame):
+    """A walk gets an arm (a leg) of modern dance: its two bones point, from this body's chest (upright pelvis),
+    as the donor's did from the donor's; every bone keeps this body's length, every other joint stays."""
+    body, donor = take("07_01", 100), take("05_02", 100)
+    mixed = recombine_limb(body, donor, side, limb)
+    for parent, joint in zip(joints, joints[1:]):
+        np.testing.assert_allclose(frame(mixed, joint, parent), frame(donor, joint, parent), atol=1e-9)
     np.testing.assert_allclose(np.linalg.norm(bone_vectors(mixed), axis=-1),
                                np.linalg.norm(bone_vectors(body), axis=-1), atol=1e-9)
-    moved = [J["right_knee"], J["right_foot"]]
+    moved = [J[joints[1]], J[joints[2]]]
     others = [j for j in range(H36M.num_joints) if j not in moved]
     np.testing.assert_array_equal(mixed[:, others], body[:, others])
-    assert np.linalg.norm(mixed[:, moved] - body[:, moved], axis=-1).mean() > 0.05  # metres: another leg
+    assert np.linalg.norm(mixed[:, moved] - body[:, moved], axis=-1).mean() > 0.05  # metres: another limb
 
 
 def test_recombining_arms_of_takes_of_different_lengths_is_refused():
