@@ -486,3 +486,20 @@ def test_train_command_on_a_folder_without_takes_is_one_line(tmp_path, capsys):
         f"vp3d: error: {tmp_path / 'mocap'}: no takes (cmu_bvh/NN/*.bvh, cmu_daz_bvh/NN/*.bvh or "
         "cmu_amc/amc/<group>/*.amc)"]
     assert not (tmp_path / "run").exists()
+
+
+def test_bf16_where_bfloat16_is_emulated_warns_and_trains_in_float32(tmp_path, capsys):
+    """`vp3d train --bf16` asks for speed: where this machine only emulates bfloat16 (an AVX2 CPU) that would be
+    many times slower, so the run says so in one line and trains in float32; where it is native it is used."""
+    from vp3d.cli import main
+    from vp3d.lifter.device import bfloat16_is_native
+    mocap = mocap_folder(tmp_path / "mocap", "01_01", "02_01")
+    assert main(["train", "--mocap", str(mocap), "--cache", str(tmp_path / "cache.npz"), "--arc", "1",
+                 "--channels", "8", "--epochs", "1", "--epoch-frames", "256", "--batch-size", "64", "--chunk", "4",
+                 "--val-views", "1", "--bn-batches", "1", "--bf16", "--device", "cpu", "--json", "--out", str(tmp_path / "run")]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    native = bfloat16_is_native("cpu")
+    assert load_checkpoint(tmp_path / "run" / "last.bin").meta.training.get("bf16", False) is native
+    assert warnings == ([] if native else [
+        "vp3d: warning: --bf16: this cpu computes bfloat16 by emulation (no AVX-512 BF16 or AMX), about 18x slower "
+        "than float32; training in float32"])

@@ -51,7 +51,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bf16", action="store_true",
                    help="forward and backward passes in bfloat16 (weights, optimizer and losses stay float32; "
                         "validation and the saved weights float32): several times the float32 rate on CPUs with "
-                        "AMX (bench/README.md)")
+                        "AMX (bench/README.md); where bfloat16 is emulated (AVX2 CPUs), a warning and float32")
     p.add_argument("--val-views", type=count, default=d.val_views, help="virtual cameras per validation motion")
     p.add_argument("--no-noise", action="store_true", help="train on clean projections (no detector noise)")
     p.add_argument("--noise-model", choices=("detector", "mediapipe"), default=d.noise_model,
@@ -138,7 +138,7 @@ def run_train(args) -> int:
 
     from ..errors import UserError
     from ..training.train import train
-    from ..lifter.device import resolve_device
+    from ..lifter.device import bfloat16_is_native, resolve_device
     from ..mocap import load_collection, split
 
     if args.threads:
@@ -168,11 +168,15 @@ def run_train(args) -> int:
     unlabeled = _load_unlabeled(args.unlabeled) if args.unlabeled else None
     from ..mocap import load_bvh_folder
     extra_validation = {d.name: [m.positions for m in load_bvh_folder(d)] for d in args.val_bvh}
+    bf16 = args.bf16 and bfloat16_is_native(device)
+    if args.bf16 and not bf16:  # emulated bfloat16 would make the run many times slower, not faster
+        print(f"vp3d: warning: --bf16: this {device} computes bfloat16 by emulation (no AVX-512 BF16 or AMX), "
+              "about 18x slower than float32; training in float32", file=sys.stderr)
     config = TrainConfig(
         filter_widths=args.arc, channels=args.channels, causal=args.causal,
         dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size, chunk=args.chunk,
         scheme=args.scheme, lr=args.lr, lr_decay=args.lr_decay, lr_warmup_steps=args.lr_warmup_steps, ema=args.ema,
-        frozen_batchnorm=args.frozen_batchnorm, bf16=args.bf16,
+        frozen_batchnorm=args.frozen_batchnorm, bf16=bf16,
         seed=args.seed, noise=not args.no_noise, noise_model=args.noise_model,
         epoch_frames=args.epoch_frames, val_views=args.val_views, bn_batches=args.bn_batches, out=str(args.out),
         resume=args.resume, init_from=args.init_from, velocity_weight=args.velocity_weight,

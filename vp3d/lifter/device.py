@@ -34,3 +34,19 @@ def resolve_device(device: str) -> str:
     elif kind.type == "mps" and not torch.backends.mps.is_available():
         raise DeviceError(f"device {device!r}: Apple's MPS is not available here; use cpu")
     return device
+
+
+def bfloat16_is_native(device: str) -> bool:
+    """Whether torch computes bfloat16 on this device at least at float32's pace. CPUs without oneDNN's bfloat16
+    kernels (no AVX-512 BF16 / AMX, e.g. AVX2-only AMD EPYC) emulate it: a 1024-channel training step ran 18x
+    slower than in float32 on such a machine (bench/README.md)."""
+    import torch
+    kind = torch.device(device).type
+    if kind == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if kind == "cpu":
+        try:
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):  # a torch without oneDNN's query: assume emulation
+            return False
+    return True
