@@ -8,7 +8,8 @@ import pytest
 from conftest import require_shared
 
 from vp3d.training.pose_augmentation import (LOWER, UPPER, AngleSpread, Proportions, body_frames, pelvis_yaw,
-                                           recombine, recombine_limb, reverse, vary_joint_angles, vary_proportions)
+                                           recombine, recombine_limb, reverse, vary_joint_angles,
+                                           vary_joint_definitions, vary_proportions)
 from vp3d.training.train import MotionSampler
 from vp3d.mocap import load_bvh
 from vp3d.skeleton import H36M
@@ -230,6 +231,32 @@ def test_elbows_and_knees_bend_within_their_range_and_a_straight_limb_stays_stra
     bent = [flexion_deg(vary_joint_angles(rng, motion), "left_elbow", "left_wrist").mean() for _ in range(50)]
     own = flexion_deg(motion, "left_elbow", "left_wrist").mean()
     assert min(bent) < 0.8 * own and max(bent) > 1.2 * own  # more and less bent than the dancer held it
+
+
+def test_varied_definitions_move_each_joint_alone_by_centimetres():
+    """Another rig's marking of the same motion: every joint sits somewhere else by about sigma per axis, and a
+    joint's offset is its own (a knee placed further forward does not move the foot); sigma 0 is the take itself."""
+    motion = take("07_01")  # a walk
+    rng = np.random.default_rng(3)
+    np.testing.assert_array_equal(vary_joint_definitions(rng, motion, 0.0), motion)
+    offsets = np.stack([(vary_joint_definitions(rng, motion, 0.02) - motion)[0] for _ in range(200)])
+    per_axis = np.linalg.norm(offsets, axis=-1).mean() / (2 * np.sqrt(2 / np.pi))  # a 3D Gaussian's mean norm
+    assert 0.018 < per_axis < 0.022
+    assert abs(np.corrcoef(offsets[:, J["left_knee"], 1], offsets[:, J["left_foot"], 1])[0, 1]) < 0.2
+
+
+def test_a_varied_definition_is_fixed_on_its_body_part_as_the_body_moves():
+    """A knee marked 3 cm forward stays 3 cm in front of the thigh whichever way the walker turns and bends:
+    each joint's offset, in its body part's frame, is one constant for the whole take; and turning the whole
+    take turns the varied take with it."""
+    motion = take("07_01")
+    varied = vary_joint_definitions(np.random.default_rng(4), motion, 0.03)
+    from vp3d.training.pose_augmentation import _segment_frames
+    local = np.einsum("tjik,tji->tjk", _segment_frames(motion), varied - motion)
+    np.testing.assert_allclose(local, np.broadcast_to(local[:1], local.shape), atol=1e-9)
+    turn = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]])  # a quarter turn about the vertical
+    np.testing.assert_allclose(vary_joint_definitions(np.random.default_rng(4), motion @ turn.T, 0.03),
+                               varied @ turn.T, atol=1e-9)
 
 
 def test_reverse_plays_backwards():

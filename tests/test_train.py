@@ -450,6 +450,21 @@ def test_adult_body_proportions_train_and_are_recorded(tmp_path, motions, capsys
     assert not (tmp_path / "run").exists()
 
 
+def test_varied_joint_definitions_train_and_are_recorded(tmp_path, motions, capsys):
+    """--pose-augmentation --definition-jitter 0.02: a run trains on joints marked as other rigs would and its
+    checkpoint says by how much; the option alone is a one-line error that writes nothing."""
+    train_m, val_m = motions
+    train(tiny_config(tmp_path / "a", epochs=1, pose_augmentation=True, definition_jitter=0.02),
+          [train_m], [val_m[:300]], log=lambda m: None)
+    assert load_checkpoint(tmp_path / "a" / "run" / "last.bin").meta.training["definition_jitter"] == 0.02
+
+    from vp3d.cli import main
+    assert main(["train", "--definition-jitter", "0.02", "--out", str(tmp_path / "run"), "--epochs", "1"]) == 1
+    assert capsys.readouterr().err.splitlines() == ["vp3d: error: --definition-jitter varies the bodies of "
+                                                    "--pose-augmentation: it needs --pose-augmentation"]
+    assert not (tmp_path / "run").exists()
+
+
 def mocap_folder(root: Path, *trials: str) -> Path:
     """A mocap folder laid out like ../shared/data/mocap holding only `trials` (links to the real files)."""
     for trial in trials:

@@ -79,6 +79,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    default=d.leg_recombination, metavar="P",
                    help="each leg, with chance P, from another take: its thigh and shin pointing in this take's "
                         "upright pelvis frame as they did in the other's, this take's bone lengths (default 0: never)")
+    p.add_argument("--definition-jitter", type=number(0, include_low=True), default=d.definition_jitter,
+                   metavar="M", help="with --pose-augmentation: each joint moved by its own constant offset of M metres "
+                        "per axis (Gaussian) in the frame of its body part, as another rig would mark it (default 0)")
     p.add_argument("--val-bvh", type=Path, action="append", default=[], metavar="DIR",
                    help="a folder of BVH takes (any supported rig) measured each epoch beside the CMU "
                         "validation split, never trained on; repeatable")
@@ -154,6 +157,8 @@ def run_train(args) -> int:
         raise UserError("--joint-angle-scale scales the spread of --joint-angles: it needs --joint-angles")
     if args.body_proportions and not args.pose_augmentation:
         raise UserError("--body-proportions chooses the bodies of --pose-augmentation: it needs --pose-augmentation")
+    if args.definition_jitter and not args.pose_augmentation:
+        raise UserError("--definition-jitter varies the bodies of --pose-augmentation: it needs --pose-augmentation")
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f"{args.out}: is a file; --out names the folder for last.bin / best.bin")
     if not args.mocap.exists():
@@ -184,6 +189,7 @@ def run_train(args) -> int:
         pose_augmentation=args.pose_augmentation, body_proportions=args.body_proportions or "wide",
         joint_angles=args.joint_angles, joint_angle_scale=args.joint_angle_scale,
         arm_recombination=args.arm_recombination, leg_recombination=args.leg_recombination,
+        definition_jitter=args.definition_jitter,
         warmup_epochs=args.warmup_epochs,
         bone_length_term=args.bone_length_term, reprojection_weight=args.reprojection_weight,
         data_description=(f"CMU mocap at {args.mocap}: {len(train_m)} training motions "

@@ -234,6 +234,37 @@ def vary_joint_angles(rng: np.random.Generator, motion: np.ndarray, spread: Angl
     return m
 
 
+def _segment_frames(m: np.ndarray) -> np.ndarray:
+    """(T, 17, 3, 3) a frame per joint of the body part it sits on, columns left, up, forward: the upright
+    pelvis for the root and hips, the chest for the spine, thorax, head and shoulders, and for a limb joint its
+    bone from the parent (up along the bone towards the parent, left as near the trunk's left as it can be)."""
+    pelvis, chest = _pelvis_frame(m), _chest_frame(m)
+    frames = np.empty(m.shape[:2] + (3, 3))
+    for joint in range(H36M.num_joints):
+        name = H36M.joint_names[joint]
+        if joint == 0 or name.endswith("_hip"):
+            frames[:, joint] = pelvis
+        elif not name.endswith(("_knee", "_foot", "_elbow", "_wrist")):
+            frames[:, joint] = chest
+        else:
+            trunk = pelvis if name.endswith(("_knee", "_foot")) else chest
+            up = unit(m[:, H36M.parents[joint]] - m[:, joint])
+            # A limb along the trunk's left (an arm held out sideways) has no left to lean on: use forward there.
+            along_left = np.abs((up * trunk[..., 0]).sum(-1, keepdims=True)) > 0.9
+            reference = np.where(along_left, trunk[..., 2], trunk[..., 0])
+            left = unit(reference - (reference * up).sum(-1, keepdims=True) * up)
+            frames[:, joint] = np.stack([left, up, np.cross(left, up)], axis=-1)
+    return frames
+
+
+def vary_joint_definitions(rng: np.random.Generator, motion: np.ndarray, sigma: float) -> np.ndarray:
+    """The motion with every joint moved by its own constant offset, Gaussian with `sigma` metres per axis, in
+    the frame of the body part it sits on (`_segment_frames`): the same motion as another rig would mark it.
+    Only that joint moves (a definition, not a posture: its children stay), so bone lengths change a little."""
+    offsets = rng.normal(0.0, sigma, (H36M.num_joints, 3))
+    return motion + np.einsum("tjik,jk->tji", _segment_frames(motion), offsets)
+
+
 def reverse(motion: np.ndarray) -> np.ndarray:
     """The motion played backwards."""
     return motion[::-1].copy()

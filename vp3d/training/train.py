@@ -34,7 +34,8 @@ from ..lifter.model import TemporalModel, TemporalModelStrided
 from ..lifter.camera import project_to_2d_linear
 from .deepen import deepen_state_dict, is_deepening
 from .shorten import is_shortening, shorten_state_dict
-from .pose_augmentation import AngleSpread, Proportions, recombine, recombine_limb, reverse, vary_joint_angles, vary_proportions
+from .pose_augmentation import (AngleSpread, Proportions, recombine, recombine_limb, reverse, vary_joint_angles,
+                                vary_joint_definitions, vary_proportions)
 from .synthetic import NoiseModel, random_camera, render_view, scale_bones, time_warp
 from .train_config import TrainConfig
 from .unlabeled import UnlabeledSampler, UnlabeledSequence
@@ -50,9 +51,11 @@ class MotionSampler:
     def __init__(self, motions: list[np.ndarray], receptive_field: int, causal: bool, noise: NoiseModel | None,
                  pose_augmentation: bool = False, proportions: Proportions = Proportions(),
                  joint_angles: AngleSpread | None = None, arm_recombination: float = 0.0,
-                 leg_recombination: float = 0.0):
+                 leg_recombination: float = 0.0, definition_jitter: float = 0.0):
         """joint_angles: the spread of joint angles varied in half the windows (None: postures as taken);
-        arm_recombination / leg_recombination: the chance of each arm / leg coming from another take (0: never)."""
+        arm_recombination / leg_recombination: the chance of each arm / leg coming from another take (0: never);
+        definition_jitter: metres per axis of each joint's constant offset per window (0: CMU's definitions)."""
+        self.definition_jitter = definition_jitter
         self.recombination = {"arm": arm_recombination, "leg": leg_recombination}
         self.pose_augmentation = pose_augmentation
         self.joint_angles = joint_angles
@@ -87,6 +90,8 @@ class MotionSampler:
             seg = vary_joint_angles(rng, seg, self.joint_angles)
         if self.pose_augmentation:
             seg = vary_proportions(rng, seg, self.proportions)
+            if self.definition_jitter > 0:  # after the proportions: an offset in metres, not scaled with the body
+                seg = vary_joint_definitions(rng, seg, self.definition_jitter)
         else:
             seg = scale_bones(rng, seg) * np.exp(rng.normal(0, 0.06))
         kp, pose, traj, intr = render_view(rng, seg, self.noise)
@@ -445,7 +450,8 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                             proportions=Proportions.named(config.body_proportions),
                             joint_angles=AngleSpread().scaled(config.joint_angle_scale) if config.joint_angles
                             else None, arm_recombination=config.arm_recombination,
-                            leg_recombination=config.leg_recombination)
+                            leg_recombination=config.leg_recombination,
+                            definition_jitter=config.definition_jitter)
     unlabeled_sampler = UnlabeledSampler(unlabeled, rf, meta.causal) if semi else None
     validation = ValidationSet.build(val_motions, config.val_views) if rank == 0 else None
     extra_sets = {name: ValidationSet.build(m, config.val_views) for name, m in (extra_validation or {}).items()
@@ -542,6 +548,7 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                             if config.joint_angles and config.joint_angle_scale != 1 else {}),
                          **({"arm_recombination": config.arm_recombination} if config.arm_recombination else {}),
                          **({"leg_recombination": config.leg_recombination} if config.leg_recombination else {}),
+                         **({"definition_jitter": config.definition_jitter} if config.definition_jitter else {}),
                          **({"noise_model": config.noise_model} if config.noise_model != "detector" else {}),
                          **({"bf16": True} if config.bf16 else {}),
                          "ema": config.ema,

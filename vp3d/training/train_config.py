@@ -55,6 +55,7 @@ class TrainConfig:
     joint_angle_scale: float = 1.0  # with joint_angles: AngleSpread's spreads times this
     arm_recombination: float = 0.0  # chance of each arm coming from another take (pose_augmentation.recombine_limb)
     leg_recombination: float = 0.0  # ... and of each leg
+    definition_jitter: float = 0.0  # m per axis: each joint's offset per window (pose_augmentation.vary_joint_definitions)
     epoch_frames: int | None = None  # output frames per epoch; default: one pass over the training frames
     val_views: int = 2  # virtual cameras per validation motion
     out: str = "runs/lifter"
