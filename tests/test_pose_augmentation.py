@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from conftest import require_shared
 
-from vp3d.training.pose_augmentation import (LOWER, UPPER, AngleSpread, Proportions, body_frames, pelvis_yaw,
-                                           recombine, recombine_limb, reverse, vary_joint_angles,
+from vp3d.training.pose_augmentation import (LOWER, UPPER, AngleSpread, Proportions, _segment_frames, body_frames,
+                                           pelvis_yaw, recombine, recombine_limb, reverse, vary_joint_angles,
                                            vary_joint_definitions, vary_proportions)
 from vp3d.training.train import MotionSampler
 from vp3d.mocap import load_bvh
@@ -251,7 +251,6 @@ def test_a_varied_definition_is_fixed_on_its_body_part_as_the_body_moves():
     take turns the varied take with it."""
     motion = take("07_01")
     varied = vary_joint_definitions(np.random.default_rng(4), motion, 0.03)
-    from vp3d.training.pose_augmentation import _segment_frames
     local = np.einsum("tjik,tji->tjk", _segment_frames(motion), varied - motion)
     np.testing.assert_allclose(local, np.broadcast_to(local[:1], local.shape), atol=1e-9)
     turn = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]])  # a quarter turn about the vertical

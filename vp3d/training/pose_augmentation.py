@@ -236,18 +236,14 @@ def vary_joint_angles(rng: np.random.Generator, motion: np.ndarray, spread: Angl
 
 def _segment_frames(m: np.ndarray) -> np.ndarray:
     """(T, 17, 3, 3) a frame per joint of the body part it sits on, columns left, up, forward: the upright
-    pelvis for the root and hips, the chest for the spine, thorax, head and shoulders, and for a limb joint its
-    bone from the parent (up along the bone towards the parent, left as near the trunk's left as it can be)."""
-    pelvis, chest = _pelvis_frame(m), _chest_frame(m)
-    frames = np.empty(m.shape[:2] + (3, 3))
-    for joint in range(H36M.num_joints):
-        name = H36M.joint_names[joint]
-        if joint == 0 or name.endswith("_hip"):
-            frames[:, joint] = pelvis
-        elif not name.endswith(("_knee", "_foot", "_elbow", "_wrist")):
-            frames[:, joint] = chest
-        else:
-            trunk = pelvis if name.endswith(("_knee", "_foot")) else chest
+    pelvis for the root and hips, the chest for the spine, thorax, head and shoulders, and for a limb joint (elbow,
+    wrist, knee, foot) its bone from the parent (up along the bone towards the parent, left as near its trunk
+    part's left, as `LIMBS` pairs them, as it can be)."""
+    frames = np.repeat(_chest_frame(m)[:, None], H36M.num_joints, axis=1)
+    frames[:, [0, _R_HIP, _L_HIP]] = _pelvis_frame(m)[:, None]
+    for names, trunk_frame in LIMBS.values():
+        trunk = trunk_frame(m)
+        for joint in (_J[f"{side}_{name}"] for side in ("left", "right") for name in names[1:]):
             up = unit(m[:, H36M.parents[joint]] - m[:, joint])
             # A limb along the trunk's left (an arm held out sideways) has no left to lean on: use forward there.
             along_left = np.abs((up * trunk[..., 0]).sum(-1, keepdims=True)) > 0.9
