@@ -465,6 +465,48 @@ def test_varied_joint_definitions_train_and_are_recorded(tmp_path, motions, caps
     assert not (tmp_path / "run").exists()
 
 
+def test_training_through_the_declared_steps_trains_for_what_users_get(tmp_path, motions, capsys):
+    """--steps-loss W: the loss adds W times the error after the steps --init-from's weights declare. With lr 0 the
+    run validates exactly what the given file lifts (its steps included) and declares the same steps; with a rate
+    it learns other weights than the same run on the raw error alone. Without declared steps, or without
+    --init-from, there is nothing to train through."""
+    from vp3d.cli import main
+    from vp3d.lifter.checkpoint import export_for_inference
+    from vp3d.training.train import ValidationSet
+
+    train_m, val_m = motions
+    train(tiny_config(tmp_path / "a", epochs=1, chunk=32), [train_m], [val_m[:300]], log=lambda m: None)
+    raw = str(tmp_path / "a" / "run" / "last.bin")
+    given = str(tmp_path / "given.bin")
+    export_for_inference(raw, given, output_smoothing=1.0, image_plane=(0.3, 4.0), bone_rays=(0.3, 4.0, 121, 0.05))
+
+    still = train(tiny_config(tmp_path / "b", epochs=1, chunk=32, lr=0.0, steps_loss=1.0, init_from=given),
+                  [train_m], [val_m[:300]], log=lambda m: None)
+    saved = load_checkpoint(tmp_path / "b" / "run" / "last.bin").meta
+    assert (saved.output_smoothing, saved.image_plane_weight, saved.bone_rays_softness) == (1.0, 0.3, 0.05)
+    assert saved.training["steps_loss"] == 1.0
+    validation = ValidationSet.build([val_m[:300]], 1)
+    with_steps = validation.evaluate(Lifter.load(given))["noisy"]["p1"]
+    without = validation.evaluate(Lifter.load(raw))["noisy"]["p1"]
+    assert still.history[0]["val"]["noisy"]["p1"] == pytest.approx(with_steps, rel=1e-3)  # float16 file vs float32
+    assert abs(with_steps - without) > 10 * 1e-3 * with_steps
+
+    through = train(tiny_config(tmp_path / "c", epochs=1, chunk=32, lr=3e-3, steps_loss=1.0, init_from=given),
+                    [train_m], [val_m[:300]], log=lambda m: None)
+    alone = train(tiny_config(tmp_path / "d", epochs=1, chunk=32, lr=3e-3, init_from=given),
+                  [train_m], [val_m[:300]], log=lambda m: None)
+    assert not torch.equal(through.model.expand_conv.weight, alone.model.expand_conv.weight)
+    assert np.isfinite(through.history[0]["loss_mm"])
+
+    with pytest.raises(ValueError, match="declares no steps"):
+        train(tiny_config(tmp_path / "e", epochs=1, chunk=32, steps_loss=1.0, init_from=raw),
+              [train_m], [val_m[:300]], log=lambda m: None)
+    assert main(["train", "--steps-loss", "1", "--out", str(tmp_path / "run"), "--epochs", "1"]) == 1
+    assert capsys.readouterr().err.splitlines() == ["vp3d: error: --steps-loss trains through the steps "
+                                                    "--init-from's weights declare: it needs --init-from"]
+    assert not (tmp_path / "run").exists()
+
+
 def mocap_folder(root: Path, *trials: str) -> Path:
     """A mocap folder laid out like ../shared/data/mocap holding only `trials` (links to the real files)."""
     for trial in trials:

@@ -108,6 +108,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--velocity-weight", type=number(0, include_low=True), default=d.velocity_weight,
                    help="weight of a velocity term (error of frame-to-frame motion; not in the reference), "
                         "chunked scheme")
+    p.add_argument("--steps-loss", type=number(0, include_low=True), default=d.steps_loss, metavar="W",
+                   help="with --init-from: add W times the error (and velocity term) of the output after the steps "
+                        "--init-from's weights declare (smoothing, toward the 2D, toward usual bone lengths), as "
+                        "users get it; the saved weights declare the same steps and validation measures after "
+                        "them (default 0: the raw output only)")
     p.add_argument("--out", type=Path, default=Path(d.out), help="output folder for last.bin / best.bin")
     p.add_argument("--resume", help="checkpoint (last.bin) to continue from")
     p.add_argument("--init-from", metavar="CKPT",
@@ -160,6 +165,8 @@ def run_train(args) -> int:
         raise UserError("--body-proportions chooses the bodies of --pose-augmentation: it needs --pose-augmentation")
     if args.definition_jitter and not args.pose_augmentation:
         raise UserError("--definition-jitter varies the bodies of --pose-augmentation: it needs --pose-augmentation")
+    if args.steps_loss and not (args.init_from or args.resume):
+        raise UserError("--steps-loss trains through the steps --init-from's weights declare: it needs --init-from")
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f"{args.out}: is a file; --out names the folder for last.bin / best.bin")
     if not args.mocap.exists():
@@ -190,7 +197,7 @@ def run_train(args) -> int:
         pose_augmentation=args.pose_augmentation, body_proportions=args.body_proportions or "wide",
         joint_angles=args.joint_angles, joint_angle_scale=args.joint_angle_scale,
         arm_recombination=args.arm_recombination, leg_recombination=args.leg_recombination,
-        definition_jitter=args.definition_jitter,
+        definition_jitter=args.definition_jitter, steps_loss=args.steps_loss,
         warmup_epochs=args.warmup_epochs,
         bone_length_term=args.bone_length_term, reprojection_weight=args.reprojection_weight,
         data_description=(f"CMU mocap at {args.mocap}: {len(train_m)} training motions "

@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from .model import TemporalModel
 
 
+STEPS_AFTER_THE_NETWORK = ("output_smoothing", "image_plane_weight", "image_plane_smoothing", "bone_rays_weight",
+                           "bone_rays_smoothing", "bone_rays_window", "bone_rays_softness")  # LifterMeta's fields
+
+
 @dataclass
 class LifterMeta:
     filter_widths: tuple[int, ...]
@@ -58,6 +62,15 @@ class LifterMeta:
     @property
     def receptive_field(self) -> int:
         return math.prod(self.filter_widths)
+
+    @property
+    def declares_steps(self) -> bool:
+        """Whether anything is done to the network's poses before users get them."""
+        return self.output_smoothing > 0 or self.image_plane_weight > 0 or self.bone_rays_weight > 0
+
+    def with_steps_of(self, other: LifterMeta) -> LifterMeta:
+        """A copy that declares the steps after the network `other` declares."""
+        return replace(self, **{name: getattr(other, name) for name in STEPS_AFTER_THE_NETWORK})
 
     @classmethod
     def from_dict(cls, stored: dict) -> LifterMeta:

@@ -33,6 +33,7 @@ from ..lifter.inference import Lifter
 from ..lifter.model import TemporalModel, TemporalModelStrided
 from ..lifter.camera import project_to_2d_linear
 from .deepen import deepen_state_dict, is_deepening
+from .differentiable_steps import after_steps
 from .shorten import is_shortening, shorten_state_dict
 from .pose_augmentation import (AngleSpread, Proportions, recombine, recombine_limb, reverse, vary_joint_angles,
                                 vary_joint_definitions, vary_proportions)
@@ -74,7 +75,7 @@ class MotionSampler:
         root trajectory (L, 3) metres in the camera frame, intrinsics (4,) normalized."""
         speed = float(np.exp(rng.uniform(np.log(0.8), np.log(1.25))))
         n_in = self.rf + out_frames - 1
-        left = 2 * self.pad if self.causal else self.pad
+        left = self.first_output_frame
         seg = self._segment(rng, n_in, left, speed)
         if self.pose_augmentation:
             if rng.random() < 0.5:
@@ -97,6 +98,11 @@ class MotionSampler:
         kp, pose, traj, intr = render_view(rng, seg, self.noise)
         out = slice(left, left + out_frames)
         return kp, pose[out], traj[out], intr
+
+    @property
+    def first_output_frame(self) -> int:
+        """The input frame of a window that its first output frame is the pose of."""
+        return 2 * self.pad if self.causal else self.pad
 
     def _segment(self, rng: np.random.Generator, frames: int, left: int, speed: float) -> np.ndarray:
         """`frames` frames of a random take (drawn by length) at `speed`, the first output frame `left` in."""
@@ -381,6 +387,15 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                       num_joints_in=17, in_features=2, num_joints_out=17, input_layout="h36m", fps=config.fps,
                       dropout=config.dropout, name=Path(config.out).name)
     rf = meta.receptive_field
+    if config.steps_loss:  # the run's weights declare the steps they were trained through, and validation uses them
+        if config.causal or config.trajectory or config.scheme == "strided":
+            raise ValueError("--steps-loss trains a symmetric pose model (chunked scheme, no trajectory) through "
+                             "the steps its weights declare")
+        source = config.resume or config.init_from
+        meta = meta.with_steps_of(load_checkpoint(source).meta) if source else meta
+        if not meta.declares_steps:
+            raise ValueError(f"{source or 'a new model'}: declares no steps after the network for --steps-loss to "
+                             f"train through")
     strided = config.scheme == "strided"
     out_frames = 1 if strided else config.chunk
     if config.velocity_weight and out_frames < 2:
@@ -493,7 +508,15 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                 for group in optimizer.param_groups:
                     group["lr"] = lr * ramp
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.bf16):
-                if model_traj is None:
+                if model_traj is None and config.steps_loss:
+                    kp, target, _, intrinsics = sampler.batch_with_camera(rng, windows_per_step, out_frames)
+                    pred, target = ddp(kp.to(device)), target.to(device)
+                    first = sampler.first_output_frame
+                    seen = kp[:, first:first + out_frames].to(device)
+                    users_get = after_steps(pred.float(), seen, intrinsics[:, 0].to(device), meta)
+                    loss = (_pose_loss(pred, target, config.velocity_weight)
+                            + config.steps_loss * _pose_loss(users_get, target, config.velocity_weight))
+                elif model_traj is None:
                     kp, target = sampler.batch(rng, windows_per_step, out_frames)
                     loss = _pose_loss(ddp(kp.to(device)), target.to(device), config.velocity_weight)
                 else:
@@ -549,6 +572,7 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                          **({"arm_recombination": config.arm_recombination} if config.arm_recombination else {}),
                          **({"leg_recombination": config.leg_recombination} if config.leg_recombination else {}),
                          **({"definition_jitter": config.definition_jitter} if config.definition_jitter else {}),
+                         **({"steps_loss": config.steps_loss} if config.steps_loss else {}),
                          **({"noise_model": config.noise_model} if config.noise_model != "detector" else {}),
                          **({"bf16": True} if config.bf16 else {}),
                          "ema": config.ema,

@@ -30,6 +30,9 @@ class TrainConfig:
     bone_length_term: bool = False
     reprojection_weight: float = 1.0  # semi-supervised: weight of the 2D reprojection term (reference: 1)
     velocity_weight: float = 0.0  # weight of the velocity term (MPJVE of consecutive outputs); chunked only
+    # Weight of the same loss on the output after the steps init_from's weights declare (differentiable_steps.py):
+    # the network trained for what users get; the run's weights then declare those steps. 0: raw output only.
+    steps_loss: float = 0.0
     scheme: str = "chunked"
     lr: float = 1e-3
     lr_decay: float = 0.95
