@@ -508,17 +508,15 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                 for group in optimizer.param_groups:
                     group["lr"] = lr * ramp
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.bf16):
-                if model_traj is None and config.steps_loss:
+                if model_traj is None:
                     kp, target, _, intrinsics = sampler.batch_with_camera(rng, windows_per_step, out_frames)
                     pred, target = ddp(kp.to(device)), target.to(device)
-                    first = sampler.first_output_frame
-                    seen = kp[:, first:first + out_frames].to(device)
-                    users_get = after_steps(pred.float(), seen, intrinsics[:, 0].to(device), meta)
-                    loss = (_pose_loss(pred, target, config.velocity_weight)
-                            + config.steps_loss * _pose_loss(users_get, target, config.velocity_weight))
-                elif model_traj is None:
-                    kp, target = sampler.batch(rng, windows_per_step, out_frames)
-                    loss = _pose_loss(ddp(kp.to(device)), target.to(device), config.velocity_weight)
+                    loss = _pose_loss(pred, target, config.velocity_weight)
+                    if config.steps_loss:
+                        first = sampler.first_output_frame
+                        seen = kp[:, first:first + out_frames].to(device)
+                        users_get = after_steps(pred.float(), seen, intrinsics[:, 0].to(device), meta)
+                        loss = loss + config.steps_loss * _pose_loss(users_get, target, config.velocity_weight)
                 else:
                     loss = _trajectory_step(ddp, ddp_traj, sampler, unlabeled_sampler, rng, windows_per_step,
                                             out_frames, with_2d_losses, config.bone_length_term,
