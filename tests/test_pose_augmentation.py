@@ -156,6 +156,23 @@ def test_adult_proportions_vary_the_shape_at_adult_sizes():
     assert np.std(np.log(shapes), axis=0).mean() > 0.05  # legs, arms, hips... still vary against each other
 
 
+def test_a_wider_shape_spread_varies_the_shape_more_and_the_size_no_more():
+    motion = take("09_01", 20)
+    before = np.linalg.norm(bone_vectors(motion)[0], axis=-1)
+
+    def spreads(proportions):
+        rng = np.random.default_rng(0)
+        after = np.array([np.linalg.norm(bone_vectors(vary_proportions(rng, motion, proportions))[0], axis=-1)
+                          for _ in range(400)])
+        sizes = after.sum(axis=1) / before.sum()
+        return np.std(np.log(sizes)), np.std(np.log(after / before / sizes[:, None]), axis=0).mean()
+
+    size1, shape1 = spreads(Proportions.named("adult"))
+    size2, shape2 = spreads(Proportions.named("adult").with_shape_spread(2))
+    assert 1.7 < shape2 / shape1 < 2.3
+    assert abs(size2 - size1) < 0.01
+
+
 def test_named_proportions_refuse_an_unknown_name():
     with pytest.raises(ValueError, match="unknown body proportions"):
         Proportions.named("giant")

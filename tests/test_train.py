@@ -425,12 +425,33 @@ def test_frozen_batchnorm_fine_tunes_the_network_that_is_validated_and_shipped(t
         train(tiny_config(tmp_path / "e", frozen_batchnorm=True), [train_m], [val_m[:300]], log=lambda m: None)
 
 
-def test_frozen_batchnorm_without_init_from_is_one_line(tmp_path, capsys):
+def refused(tmp_path, capsys, *options) -> str:
+    """The one-line error of `vp3d train OPTIONS` that must not run: exit 1, no run folder written."""
     from vp3d.cli import main
-    assert main(["train", "--frozen-batchnorm", "--out", str(tmp_path / "run"), "--epochs", "1"]) == 1
-    assert capsys.readouterr().err.splitlines() == ["vp3d: error: --frozen-batchnorm fine-tunes with the BatchNorm "
-                                                    "statistics of --init-from's model: it needs --init-from"]
-    assert not (tmp_path / "run").exists()
+    capsys.readouterr()
+    assert main(["train", *options, "--out", str(tmp_path / "refused"), "--epochs", "1"]) == 1
+    assert not (tmp_path / "refused").exists()
+    [line] = capsys.readouterr().err.splitlines()
+    return line
+
+
+def test_frozen_batchnorm_without_init_from_is_one_line(tmp_path, capsys):
+    assert refused(tmp_path, capsys, "--frozen-batchnorm") == (
+        "vp3d: error: --frozen-batchnorm fine-tunes with the BatchNorm "
+        "statistics of --init-from's model: it needs --init-from")
+
+
+def test_a_wider_shape_spread_trains_and_is_recorded(tmp_path, motions, capsys):
+    """--shape-spread 2 widens the bodies of --pose-augmentation and the checkpoint says so; without
+    --pose-augmentation it is a one-line error that writes nothing."""
+    train_m, val_m = motions
+    train(tiny_config(tmp_path / "a", epochs=1, pose_augmentation=True, body_proportions="adult", shape_spread=2.0),
+          [train_m], [val_m[:300]], log=lambda m: None)
+    assert load_checkpoint(tmp_path / "a" / "run" / "last.bin").meta.training["shape_spread"] == 2
+
+    assert refused(tmp_path, capsys, "--shape-spread", "2") == (
+        "vp3d: error: --shape-spread widens the bodies of "
+        "--pose-augmentation: it needs --pose-augmentation")
 
 
 def test_adult_body_proportions_train_and_are_recorded(tmp_path, motions, capsys):
@@ -441,13 +462,11 @@ def test_adult_body_proportions_train_and_are_recorded(tmp_path, motions, capsys
           [train_m], [val_m[:300]], log=lambda m: None)
     training = load_checkpoint(tmp_path / "a" / "run" / "last.bin").meta.training
     assert training["pose_augmentation"] is True and training["body_proportions"] == "adult"
-    assert "joint_angles" not in training
+    assert "joint_angles" not in training and "shape_spread" not in training
 
-    from vp3d.cli import main
-    assert main(["train", "--body-proportions", "adult", "--out", str(tmp_path / "run"), "--epochs", "1"]) == 1
-    assert capsys.readouterr().err.splitlines() == ["vp3d: error: --body-proportions chooses the bodies of "
-                                                    "--pose-augmentation: it needs --pose-augmentation"]
-    assert not (tmp_path / "run").exists()
+    assert refused(tmp_path, capsys, "--body-proportions", "adult") == (
+        "vp3d: error: --body-proportions chooses the bodies of "
+        "--pose-augmentation: it needs --pose-augmentation")
 
 
 def test_varied_joint_definitions_train_and_are_recorded(tmp_path, motions, capsys):
@@ -458,11 +477,9 @@ def test_varied_joint_definitions_train_and_are_recorded(tmp_path, motions, caps
           [train_m], [val_m[:300]], log=lambda m: None)
     assert load_checkpoint(tmp_path / "a" / "run" / "last.bin").meta.training["definition_jitter"] == 0.02
 
-    from vp3d.cli import main
-    assert main(["train", "--definition-jitter", "0.02", "--out", str(tmp_path / "run"), "--epochs", "1"]) == 1
-    assert capsys.readouterr().err.splitlines() == ["vp3d: error: --definition-jitter varies the bodies of "
-                                                    "--pose-augmentation: it needs --pose-augmentation"]
-    assert not (tmp_path / "run").exists()
+    assert refused(tmp_path, capsys, "--definition-jitter", "0.02") == (
+        "vp3d: error: --definition-jitter varies the bodies of "
+        "--pose-augmentation: it needs --pose-augmentation")
 
 
 def test_training_through_the_declared_steps_trains_for_what_users_get(tmp_path, motions, capsys):
@@ -470,7 +487,6 @@ def test_training_through_the_declared_steps_trains_for_what_users_get(tmp_path,
     run validates exactly what the given file lifts (its steps included) and declares the same steps; with a rate
     it learns other weights than the same run on the raw error alone. Without declared steps, or without
     --init-from, there is nothing to train through."""
-    from vp3d.cli import main
     from vp3d.lifter.checkpoint import export_for_inference
     from vp3d.training.train import ValidationSet
 
@@ -501,10 +517,9 @@ def test_training_through_the_declared_steps_trains_for_what_users_get(tmp_path,
     with pytest.raises(ValueError, match="declares no steps"):
         train(tiny_config(tmp_path / "e", epochs=1, chunk=32, steps_loss=1.0, init_from=raw),
               [train_m], [val_m[:300]], log=lambda m: None)
-    assert main(["train", "--steps-loss", "1", "--out", str(tmp_path / "run"), "--epochs", "1"]) == 1
-    assert capsys.readouterr().err.splitlines() == ["vp3d: error: --steps-loss trains through the steps "
-                                                    "--init-from's weights declare: it needs --init-from"]
-    assert not (tmp_path / "run").exists()
+    assert refused(tmp_path, capsys, "--steps-loss", "1") == (
+        "vp3d: error: --steps-loss trains through the steps "
+        "--init-from's weights declare: it needs --init-from")
 
 
 def mocap_folder(root: Path, *trials: str) -> Path:
@@ -528,11 +543,9 @@ def test_train_command_with_joint_angles_and_mediapipe_noise_records_them(tmp_pa
     training = load_checkpoint(tmp_path / "run" / "last.bin").meta.training
     assert training["joint_angles"] is True and training["joint_angle_scale"] == 2
     assert training["noise_model"] == "mediapipe"
-    capsys.readouterr()
-    assert main(["train", "--joint-angle-scale", "2", "--out", str(tmp_path / "run2"), "--epochs", "1"]) == 1
-    assert capsys.readouterr().err.splitlines() == ["vp3d: error: --joint-angle-scale scales the spread of "
-                                                    "--joint-angles: it needs --joint-angles"]
-    assert not (tmp_path / "run2").exists()
+    assert refused(tmp_path, capsys, "--joint-angle-scale", "2") == (
+        "vp3d: error: --joint-angle-scale scales the spread of "
+        "--joint-angles: it needs --joint-angles")
 
 
 def test_train_command_on_a_folder_without_takes_is_one_line(tmp_path, capsys):

@@ -64,6 +64,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--body-proportions", choices=("wide", "adult"),
                    help="with --pose-augmentation: 'wide' varies the size too (children included); 'adult' "
                         "varies the shape only, at adult sizes (P1 pays for every size error 2D cannot tell)")
+    p.add_argument("--shape-spread", type=number(0, include_low=True), default=d.shape_spread, metavar="S",
+                   help="with --pose-augmentation: the spread of body shapes (legs, arms, trunk, head, hip and "
+                        "shoulder width against each other; each bone) times S (default 1: 7%% per body part, "
+                        "3%% per bone)")
     p.add_argument("--joint-angles", action="store_true",
                    help="half the training windows with other joint angles: trunk bent and twisted, head "
                         "turned, arms and legs turned at shoulder and hip, elbows and knees more or less bent "
@@ -164,6 +168,8 @@ def run_train(args) -> int:
         raise UserError("--joint-angle-scale scales the spread of --joint-angles: it needs --joint-angles")
     if args.body_proportions and not args.pose_augmentation:
         raise UserError("--body-proportions chooses the bodies of --pose-augmentation: it needs --pose-augmentation")
+    if args.shape_spread != 1 and not args.pose_augmentation:
+        raise UserError("--shape-spread widens the bodies of --pose-augmentation: it needs --pose-augmentation")
     if args.definition_jitter and not args.pose_augmentation:
         raise UserError("--definition-jitter varies the bodies of --pose-augmentation: it needs --pose-augmentation")
     if args.steps_loss and not (args.init_from or args.resume):
@@ -196,6 +202,7 @@ def run_train(args) -> int:
         resume=args.resume, init_from=args.init_from, velocity_weight=args.velocity_weight,
         trajectory=args.trajectory, freeze_pose=args.freeze_pose, trajectory_units=args.trajectory_units,
         pose_augmentation=args.pose_augmentation, body_proportions=args.body_proportions or "wide",
+        shape_spread=args.shape_spread,
         joint_angles=args.joint_angles, joint_angle_scale=args.joint_angle_scale,
         arm_recombination=args.arm_recombination, leg_recombination=args.leg_recombination,
         definition_jitter=args.definition_jitter, steps_loss=args.steps_loss,

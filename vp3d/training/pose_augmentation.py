@@ -87,6 +87,11 @@ class Proportions:
             return cls(stature=0.06, child_probability=0.0, keep_size=True)
         raise ValueError(f"unknown body proportions {name!r} (wide, adult)")
 
+    def with_shape_spread(self, factor: float) -> "Proportions":
+        """The body-part and per-bone spreads times `factor` (stature and children kept): bodies shaped
+        further from the takes', so a lift cannot lean on the takes' own limb-to-trunk ratios."""
+        return replace(self, group=self.group * factor, bone=self.bone * factor)
+
 
 def vary_proportions(rng: np.random.Generator, motion: np.ndarray, spread: Proportions = Proportions()) -> np.ndarray:
     """The same motion performed by a person of other proportions: every bone keeps its direction,

@@ -462,7 +462,7 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
         ddp_traj = torch.nn.parallel.DistributedDataParallel(model_traj)
     sampler = MotionSampler(train_motions, rf, meta.causal, NoiseModel.named(config.noise_model) if config.noise else None,
                             pose_augmentation=config.pose_augmentation,
-                            proportions=Proportions.named(config.body_proportions),
+                            proportions=Proportions.named(config.body_proportions).with_shape_spread(config.shape_spread),
                             joint_angles=AngleSpread().scaled(config.joint_angle_scale) if config.joint_angles
                             else None, arm_recombination=config.arm_recombination,
                             leg_recombination=config.leg_recombination,
@@ -564,6 +564,8 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                          "epochs": epoch + 1, "scheme": config.scheme, "validation": val,
                          "validation_extra": val_extra, "pose_augmentation": config.pose_augmentation,
                          **({"body_proportions": config.body_proportions} if config.pose_augmentation else {}),
+                         **({"shape_spread": config.shape_spread}
+                            if config.pose_augmentation and config.shape_spread != 1 else {}),
                          **({"joint_angles": True} if config.joint_angles else {}),
                          **({"joint_angle_scale": config.joint_angle_scale}
                             if config.joint_angles and config.joint_angle_scale != 1 else {}),

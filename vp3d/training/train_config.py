@@ -54,6 +54,7 @@ class TrainConfig:
     noise_model: str = "detector"  # the training 2D's errors: NoiseModel.named (validation keeps "detector")
     pose_augmentation: bool = False  # recombined body parts, wide proportions, reversed motion (pose_augmentation.py)
     body_proportions: str = "wide"  # with pose_augmentation: "wide" (children too) or "adult" (Proportions.named)
+    shape_spread: float = 1.0  # with pose_augmentation: the proportions' shape spreads times this
     joint_angles: bool = False  # half the windows with other joint angles (pose_augmentation.vary_joint_angles)
     joint_angle_scale: float = 1.0  # with joint_angles: AngleSpread's spreads times this
     arm_recombination: float = 0.0  # chance of each arm coming from another take (pose_augmentation.recombine_limb)
