@@ -442,7 +442,7 @@ def test_frozen_batchnorm_without_init_from_is_one_line(tmp_path, capsys):
 
 
 def test_a_wider_shape_spread_trains_and_is_recorded(tmp_path, motions, capsys):
-    """--shape-spread 2 widens the bodies of --pose-augmentation and the checkpoint says so; without
+    """--shape-spread 2 widens the body shapes of --pose-augmentation and the checkpoint says so; without
     --pose-augmentation it is a one-line error that writes nothing."""
     train_m, val_m = motions
     train(tiny_config(tmp_path / "a", epochs=1, pose_augmentation=True, body_proportions="adult", shape_spread=2.0),
@@ -450,7 +450,7 @@ def test_a_wider_shape_spread_trains_and_is_recorded(tmp_path, motions, capsys):
     assert load_checkpoint(tmp_path / "a" / "run" / "last.bin").meta.training["shape_spread"] == 2
 
     assert refused(tmp_path, capsys, "--shape-spread", "2") == (
-        "vp3d: error: --shape-spread widens the bodies of "
+        "vp3d: error: --shape-spread scales the body shapes of "
         "--pose-augmentation: it needs --pose-augmentation")
 
 

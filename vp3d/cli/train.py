@@ -170,7 +170,7 @@ def run_train(args) -> int:
     if args.body_proportions and not args.pose_augmentation:
         raise UserError("--body-proportions chooses the bodies of --pose-augmentation: it needs --pose-augmentation")
     if args.shape_spread != 1 and not args.pose_augmentation:
-        raise UserError("--shape-spread widens the bodies of --pose-augmentation: it needs --pose-augmentation")
+        raise UserError("--shape-spread scales the body shapes of --pose-augmentation: it needs --pose-augmentation")
     if args.definition_jitter and not args.pose_augmentation:
         raise UserError("--definition-jitter varies the bodies of --pose-augmentation: it needs --pose-augmentation")
     if args.steps_loss and not (args.init_from or args.resume):

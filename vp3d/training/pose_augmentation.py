@@ -88,8 +88,8 @@ class Proportions:
         raise ValueError(f"unknown body proportions {name!r} (wide, adult)")
 
     def with_shape_spread(self, factor: float) -> "Proportions":
-        """The body-part and per-bone spreads times `factor` (stature and children kept): bodies shaped
-        further from the takes', so a lift cannot lean on the takes' own limb-to-trunk ratios."""
+        """The body-part and per-bone spreads times `factor` (stature and children kept): above 1, bodies shaped
+        further from the takes'; below 1, nearer, for bone lengths a lift can predict."""
         return replace(self, group=self.group * factor, bone=self.bone * factor)
 
 

@@ -462,7 +462,8 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
         ddp_traj = torch.nn.parallel.DistributedDataParallel(model_traj)
     sampler = MotionSampler(train_motions, rf, meta.causal, NoiseModel.named(config.noise_model) if config.noise else None,
                             pose_augmentation=config.pose_augmentation,
-                            proportions=Proportions.named(config.body_proportions).with_shape_spread(config.shape_spread),
+                            proportions=Proportions.named(config.body_proportions)
+                            .with_shape_spread(config.shape_spread),
                             joint_angles=AngleSpread().scaled(config.joint_angle_scale) if config.joint_angles
                             else None, arm_recombination=config.arm_recombination,
                             leg_recombination=config.leg_recombination,
