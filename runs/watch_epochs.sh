@@ -8,7 +8,7 @@ while :; do
   now=$(stat -c %Y "$run/last.bin" 2>/dev/null || echo 0)
   [ "$now" = "$prev" ] && continue
   prev=$now
-  k=$(grep -c "^epoch " "$log")
+  k=$(grep "^epoch " "$log" | tail -1 | awk '{print $2}' | cut -d/ -f1)  # the epoch's own number (resumed runs too)
   for e in $keep; do [ "$e" = "$k" ] && cp "$run/last.bin" "$run/e$k.bin" && echo "copied e$k"; done
   grep -q "^epoch  *$(echo $keep | awk '{print $NF}')/" "$log" && exit 0
 done
