@@ -7,7 +7,7 @@ Files (float16, made with export_for_inference and runs/soup.py; runs/probes/ste
 11; (b) fbn_LEG2 epoch 6 (version 11 fine-tuned on the raw error, legs and arms recombined: the control); (c)
 fbn_STEPS epoch 6 (the same trained through the steps, --steps-loss 1); (d) the mean of version 11's and (c)'s
 weights.
-Session 28 (runs/probes/session28_candidates.sh): (f) fbn_STEPS03 epoch 6 (--steps-loss 0.3); (e') fbn_STEPSN epoch 6
+Session 28 (`sh runs/probes/steps_loss_candidates.sh fbn_STEPSN stepsn fbn_STEPS03 fbn_STEPSN`): (f) fbn_STEPS03 epoch 6 (--steps-loss 0.3); (e') fbn_STEPSN epoch 6
 (--steps-loss 1 --shape-spread 0.5); (g') the mean of version 11's and (e')'s weights.
 """
 import sys
