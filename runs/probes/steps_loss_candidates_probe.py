@@ -9,6 +9,8 @@ fbn_STEPS epoch 6 (the same trained through the steps, --steps-loss 1); (d) the 
 weights.
 Session 28 (`sh runs/probes/steps_loss_candidates.sh fbn_STEPSN stepsn fbn_STEPS03 fbn_STEPSN`): (f) fbn_STEPS03 epoch 6 (--steps-loss 0.3); (e') fbn_STEPSN epoch 6
 (--steps-loss 1 --shape-spread 0.5); (g') the mean of version 11's and (e')'s weights.
+Session 29 (`EPOCH=12 sh runs/probes/steps_loss_candidates.sh fbn_STEPSN stepsn12 fbn_STEPSN`): fbn_STEPSN epoch 12
+(the compare point fixed in session 28) and the mean of version 11's and its weights.
 """
 import sys
 from pathlib import Path
