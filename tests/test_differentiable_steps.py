@@ -11,7 +11,8 @@ import torch
 from scipy.ndimage import gaussian_filter1d
 from test_image_plane import FOCAL, a_take, seen
 
-from vp3d.lifter.bone_rays import toward_bone_lengths, usual_bone_lengths
+from vp3d.lifter.bone_rays import bone_lengths, left_equal_right, toward_bone_lengths, usual_bone_lengths
+from vp3d.lifter.causal_steps import CausalSteps, PastMedian
 from vp3d.lifter.image_plane import toward_the_2d
 from vp3d.lifter.meta import LifterMeta
 from vp3d.training import differentiable_steps as steps
@@ -57,6 +58,38 @@ def test_each_window_comes_out_as_the_numpy_steps_make_a_clip_of_it(softness):
     np.testing.assert_allclose(ours.numpy(), numpy_steps(poses, kp, focal, declared), atol=1e-6)
 
 
+CAUSAL_VERSION_9 = replace(declaring(output_smoothing=1.0, image_plane_weight=0.3, image_plane_smoothing=15.0,
+                                     bone_rays_weight=0.2, bone_rays_smoothing=15.0, bone_rays_window=121,
+                                     bone_rays_softness=0.05), causal=True)
+
+
+@pytest.mark.parametrize("softness", [0.0, 0.05])
+def test_a_causal_lifter_s_windows_come_out_as_its_causal_steps_make_a_clip_of_them(softness):
+    poses, kp, focal = lifted_windows()
+    declared = replace(CAUSAL_VERSION_9, bone_rays_softness=softness)
+    ours = steps.after_steps(*map(torch.from_numpy, (poses, kp, focal)), declared)
+    theirs = np.stack([CausalSteps(declared, f, rays=True).push(p, u) for p, u, f in zip(poses, kp, focal)])
+    np.testing.assert_allclose(ours.numpy(), theirs, atol=1e-6)
+
+
+def test_the_causal_steps_look_only_at_the_past():
+    """A frame's output may not wait for later frames (live mode): changing the last frames changes nothing before."""
+    poses, kp, focal = map(torch.from_numpy, lifted_windows())
+    later = poses.clone()
+    later[:, -5:] += 0.1
+    before = steps.after_steps(poses, kp, focal, CAUSAL_VERSION_9)
+    after = steps.after_steps(later, kp, focal, CAUSAL_VERSION_9)
+    assert torch.equal(before[:, :-5], after[:, :-5]) and not torch.equal(before[:, -5:], after[:, -5:])
+
+
+@pytest.mark.parametrize("window", [3, 121])
+def test_past_bone_lengths_are_the_live_mode_s_medians(window):
+    poses, _, _ = lifted_windows(40)
+    ours = steps.past_bone_lengths(torch.from_numpy(poses), window).numpy()
+    theirs = np.stack([left_equal_right(PastMedian(window)(bone_lengths(p))) for p in poses])
+    np.testing.assert_allclose(ours, theirs, atol=1e-12)
+
+
 @pytest.mark.parametrize("window", [5, 121])
 def test_usual_bone_lengths_are_numpy_s_medians_cut_short_at_the_ends(window):
     poses, _, _ = lifted_windows(40)
@@ -64,13 +97,14 @@ def test_usual_bone_lengths_are_numpy_s_medians_cut_short_at_the_ends(window):
     np.testing.assert_allclose(ours, np.stack([usual_bone_lengths(p, window) for p in poses]), atol=1e-12)
 
 
-def test_the_steps_move_a_lift_toward_the_truth_and_pass_gradients_to_every_joint():
+@pytest.mark.parametrize("declared", [VERSION_11, CAUSAL_VERSION_9], ids=["symmetric", "causal"])
+def test_the_steps_move_a_lift_toward_the_truth_and_pass_gradients_to_every_joint(declared):
     """The steps exist to lower the error; a loss after them must reach every joint of the network's output."""
     poses, kp, focal = lifted_windows()
     truth, _ = a_take(2 * len(poses[0]))
     truth = torch.from_numpy(truth.reshape(poses.shape))
     lifted = torch.from_numpy(poses).requires_grad_(True)
-    moved = steps.after_steps(lifted, torch.from_numpy(kp), torch.from_numpy(focal), VERSION_11)
+    moved = steps.after_steps(lifted, torch.from_numpy(kp), torch.from_numpy(focal), declared)
     error = torch.linalg.vector_norm(moved - truth, dim=-1).mean()
     assert error < torch.linalg.vector_norm(lifted - truth, dim=-1).mean()
     error.backward()

@@ -522,6 +522,34 @@ def test_training_through_the_declared_steps_trains_for_what_users_get(tmp_path,
         "--init-from's weights declare: it needs --init-from")
 
 
+def test_a_causal_lifter_trains_through_its_steps_from_the_past_only(tmp_path, motions):
+    """--causal --steps-loss W: a causal lifter's declared steps run from the past only (live mode); the run trains
+    through those, so with lr 0 it validates exactly what the given file lifts, and with a rate it learns other
+    weights than on the raw error alone."""
+    from vp3d.lifter.checkpoint import export_for_inference
+    from vp3d.training.train import ValidationSet
+
+    train_m, val_m = motions
+    causal = dict(epochs=1, chunk=32, causal=True)
+    train(tiny_config(tmp_path / "a", **causal), [train_m], [val_m[:300]], log=lambda m: None)
+    given = str(tmp_path / "given.bin")
+    export_for_inference(str(tmp_path / "a" / "run" / "last.bin"), given, output_smoothing=1.0,
+                         image_plane=(0.3, 15.0), bone_rays=(0.2, 15.0, 121, 0.05))
+
+    still = train(tiny_config(tmp_path / "b", lr=0.0, steps_loss=1.0, init_from=given, **causal),
+                  [train_m], [val_m[:300]], log=lambda m: None)
+    assert load_checkpoint(tmp_path / "b" / "run" / "last.bin").meta.causal
+    lifted = ValidationSet.build([val_m[:300]], 1).evaluate(Lifter.load(given))["noisy"]["p1"]
+    assert still.history[0]["val"]["noisy"]["p1"] == pytest.approx(lifted, rel=1e-3)  # float16 file vs float32
+
+    through = train(tiny_config(tmp_path / "c", lr=3e-3, steps_loss=1.0, init_from=given, **causal),
+                    [train_m], [val_m[:300]], log=lambda m: None)
+    alone = train(tiny_config(tmp_path / "d", lr=3e-3, init_from=given, **causal),
+                  [train_m], [val_m[:300]], log=lambda m: None)
+    assert not torch.equal(through.model.expand_conv.weight, alone.model.expand_conv.weight)
+    assert np.isfinite(through.history[0]["loss_mm"])
+
+
 def mocap_folder(root: Path, *trials: str) -> Path:
     """A mocap folder laid out like ../shared/data/mocap holding only `trials` (links to the real files)."""
     for trial in trials:

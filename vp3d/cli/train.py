@@ -117,8 +117,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --init-from: add W times the error (and velocity term) of the output after the steps "
                         "--init-from's weights declare (smoothing, toward the 2D, toward usual bone lengths), as "
                         "users get it; the saved weights declare the same steps and validation measures after "
-                        "them (default 0: the raw output only; 1 measured a CMU gain and a bandai2 loss, "
-                        "weights/MODEL_CARD.md session 27)")
+                        "them; a --causal lifter's steps run from the past only, as in live mode (default 0: the "
+                        "raw output only; 1 measured a CMU gain and a bandai2 loss, weights/MODEL_CARD.md session 27)")
     p.add_argument("--out", type=Path, default=Path(d.out), help="output folder for last.bin / best.bin")
     p.add_argument("--resume", help="checkpoint (last.bin) to continue from")
     p.add_argument("--init-from", metavar="CKPT",

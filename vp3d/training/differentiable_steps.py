@@ -9,10 +9,14 @@ trained for raw error leaves near zero wherever it is unsure. These are the same
 modules (tests/test_differentiable_steps.py holds them equal), on a batch of training windows: poses (W, L, 17, 3)
 metres root-relative, kp_norm (W, L, 17, 2) normalized screen coordinates of the same frames, focal (W,)
 normalized. A window's ends are a clip's ends (smoothing repeats the edge frame; bone-length medians are cut short),
-as for a clip of L frames.
+as for a clip of L frames. A causal lifter's weights declare the same steps from the past only
+(vp3d.lifter.causal_steps): its window starts as a clip starts (averages at the first value, medians over the
+frames seen so far).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -64,17 +68,47 @@ def toward_the_2d(poses: torch.Tensor, kp_norm: torch.Tensor, focal: torch.Tenso
     return moved - moved[:, :, :1]
 
 
+def exponential_average(x: torch.Tensor, tau: float) -> torch.Tensor:
+    """x (W, L, ...) averaged along L from the past only, as causal_steps.ExponentialAverage does from a clip's
+    start: y_0 = x_0, y_t = k y_(t-1) + (1 - k) x_t with k = exp(-1 / tau); one (L, L) weight matrix."""
+    if tau <= 0:
+        return x
+    keep = math.exp(-1.0 / tau)
+    t = torch.arange(x.shape[1], device=x.device)
+    lag = (t[:, None] - t[None, :]).to(x.dtype)
+    weights = torch.where(lag >= 0, (1 - keep) * keep ** lag.clamp(min=0), torch.zeros_like(lag))
+    weights[:, 0] = keep ** t.to(x.dtype)  # the average starts at the first value: x_0 carries the rest
+    return torch.einsum("ts,ws...->wt...", weights, x)
+
+
+def _bone_lengths(placed: torch.Tensor) -> torch.Tensor:
+    return torch.linalg.vector_norm(placed[:, :, 1:] - placed[:, :, PARENTS[1:]], dim=-1)
+
+
+def _left_equal_right(lengths: torch.Tensor) -> torch.Tensor:
+    every = torch.cat([torch.zeros_like(lengths[..., :1]), lengths], -1)
+    return ((every + every[..., FLIP]) / 2)[..., 1:]
+
+
+def _medians(lengths: torch.Tensor, before: int, after: int) -> torch.Tensor:
+    """(W, L, 16) each frame's median over frames t-before..t+after, cut short at the window's ends."""
+    nan = torch.full_like(lengths[:, :1], float("nan"))
+    spans = torch.cat([nan.expand(-1, before, -1), lengths, nan.expand(-1, after, -1)], 1)
+    # numpy's median: the two middle values averaged
+    return torch.nanquantile(spans.unfold(1, before + after + 1, 1), 0.5, dim=-1)
+
+
 def usual_bone_lengths(placed: torch.Tensor, window: int) -> torch.Tensor:
     """(W, L, 16) bone_rays.usual_bone_lengths on a batch: medians over frames t-window..t+window, cut short at
     the window's ends, each averaged with the other side's bone."""
-    lengths = torch.linalg.vector_norm(placed[:, :, 1:] - placed[:, :, PARENTS[1:]], dim=-1)
-    length = lengths.shape[1]
-    reach = min(window, length - 1)
-    nan = torch.full_like(lengths[:, :reach], float("nan"))
-    spans = torch.cat([nan, lengths, nan], 1).unfold(1, 2 * reach + 1, 1)  # (W, L, 16, 2 * reach + 1)
-    median = torch.nanquantile(spans, 0.5, dim=-1)  # numpy's median: the two middle values averaged
-    every = torch.cat([torch.zeros_like(median[..., :1]), median], -1)
-    return ((every + every[..., FLIP]) / 2)[..., 1:]
+    reach = min(window, placed.shape[1] - 1)
+    return _left_equal_right(_medians(_bone_lengths(placed), reach, reach))
+
+
+def past_bone_lengths(placed: torch.Tensor, window: int) -> torch.Tensor:
+    """(W, L, 16) the causal steps' usual lengths on a batch: medians over frames t-window..t (fewer at the
+    window's start), each averaged with the other side's bone."""
+    return _left_equal_right(_medians(_bone_lengths(placed), min(window, placed.shape[1] - 1), 0))
 
 
 def points_at_bone_length(placed: torch.Tensor, kp_norm: torch.Tensor, focal: torch.Tensor, lengths: torch.Tensor,
@@ -114,8 +148,29 @@ def toward_bone_lengths(poses: torch.Tensor, kp_norm: torch.Tensor, focal: torch
     return moved - moved[:, :, :1]
 
 
+def after_causal_steps(poses: torch.Tensor, kp_norm: torch.Tensor, focal: torch.Tensor,
+                       steps: LifterMeta) -> torch.Tensor:
+    """(W, L, 17, 3): causal_steps.CausalSteps on a batch of windows, each fed as a whole clip."""
+    if steps.image_plane_weight > 0:
+        placed = poses + root_on_the_2d(poses, kp_norm, focal).unsqueeze(2)
+        offsets = kp_norm / focal.view(-1, 1, 1, 1) * placed[..., 2:3] - placed[..., :2]
+        offsets = exponential_average(offsets, steps.image_plane_smoothing)
+        moved = torch.cat([poses[..., :2] + steps.image_plane_weight * offsets, poses[..., 2:]], -1)
+        poses = moved - moved[:, :, :1]
+    if steps.bone_rays_weight > 0:
+        placed = poses + root_on_the_2d(poses, kp_norm, focal).unsqueeze(2)
+        lengths = past_bone_lengths(placed, steps.bone_rays_window)
+        offsets = points_at_bone_length(placed, kp_norm, focal, lengths, steps.bone_rays_softness) - placed
+        moved = placed + steps.bone_rays_weight * exponential_average(offsets, steps.bone_rays_smoothing)
+        poses = moved - moved[:, :, :1]
+    return exponential_average(poses, steps.output_smoothing)
+
+
 def after_steps(poses: torch.Tensor, kp_norm: torch.Tensor, focal: torch.Tensor, steps: LifterMeta) -> torch.Tensor:
-    """(W, L, 17, 3): the network's poses as the steps `steps` declares leave them, in inference's order."""
+    """(W, L, 17, 3): the network's poses as the steps `steps` declares leave them, in inference's order (a causal
+    lifter's from the past only)."""
+    if steps.causal:
+        return after_causal_steps(poses, kp_norm, focal, steps)
     poses = gaussian_smooth(poses, steps.output_smoothing)
     if steps.image_plane_weight > 0:
         poses = toward_the_2d(poses, kp_norm, focal, steps.image_plane_weight, steps.image_plane_smoothing)

@@ -388,9 +388,9 @@ def train(config: TrainConfig, train_motions: list[np.ndarray], val_motions: lis
                       dropout=config.dropout, name=Path(config.out).name)
     rf = meta.receptive_field
     if config.steps_loss:  # the run's weights declare the steps they were trained through, and validation uses them
-        if config.causal or config.trajectory or config.scheme == "strided":
-            raise ValueError("--steps-loss trains a symmetric pose model (chunked scheme, no trajectory) through "
-                             "the steps its weights declare")
+        if config.trajectory or config.scheme == "strided":
+            raise ValueError("--steps-loss trains a pose model (chunked scheme, no trajectory) through the steps its "
+                             "weights declare")
         source = config.resume or config.init_from
         meta = meta.with_steps_of(load_checkpoint(source).meta) if source else meta
         if not meta.declares_steps:
