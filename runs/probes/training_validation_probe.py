@@ -2,7 +2,10 @@
 per take, seed 0, detector-like noise), after the steps version 11 declares, so that runs trained on the raw error
 and runs trained through the steps (--steps-loss) compare on what users get.
 
-    .venv/bin/python runs/probes/training_validation_probe.py CHECKPOINT [CHECKPOINT ...]
+    .venv/bin/python runs/probes/training_validation_probe.py [--steps-of WEIGHTS] CHECKPOINT [CHECKPOINT ...]
+
+--steps-of: the file whose declared steps every checkpoint gets (default version 11's; session 29: causal version 9's
+for causal checkpoints, whose steps run from the past only).
 """
 import sys
 from pathlib import Path
@@ -14,11 +17,14 @@ from vp3d.training.train import ValidationSet
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data"
-steps = load_checkpoint(ROOT / "weights" / "vp3d_cmu_h36m17_243f.bin").meta
+args = sys.argv[1:]
+steps_of = args[1] if args[:1] == ["--steps-of"] else ROOT / "weights" / "vp3d_cmu_h36m17_243f.bin"
+checkpoints = args[2:] if args[:1] == ["--steps-of"] else args
+steps = load_checkpoint(steps_of).meta
 _, val = split(load_collection(SHARED / "mocap", cache=ROOT / "runs" / "mocap_cache.npz"))
 sets = {"CMU": ValidationSet.build([m.positions for m in val], 1),
         "bandai2": ValidationSet.build([m.positions for m in load_bvh_folder(SHARED / "mocap_validation" / "bandai2")], 1)}
-for path in sys.argv[1:]:
+for path in checkpoints:
     lifter = Lifter.load(path)
     lifter.meta = lifter.meta.with_steps_of(steps)
     figures = {name: s.evaluate(lifter)["noisy"] for name, s in sets.items()}
