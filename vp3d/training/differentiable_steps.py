@@ -58,12 +58,16 @@ def root_on_the_2d(poses: torch.Tensor, kp_norm: torch.Tensor, focal: torch.Tens
     return torch.linalg.solve(normal, (a.transpose(-1, -2) @ b.unsqueeze(-1)))[..., 0]
 
 
+def offsets_onto_the_rays(poses: torch.Tensor, kp_norm: torch.Tensor, focal: torch.Tensor) -> torch.Tensor:
+    """(W, L, 17, 2) image_plane.offsets_onto_the_rays of the root-relative poses placed on their 2D."""
+    placed = poses + root_on_the_2d(poses, kp_norm, focal).unsqueeze(2)
+    return kp_norm / focal.view(-1, 1, 1, 1) * placed[..., 2:3] - placed[..., :2]
+
+
 def toward_the_2d(poses: torch.Tensor, kp_norm: torch.Tensor, focal: torch.Tensor, weight: float,
                   smoothing: float) -> torch.Tensor:
     """image_plane.toward_the_2d on a batch of windows."""
-    placed = poses + root_on_the_2d(poses, kp_norm, focal).unsqueeze(2)
-    offsets = kp_norm / focal.view(-1, 1, 1, 1) * placed[..., 2:3] - placed[..., :2]
-    offsets = gaussian_smooth(offsets, smoothing)
+    offsets = gaussian_smooth(offsets_onto_the_rays(poses, kp_norm, focal), smoothing)
     moved = torch.cat([poses[..., :2] + weight * offsets, poses[..., 2:]], -1)
     return moved - moved[:, :, :1]
 
@@ -152,9 +156,7 @@ def after_causal_steps(poses: torch.Tensor, kp_norm: torch.Tensor, focal: torch.
                        steps: LifterMeta) -> torch.Tensor:
     """(W, L, 17, 3): causal_steps.CausalSteps on a batch of windows, each fed as a whole clip."""
     if steps.image_plane_weight > 0:
-        placed = poses + root_on_the_2d(poses, kp_norm, focal).unsqueeze(2)
-        offsets = kp_norm / focal.view(-1, 1, 1, 1) * placed[..., 2:3] - placed[..., :2]
-        offsets = exponential_average(offsets, steps.image_plane_smoothing)
+        offsets = exponential_average(offsets_onto_the_rays(poses, kp_norm, focal), steps.image_plane_smoothing)
         moved = torch.cat([poses[..., :2] + steps.image_plane_weight * offsets, poses[..., 2:]], -1)
         poses = moved - moved[:, :, :1]
     if steps.bone_rays_weight > 0:
