@@ -482,6 +482,25 @@ def test_varied_joint_definitions_train_and_are_recorded(tmp_path, motions, caps
         "--pose-augmentation: it needs --pose-augmentation")
 
 
+def assert_trains_through_the_steps_of(given: str, tmp_path, motions, **config):
+    """A --steps-loss 1 run from `given` (weights that declare steps): at lr 0 it validates exactly what `given`
+    lifts, its steps included; with a rate it learns other weights than the same run on the raw error alone."""
+    from vp3d.training.train import ValidationSet
+
+    train_m, val_m = motions
+    still = train(tiny_config(tmp_path / "still", lr=0.0, steps_loss=1.0, init_from=given, **config),
+                  [train_m], [val_m[:300]], log=lambda m: None)
+    lifted = ValidationSet.build([val_m[:300]], 1).evaluate(Lifter.load(given))["noisy"]["p1"]
+    assert still.history[0]["val"]["noisy"]["p1"] == pytest.approx(lifted, rel=1e-3)  # float16 file vs float32
+    through = train(tiny_config(tmp_path / "through", lr=3e-3, steps_loss=1.0, init_from=given, **config),
+                    [train_m], [val_m[:300]], log=lambda m: None)
+    alone = train(tiny_config(tmp_path / "alone", lr=3e-3, init_from=given, **config),
+                  [train_m], [val_m[:300]], log=lambda m: None)
+    assert not torch.equal(through.model.expand_conv.weight, alone.model.expand_conv.weight)
+    assert np.isfinite(through.history[0]["loss_mm"])
+    return load_checkpoint(tmp_path / "still" / "run" / "last.bin").meta
+
+
 def test_training_through_the_declared_steps_trains_for_what_users_get(tmp_path, motions, capsys):
     """--steps-loss W: the loss adds W times the error after the steps --init-from's weights declare. With lr 0 the
     run validates exactly what the given file lifts (its steps included) and declares the same steps; with a rate
@@ -496,23 +515,13 @@ def test_training_through_the_declared_steps_trains_for_what_users_get(tmp_path,
     given = str(tmp_path / "given.bin")
     export_for_inference(raw, given, output_smoothing=1.0, image_plane=(0.3, 4.0), bone_rays=(0.3, 4.0, 121, 0.05))
 
-    still = train(tiny_config(tmp_path / "b", epochs=1, chunk=32, lr=0.0, steps_loss=1.0, init_from=given),
-                  [train_m], [val_m[:300]], log=lambda m: None)
-    saved = load_checkpoint(tmp_path / "b" / "run" / "last.bin").meta
+    saved = assert_trains_through_the_steps_of(given, tmp_path, motions, epochs=1, chunk=32)
     assert (saved.output_smoothing, saved.image_plane_weight, saved.bone_rays_softness) == (1.0, 0.3, 0.05)
     assert saved.training["steps_loss"] == 1.0
     validation = ValidationSet.build([val_m[:300]], 1)
     with_steps = validation.evaluate(Lifter.load(given))["noisy"]["p1"]
     without = validation.evaluate(Lifter.load(raw))["noisy"]["p1"]
-    assert still.history[0]["val"]["noisy"]["p1"] == pytest.approx(with_steps, rel=1e-3)  # float16 file vs float32
     assert abs(with_steps - without) > 10 * 1e-3 * with_steps
-
-    through = train(tiny_config(tmp_path / "c", epochs=1, chunk=32, lr=3e-3, steps_loss=1.0, init_from=given),
-                    [train_m], [val_m[:300]], log=lambda m: None)
-    alone = train(tiny_config(tmp_path / "d", epochs=1, chunk=32, lr=3e-3, init_from=given),
-                  [train_m], [val_m[:300]], log=lambda m: None)
-    assert not torch.equal(through.model.expand_conv.weight, alone.model.expand_conv.weight)
-    assert np.isfinite(through.history[0]["loss_mm"])
 
     with pytest.raises(ValueError, match="declares no steps"):
         train(tiny_config(tmp_path / "e", epochs=1, chunk=32, steps_loss=1.0, init_from=raw),
@@ -527,27 +536,13 @@ def test_a_causal_lifter_trains_through_its_steps_from_the_past_only(tmp_path, m
     through those, so with lr 0 it validates exactly what the given file lifts, and with a rate it learns other
     weights than on the raw error alone."""
     from vp3d.lifter.checkpoint import export_for_inference
-    from vp3d.training.train import ValidationSet
 
     train_m, val_m = motions
-    causal = dict(epochs=1, chunk=32, causal=True)
-    train(tiny_config(tmp_path / "a", **causal), [train_m], [val_m[:300]], log=lambda m: None)
+    train(tiny_config(tmp_path / "a", epochs=1, chunk=32, causal=True), [train_m], [val_m[:300]], log=lambda m: None)
     given = str(tmp_path / "given.bin")
     export_for_inference(str(tmp_path / "a" / "run" / "last.bin"), given, output_smoothing=1.0,
                          image_plane=(0.3, 15.0), bone_rays=(0.2, 15.0, 121, 0.05))
-
-    still = train(tiny_config(tmp_path / "b", lr=0.0, steps_loss=1.0, init_from=given, **causal),
-                  [train_m], [val_m[:300]], log=lambda m: None)
-    assert load_checkpoint(tmp_path / "b" / "run" / "last.bin").meta.causal
-    lifted = ValidationSet.build([val_m[:300]], 1).evaluate(Lifter.load(given))["noisy"]["p1"]
-    assert still.history[0]["val"]["noisy"]["p1"] == pytest.approx(lifted, rel=1e-3)  # float16 file vs float32
-
-    through = train(tiny_config(tmp_path / "c", lr=3e-3, steps_loss=1.0, init_from=given, **causal),
-                    [train_m], [val_m[:300]], log=lambda m: None)
-    alone = train(tiny_config(tmp_path / "d", lr=3e-3, init_from=given, **causal),
-                  [train_m], [val_m[:300]], log=lambda m: None)
-    assert not torch.equal(through.model.expand_conv.weight, alone.model.expand_conv.weight)
-    assert np.isfinite(through.history[0]["loss_mm"])
+    assert assert_trains_through_the_steps_of(given, tmp_path, motions, epochs=1, chunk=32, causal=True).causal
 
 
 def mocap_folder(root: Path, *trials: str) -> Path:
